@@ -1,0 +1,108 @@
+/*
+ * daemon_methods.c: daemon.ping, daemon.info and rpc.discover.
+ */
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "methods.h"
+#include "reconcile.h"
+#include "rpc.h"
+#include "state.h"
+
+static json_t *openrpc_doc;
+
+static void method_ping(struct call *c, json_t *params)
+{
+	call_reply(c, json_pack("{s:b}", "pong", 1));
+}
+
+static json_t *restore_report(void)
+{
+	json_t *o = json_pack("{s:[],s:[],s:[]}", "adopted", "recreated", "failed");
+	const struct reconcile_item *it;
+	size_t n;
+
+	it = reconcile_report(&n);
+	for (size_t i = 0; i < n; i++) {
+		json_t *e = json_pack("{s:s,s:s}", "kind", it[i].kind, "name", it[i].name);
+
+		if (it[i].action == RECONCILE_FAILED) {
+			json_object_set_new(e, "errno", json_integer(-it[i].err));
+			json_object_set_new(e, "message",
+					    json_string(it[i].message ?: strerror(-it[i].err)));
+		}
+		json_array_append_new(json_object_get(o, reconcile_action_name(it[i].action)), e);
+	}
+	return o;
+}
+
+static void method_info(struct call *c, json_t *params)
+{
+	const struct methods_context *ctx = methods_context();
+	const struct rpc_config *cfg = rpc_get_config();
+	struct dispatch_stats ds;
+	struct state_stats ss;
+	struct rpc_stats rs;
+
+	dispatch_get_stats(&ds);
+	state_get_stats(&ss);
+	rpc_get_stats(&rs);
+	call_reply(c, json_pack("{s:s,s:i,s:I,s:s,s:b,s:s,"
+				"s:{s:I,s:I,s:I,s:I,s:I},"
+				"s:{s:I,s:I,s:I,s:I,s:I},"
+				"s:{s:I,s:I,s:I,s:I,s:I,s:s,s:s},"
+				"s:o}",
+				"version", ctx->version, "pid", (int)getpid(), "uptime_ms",
+				(json_int_t)((now_usec() - ctx->start_usec) / 1000), "socket",
+				ctx->socket_path, "socket_activated", ctx->socket_activated,
+				"state_dir", ctx->state_dir,
+				"counts",
+				"namespaces", (json_int_t)json_object_size(state_collection("netns")),
+				"connections", (json_int_t)rs.connections,
+				"requests", (json_int_t)ds.requests,
+				"errors", (json_int_t)ds.errors,
+				"inflight", (json_int_t)ds.inflight,
+				"limits",
+				"max_message_bytes", (json_int_t)cfg->max_message,
+				"max_batch", (json_int_t)dispatch_get_max_batch(),
+				"max_connections", (json_int_t)cfg->max_connections,
+				"max_queued_bytes", (json_int_t)cfg->max_queued,
+				"max_namespaces", (json_int_t)ctx->max_namespaces,
+				"state",
+				"commits", (json_int_t)ss.commits,
+				"records", (json_int_t)ss.records,
+				"compactions", (json_int_t)ss.compactions,
+				"journal_bytes", (json_int_t)ss.journal_bytes,
+				"snapshot_bytes", (json_int_t)ss.snapshot_bytes,
+				"snapshot", ss.snapshot_path ?: "",
+				"journal", ss.journal_path ?: "",
+				"restore", restore_report()));
+}
+
+static void method_discover(struct call *c, json_t *params)
+{
+	if (!openrpc_doc) {
+		json_error_t err;
+
+		openrpc_doc = json_loads(methods_openrpc_text(), 0, &err);
+		if (!openrpc_doc)
+			return call_fail(c, RPC_KIND_NONE, 0, NULL,
+					 "The built-in OpenRPC document is unreadable: %s", err.text);
+	}
+	call_reply(c, json_incref(openrpc_doc));
+}
+
+void daemon_methods_exit(void)
+{
+	json_decref(TAKE_PTR(openrpc_doc));
+}
+
+static const struct param p_none[] = { { 0 } };
+
+const struct method daemon_methods[] = {
+	{ .name = "daemon.ping", .fn = method_ping, .params = p_none, .access = ACCESS_ADMIN },
+	{ .name = "daemon.info", .fn = method_info, .params = p_none, .access = ACCESS_ADMIN },
+	{ .name = "rpc.discover", .fn = method_discover, .params = p_none, .access = ACCESS_ADMIN },
+};
+const size_t daemon_methods_count = ELEMENTSOF(daemon_methods);

@@ -1,0 +1,247 @@
+/*
+ * jsonrpc.c: JSON-RPC 2.0 envelope handling (pure; see jsonrpc.h).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonrpc.h"
+#include "util.h"
+
+static const char *const kind_names[_RPC_KIND_MAX] = {
+	[RPC_KIND_NONE] = "internal",
+	[RPC_KIND_NOT_FOUND] = "not_found",
+	[RPC_KIND_EXISTS] = "exists",
+	[RPC_KIND_BUSY] = "busy",
+	[RPC_KIND_INVALID] = "invalid",
+	[RPC_KIND_PERMISSION] = "permission",
+	[RPC_KIND_KERNEL] = "kernel",
+	[RPC_KIND_IO] = "io",
+	[RPC_KIND_LIMIT] = "limit",
+	[RPC_KIND_SHUTTING_DOWN] = "shutting_down",
+	[RPC_KIND_UNSUPPORTED] = "unsupported",
+	[RPC_KIND_TIMEOUT] = "timeout",
+};
+
+const char *jsonrpc_kind_name(enum rpc_kind kind)
+{
+	if (kind < 0 || kind >= _RPC_KIND_MAX)
+		return "internal";
+	return kind_names[kind];
+}
+
+enum rpc_kind jsonrpc_kind_from_errno(int errnum)
+{
+	switch (errnum < 0 ? -errnum : errnum) {
+	case ENOENT:
+	case ENODEV:
+	case ESRCH:
+	case ENXIO:
+		return RPC_KIND_NOT_FOUND;
+	case EEXIST:
+	case ENOTEMPTY:
+		return RPC_KIND_EXISTS;
+	case EBUSY:
+	case EAGAIN:
+		return RPC_KIND_BUSY;
+	case EINVAL:
+	case ERANGE:
+	case ENAMETOOLONG:
+		return RPC_KIND_INVALID;
+	case EPERM:
+	case EACCES:
+		return RPC_KIND_PERMISSION;
+	case EIO:
+	case ENOSPC:
+	case EROFS:
+	case EDQUOT:
+		return RPC_KIND_IO;
+	case EMFILE:
+	case ENFILE:
+	case ENOMEM:
+	case ENOBUFS:
+		return RPC_KIND_LIMIT;
+	case EOPNOTSUPP:
+	case EAFNOSUPPORT:
+	case EPROTONOSUPPORT:
+		return RPC_KIND_UNSUPPORTED;
+	case ETIMEDOUT:
+		return RPC_KIND_TIMEOUT;
+	default:
+		return RPC_KIND_KERNEL;
+	}
+}
+
+int jsonrpc_decode(const char *buf, size_t len, json_t **ret, char *errbuf, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *msg;
+
+	msg = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+	if (!msg) {
+		snprintf(errbuf, errlen, "Parse error: %s at line %d column %d", jerr.text,
+			 jerr.line, jerr.column);
+		return JSONRPC_PARSE_ERROR;
+	}
+	if (json_is_array(msg) && json_array_size(msg) == 0) {
+		json_decref(msg);
+		snprintf(errbuf, errlen, "Invalid Request: empty batch");
+		return JSONRPC_INVALID_REQUEST;
+	}
+	if (!json_is_array(msg) && !json_is_object(msg)) {
+		json_decref(msg);
+		snprintf(errbuf, errlen, "Invalid Request: expected an object or an array");
+		return JSONRPC_INVALID_REQUEST;
+	}
+	*ret = msg;
+	return 0;
+}
+
+static void invalid(struct jsonrpc_request *r, const char *msg)
+{
+	r->error_code = JSONRPC_INVALID_REQUEST;
+	r->error_message = msg;
+}
+
+void jsonrpc_request_parse(json_t *item, struct jsonrpc_request *r)
+{
+	json_t *v, *id;
+	const char *key;
+
+	memset(r, 0, sizeof(*r));
+	if (!json_is_object(item))
+		return invalid(r, "Invalid Request: a request must be an object");
+
+	/* Decide the id first so that every later error can echo it. */
+	id = json_object_get(item, "id");
+	if (id && (json_is_string(id) || json_is_number(id) || json_is_null(id)))
+		r->id = id;
+	else if (id)
+		return invalid(r, "Invalid Request: id must be a string, a number or null");
+
+	v = json_object_get(item, "jsonrpc");
+	if (!json_is_string(v) || strcmp(json_string_value(v), "2.0"))
+		return invalid(r, "Invalid Request: jsonrpc must be \"2.0\"");
+	v = json_object_get(item, "method");
+	if (!json_is_string(v))
+		return invalid(r, "Invalid Request: method must be a string");
+	r->method = json_string_value(v);
+	v = json_object_get(item, "params");
+	if (v && !json_is_object(v) && !json_is_array(v))
+		return invalid(r, "Invalid Request: params must be an object or an array");
+	r->params = v;
+	json_object_foreach(item, key, v) {
+		if (strcmp(key, "jsonrpc") && strcmp(key, "method") && strcmp(key, "params") &&
+		    strcmp(key, "id"))
+			return invalid(r, "Invalid Request: unknown member in request");
+	}
+}
+
+static json_t *envelope(json_t *id)
+{
+	json_t *m = json_object();
+
+	json_object_set_new(m, "jsonrpc", json_string("2.0"));
+	json_object_set(m, "id", id ? id : json_null());
+	return m;
+}
+
+json_t *jsonrpc_result(json_t *id, json_t *result)
+{
+	json_t *m = envelope(id);
+
+	json_object_set_new(m, "result", result ? result : json_object());
+	return m;
+}
+
+json_t *jsonrpc_error(json_t *id, int code, const char *message, json_t *data)
+{
+	json_t *m = envelope(id), *e = json_object();
+
+	json_object_set_new(e, "code", json_integer(code));
+	json_object_set_new(e, "message", json_string(message ? message : "Error"));
+	if (data)
+		json_object_set_new(e, "data", data);
+	json_object_set_new(m, "error", e);
+	return m;
+}
+
+json_t *jsonrpc_error_data(enum rpc_kind kind, int errnum, const char *field)
+{
+	json_t *d = json_object();
+
+	json_object_set_new(d, "kind", json_string(jsonrpc_kind_name(kind)));
+	if (errnum > 0)
+		json_object_set_new(d, "errno", json_integer(errnum));
+	if (field)
+		json_object_set_new(d, "field", json_string(field));
+	return d;
+}
+
+/* The fewest significant digits (1..17) that print d so it reads back equal. */
+static int shortest_precision(double d)
+{
+	char buf[64];
+
+	for (int p = 1; p < 17; p++) {
+		snprintf(buf, sizeof(buf), "%.*g", p, d);
+		if (strtod(buf, NULL) == d)
+			return p;
+	}
+	return 17;
+}
+
+static char *encode_one(json_t *msg)
+{
+	size_t flags = JSON_COMPACT;
+	json_t *id = json_object_get(msg, "id");
+
+	if (json_is_real(id) && isfinite(json_real_value(id)))
+		flags |= JSON_REAL_PRECISION(shortest_precision(json_real_value(id)));
+	return json_dumps(msg, flags);
+}
+
+/*
+ * A batch reply is encoded item by item so that each fractional id gets its
+ * own precision.
+ */
+char *jsonrpc_encode(json_t *msg, size_t *ret_len)
+{
+	char *out = NULL;
+	size_t len = 0, i;
+	FILE *f;
+	json_t *item;
+
+	f = open_memstream(&out, &len);
+	if (!f)
+		return NULL;
+	if (json_is_array(msg)) {
+		fputc('[', f);
+		json_array_foreach(msg, i, item) {
+			_cleanup_(freep) char *s = encode_one(item);
+
+			if (!s)
+				goto fail;
+			fprintf(f, "%s%s", i ? "," : "", s);
+		}
+		fputc(']', f);
+	} else {
+		_cleanup_(freep) char *s = encode_one(msg);
+
+		if (!s)
+			goto fail;
+		fputs(s, f);
+	}
+	fputc('\n', f);
+	if (fclose(f) != 0) {
+		free(out);
+		return NULL;
+	}
+	*ret_len = len;
+	return out;
+fail:
+	fclose(f);
+	free(out);
+	return NULL;
+}

@@ -1,0 +1,349 @@
+/*
+ * main.c: netnsd's entry point.  Parses the command line, brings the modules
+ * up in dependency order (log, netns, state, methods/dispatch, reconcile,
+ * rpc), tells systemd when it is ready, runs the loop, and on SIGTERM/SIGINT
+ * shuts down in reverse order: stop accepting, finish what is in flight,
+ * write out the replies, persist, exit 0.
+ */
+#include <getopt.h>
+#include <grp.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <systemd/sd-daemon.h>
+#include <uv.h>
+
+#include "dispatch.h"
+#include "log.h"
+#include "methods.h"
+#include "netns.h"
+#include "reconcile.h"
+#include "rpc.h"
+#include "state.h"
+
+#define DEFAULT_SOCKET	  "/run/netnsd/netnsd.sock"
+#define DEFAULT_STATE_DIR "/var/lib/netnsd"
+#define DEFAULT_GROUP	  "netnsd"
+#define SHUTDOWN_MAX_MS	  10000
+
+static struct {
+	const char *socket_path, *state_dir, *admin_group;
+	size_t max_message, max_batch, max_connections, max_queued, max_namespaces;
+	bool reset_corrupt;
+	int log_level;
+} arg = {
+	.socket_path = DEFAULT_SOCKET,
+	.state_dir = DEFAULT_STATE_DIR,
+	.admin_group = DEFAULT_GROUP,
+	.max_message = 1 << 20,
+	.max_batch = 1024,
+	.max_connections = 512,
+	.max_queued = 16 << 20,
+	.max_namespaces = 65536,
+	.log_level = LOG_INFO,
+};
+
+static uv_signal_t sig_term, sig_int;
+static uv_timer_t watchdog_timer, shutdown_timer;
+static uint64_t shutdown_started;
+static bool shutting_down;
+
+static void help(void)
+{
+	printf("Usage: netnsd [OPTION]...\n"
+	       "\n"
+	       "netnsd owns named network namespaces (the same /run/netns bind mounts that\n"
+	       "`ip netns add` makes), remembers them across restarts and reboots, and serves\n"
+	       "JSON-RPC 2.0 (one message per line) on a Unix stream socket.  See netnsctl(8)\n"
+	       "for the client and protocol/PROTOCOL.md for the wire protocol.\n"
+	       "\n"
+	       "Options:\n"
+	       "  -s, --socket PATH            listen on PATH (default " DEFAULT_SOCKET ");\n"
+	       "                               ignored when systemd passes a socket (LISTEN_FDS)\n"
+	       "  -d, --state-dir DIR          keep the desired state in DIR\n"
+	       "                               (default " DEFAULT_STATE_DIR ")\n"
+	       "  -l, --log-level LEVEL        debug, info (default), notice, warning or error\n"
+	       "  -g, --admin-group NAME       members of NAME may use the socket besides root\n"
+	       "                               (default " DEFAULT_GROUP "; ignored if it does not exist)\n"
+	       "      --max-message-bytes N    longest accepted message (default 1048576);\n"
+	       "                               a longer one gets an error and the connection closes\n"
+	       "      --max-batch N            most requests in one batch (default 1024)\n"
+	       "      --max-connections N      most simultaneous clients (default 512)\n"
+	       "      --max-queued-bytes N     most reply bytes queued for one client\n"
+	       "                               (default 16777216); a client that does not read is\n"
+	       "                               paused at half and disconnected beyond it\n"
+	       "      --max-namespaces N       most managed namespaces (default 65536)\n"
+	       "      --reset-corrupt-state    if the state files are unreadable, move them aside\n"
+	       "                               (FILE.corrupt-TIME) and start empty instead of\n"
+	       "                               refusing to start\n"
+	       "  -h, --help                   show this help and exit\n"
+	       "  -V, --version                show the version and exit\n"
+	       "\n"
+	       "Signals: SIGTERM and SIGINT stop accepting clients, finish requests in flight,\n"
+	       "persist the state and exit 0.\n"
+	       "\n"
+	       "Files:\n"
+	       "  " NETNS_RUN_DIR "/NAME         the namespaces (nsfs bind mounts)\n"
+	       "  " NETNS_ETC_DIR "/NAME/        resolv.conf and hosts for `ip netns exec`\n"
+	       "  STATE_DIR/state.json         snapshot of the desired state\n"
+	       "  STATE_DIR/journal.jsonl      changes since the snapshot\n"
+	       "\n"
+	       "Exit status: 0 after a clean shutdown, 1 on a start-up failure (unreadable\n"
+	       "state, socket in use by another netnsd ...), 2 on a usage error.\n");
+}
+
+static int parse_size(const char *s, size_t min, size_t *ret)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || end == s || s[0] == '-' || v < min)
+		return -EINVAL;
+	*ret = (size_t)v;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv)
+{
+	enum {
+		OPT_MAX_MESSAGE = 0x100,
+		OPT_MAX_BATCH,
+		OPT_MAX_CONNECTIONS,
+		OPT_MAX_QUEUED,
+		OPT_MAX_NAMESPACES,
+		OPT_RESET_CORRUPT,
+	};
+	static const struct option options[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "state-dir", required_argument, NULL, 'd' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "admin-group", required_argument, NULL, 'g' },
+		{ "max-message-bytes", required_argument, NULL, OPT_MAX_MESSAGE },
+		{ "max-batch", required_argument, NULL, OPT_MAX_BATCH },
+		{ "max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS },
+		{ "max-queued-bytes", required_argument, NULL, OPT_MAX_QUEUED },
+		{ "max-namespaces", required_argument, NULL, OPT_MAX_NAMESPACES },
+		{ "reset-corrupt-state", no_argument, NULL, OPT_RESET_CORRUPT },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "s:d:l:g:hV", options, NULL)) >= 0) {
+		size_t *target = NULL, min = 1;
+
+		switch (c) {
+		case 's':
+			arg.socket_path = optarg;
+			break;
+		case 'd':
+			arg.state_dir = optarg;
+			break;
+		case 'l':
+			arg.log_level = log_level_from_string(optarg);
+			if (arg.log_level < 0) {
+				fprintf(stderr, "netnsd: unknown log level '%s'\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'g':
+			arg.admin_group = optarg;
+			break;
+		case OPT_MAX_MESSAGE:
+			target = &arg.max_message, min = 1024;
+			break;
+		case OPT_MAX_BATCH:
+			target = &arg.max_batch;
+			break;
+		case OPT_MAX_CONNECTIONS:
+			target = &arg.max_connections;
+			break;
+		case OPT_MAX_QUEUED:
+			target = &arg.max_queued, min = 65536;
+			break;
+		case OPT_MAX_NAMESPACES:
+			target = &arg.max_namespaces, min = 0;
+			break;
+		case OPT_RESET_CORRUPT:
+			arg.reset_corrupt = true;
+			break;
+		case 'h':
+			help();
+			return 0;
+		case 'V':
+			printf("netnsd %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			fprintf(stderr, "Try 'netnsd --help' for more information.\n");
+			return -EINVAL;
+		}
+		if (target && parse_size(optarg, min, target) < 0) {
+			fprintf(stderr, "netnsd: invalid value '%s' for --%s (a number >= %zu)\n",
+				optarg, options[c - OPT_MAX_MESSAGE + 4].name, min);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "netnsd: unexpected argument '%s'\n", argv[optind]);
+		return -EINVAL;
+	}
+	return 1;
+}
+
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static void notify_status(void)
+{
+	struct rpc_stats rs;
+
+	rpc_get_stats(&rs);
+	sd_notifyf(0, "STATUS=Managing %zu namespaces, %zu clients connected",
+		   json_object_size(state_collection("netns")), rs.connections);
+}
+
+static void on_watchdog(uv_timer_t *t)
+{
+	sd_notify(0, "WATCHDOG=1");
+}
+
+static void close_walk(uv_handle_t *h, void *data)
+{
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+static void finish_shutdown(void)
+{
+	rpc_exit();
+	state_exit();
+	uv_walk(uv_default_loop(), close_walk, NULL);
+}
+
+static void on_shutdown_tick(uv_timer_t *t)
+{
+	struct dispatch_stats ds;
+
+	dispatch_get_stats(&ds);
+	if ((ds.inflight == 0 && rpc_drained()) ||
+	    now_usec() - shutdown_started > SHUTDOWN_MAX_MS * 1000ull) {
+		if (ds.inflight)
+			log_warning("Shutting down with %u requests unfinished", ds.inflight);
+		uv_timer_stop(t);
+		finish_shutdown();
+	}
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+	if (shutting_down)
+		return;
+	shutting_down = true;
+	log_notice("Received %s, shutting down", strsignal(signum));
+	sd_notify(0, "STOPPING=1\nSTATUS=Shutting down");
+	rpc_quiesce();
+	dispatch_set_shutting_down(true);
+	shutdown_started = now_usec();
+	uv_timer_start(&shutdown_timer, on_shutdown_tick, 0, 10);
+}
+
+static gid_t lookup_group(const char *name)
+{
+	struct group *g = getgrnam(name);
+
+	if (!g) {
+		log_info("Admin group '%s' does not exist; only root may use the socket", name);
+		return (gid_t)-1;
+	}
+	return g->gr_gid;
+}
+
+int main(int argc, char **argv)
+{
+	struct methods_context ctx = { .version = PACKAGE_VERSION };
+	uv_loop_t *loop = uv_default_loop();
+	struct rpc_config rcfg;
+	bool activated = false;
+	uint64_t wd_usec;
+	int r;
+
+	r = parse_args(argc, argv);
+	if (r <= 0)
+		return r < 0 ? 2 : 0;
+	log_init();
+	log_set_level(arg.log_level);
+	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
+	if (geteuid() != 0)
+		log_warning("Not running as root: creating namespaces will fail");
+
+	ctx.start_usec = now_usec();
+	ctx.socket_path = arg.socket_path;
+	ctx.state_dir = arg.state_dir;
+	ctx.max_namespaces = arg.max_namespaces;
+
+	sd_notify(0, "STATUS=Restoring state");
+	r = netns_init();
+	if (r < 0) {
+		log_error("Failed to open the host network namespace: %s", strerror(-r));
+		return 1;
+	}
+	r = state_init(loop, arg.state_dir, arg.reset_corrupt);
+	if (r < 0)
+		return 1;
+	dispatch_set_max_batch(arg.max_batch);
+	reconcile_run();
+	r = state_flush();
+	if (r < 0)
+		log_error("Failed to persist the restored state: %s", strerror(-r));
+
+	rcfg = (struct rpc_config){
+		.socket_path = arg.socket_path,
+		.admin_gid = lookup_group(arg.admin_group),
+		.max_message = arg.max_message,
+		.max_connections = arg.max_connections,
+		.max_queued = arg.max_queued,
+	};
+	r = rpc_init(loop, &rcfg, &activated);
+	if (r < 0) {
+		state_exit();
+		return 1;
+	}
+	ctx.socket_activated = activated;
+	methods_init(&ctx);
+
+	uv_signal_init(loop, &sig_term);
+	uv_signal_init(loop, &sig_int);
+	uv_signal_start(&sig_term, on_signal, SIGTERM);
+	uv_signal_start(&sig_int, on_signal, SIGINT);
+	uv_timer_init(loop, &shutdown_timer);
+	uv_timer_init(loop, &watchdog_timer);
+	if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec >= 2000)
+		uv_timer_start(&watchdog_timer, on_watchdog, 0, wd_usec / 2000);
+
+	log_notice("netnsd %s ready on %s%s, state in %s", PACKAGE_VERSION, arg.socket_path,
+		   activated ? " (socket activation)" : "", arg.state_dir);
+	sd_notify(0, "READY=1");
+	notify_status();
+
+	uv_run(loop, UV_RUN_DEFAULT);
+
+	methods_exit();
+	reconcile_exit();
+	netns_exit();
+	r = uv_loop_close(loop);
+	if (r < 0)
+		log_debug("Loop closed with handles left: %s", uv_strerror(r));
+	log_info("Stopped");
+	return 0;
+}

@@ -1,0 +1,40 @@
+/*
+ * methods.c: assembles the method table (see methods.h).
+ */
+#include "log.h"
+#include "methods.h"
+
+extern const char netnsd_openrpc_json[];
+
+static const struct method *const tables[] = {
+	daemon_methods,
+	netns_methods,
+};
+static size_t sizes[ELEMENTSOF(tables)];
+static struct methods_context context;
+
+int methods_init(const struct methods_context *ctx)
+{
+	sizes[0] = daemon_methods_count;
+	sizes[1] = netns_methods_count;
+	if (ctx)
+		context = *ctx;
+	dispatch_init(tables, sizes, ELEMENTSOF(tables));
+	return 0;
+}
+
+void methods_exit(void)
+{
+	daemon_methods_exit();
+	dispatch_exit();
+}
+
+const struct methods_context *methods_context(void)
+{
+	return &context;
+}
+
+const char *methods_openrpc_text(void)
+{
+	return netnsd_openrpc_json;
+}

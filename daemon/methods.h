@@ -1,0 +1,34 @@
+/*
+ * methods.h: the method table, assembled from one table per family.  Each
+ * family file (daemon_methods.c, netns_methods.c, ...) translates JSON
+ * params into calls of its domain module and the result back into JSON.
+ */
+#pragma once
+
+#include "dispatch.h"
+
+/* What daemon.info reports about the process itself; filled by main. */
+struct methods_context {
+	const char *version;
+	const char *socket_path;
+	const char *state_dir;
+	bool socket_activated;
+	uint64_t start_usec; /* monotonic */
+	size_t max_namespaces;
+};
+
+extern const struct method daemon_methods[];
+extern const size_t daemon_methods_count;
+extern const struct method netns_methods[];
+extern const size_t netns_methods_count;
+
+/* Free what the daemon family cached. */
+void daemon_methods_exit(void);
+
+/* Register every family with dispatch and parse the OpenRPC document. */
+int methods_init(const struct methods_context *ctx);
+void methods_exit(void);
+const struct methods_context *methods_context(void);
+
+/* The OpenRPC document (protocol/netnsd.openrpc.json), embedded at build time. */
+const char *methods_openrpc_text(void);

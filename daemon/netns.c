@@ -1,0 +1,499 @@
+/*
+ * netns.c: creating, finding and removing named network namespaces (see
+ * netns.h).  The creation sequence follows iproute2's `ip netns add`.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <libmnl/libmnl.h>
+#include <limits.h>
+#include <linux/net_namespace.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include "log.h"
+#include "netns.h"
+#include "util.h"
+
+static int host_fd = -1;
+static dev_t nsfs_dev;
+static char boot_id[37];
+
+int netns_init(void)
+{
+	struct stat st;
+
+	host_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (host_fd < 0)
+		return -errno;
+	if (fstat(host_fd, &st) < 0)
+		return -errno;
+	nsfs_dev = st.st_dev;
+	{
+		_cleanup_(freep) char *s = NULL;
+
+		if (read_small_file("/proc/sys/kernel/random/boot_id", 64, &s) >= 0)
+			snprintf(boot_id, sizeof(boot_id), "%.36s", s);
+	}
+	return 0;
+}
+
+void netns_exit(void)
+{
+	if (host_fd >= 0)
+		close(TAKE_FD(host_fd));
+}
+
+int netns_host_fd(void)
+{
+	return host_fd;
+}
+
+static int netns_path(char buf[static PATH_MAX], const char *name)
+{
+	if ((size_t)snprintf(buf, PATH_MAX, NETNS_RUN_DIR "/%s", name) >= PATH_MAX)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/*
+ * Make the run directory a shared mount point so that namespaces mounted on
+ * it propagate to every mount namespace that `ip netns exec` and others
+ * create from it.  When it is not a mount point yet, bind it onto itself,
+ * make that private (so it does not join a peer group it came from) and then
+ * shared.
+ */
+static int make_run_dir_shared(void)
+{
+	if (mount("", NETNS_RUN_DIR, "none", MS_SHARED | MS_REC, NULL) == 0)
+		return 0;
+	if (errno != EINVAL)
+		return -errno;
+	if (mount(NETNS_RUN_DIR, NETNS_RUN_DIR, "none", MS_BIND | MS_REC, NULL) < 0)
+		return -errno;
+	if (mount("", NETNS_RUN_DIR, "none", MS_PRIVATE | MS_REC, NULL) < 0)
+		return -errno;
+	if (mount("", NETNS_RUN_DIR, "none", MS_SHARED | MS_REC, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+static int lock_run_dir(void)
+{
+	int fd;
+
+	if (mkdir(NETNS_RUN_DIR, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	fd = open(NETNS_RUN_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+/* Inside the new namespace: lo up, without netlink (one ioctl pair). */
+static int loopback_up(void)
+{
+	_cleanup_(closep) int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr = { .ifr_name = "lo" };
+
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+		return -errno;
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+		return -errno;
+	return 0;
+}
+
+/*
+ * Write one sysctl of the current namespace.  /proc/sys/net resolves against
+ * the namespace of the opening thread, which is why this runs between
+ * unshare() and the switch back.
+ */
+static int write_sysctl(const struct netns_sysctl *s)
+{
+	char path[PATH_MAX];
+	_cleanup_(closep) int fd = -1;
+	size_t n;
+	char *p;
+
+	n = (size_t)snprintf(path, sizeof(path), "/proc/sys/%s", s->key);
+	if (n >= sizeof(path))
+		return -ENAMETOOLONG;
+	if (!strchr(s->key, '/'))
+		for (p = path + strlen("/proc/sys/"); *p; p++)
+			if (*p == '.')
+				*p = '/';
+	fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	return write_all(fd, s->value, strlen(s->value));
+}
+
+static void return_home(void)
+{
+	/*
+	 * Staying in the wrong namespace would silently corrupt every later
+	 * operation; there is no safe way to continue.
+	 */
+	if (setns(host_fd, CLONE_NEWNET) < 0) {
+		log_error("Failed to return to the host network namespace: %m");
+		abort();
+	}
+}
+
+static int etc_write(const char *name, const char *file, const char *content)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+	int r;
+
+	if ((size_t)snprintf(dir, sizeof(dir), NETNS_ETC_DIR "/%s", name) >= sizeof(dir) ||
+	    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, file) >= sizeof(path))
+		return -ENAMETOOLONG;
+	r = mkdir_p(dir, 0755);
+	if (r < 0)
+		return r;
+	return write_file_atomic(path, content, strlen(content), 0644);
+}
+
+void netns_etc_remove(const char *name)
+{
+	static const char *const files[] = { "resolv.conf", "hosts" };
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+		snprintf(path, sizeof(path), NETNS_ETC_DIR "/%s/%s", name, files[i]);
+		unlink(path);
+	}
+	/* Only when empty: anything else there was put there by someone else. */
+	snprintf(path, sizeof(path), NETNS_ETC_DIR "/%s", name);
+	rmdir(path);
+}
+
+/* The kernel half: placeholder, unshare, lo, sysctls, bind mount. */
+static int create_mount(const struct netns_spec *spec, const char *path,
+			struct netns_failure *fail)
+{
+	_cleanup_(closep) int lock_fd = -1, fd = -1;
+	int r;
+
+	fail->part = NETNS_PART_NAME;
+	lock_fd = lock_run_dir();
+	if (lock_fd < 0)
+		return lock_fd;
+	r = make_run_dir_shared();
+	if (r < 0)
+		return r;
+	fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	close(TAKE_FD(fd));
+
+	if (unshare(CLONE_NEWNET) < 0) {
+		r = -errno;
+		unlink(path);
+		return r;
+	}
+	r = loopback_up();
+	for (size_t i = 0; r == 0 && i < spec->n_sysctls; i++) {
+		r = write_sysctl(&spec->sysctls[i]);
+		if (r < 0)
+			*fail = (struct netns_failure){ NETNS_PART_SYSCTL, i };
+	}
+	if (r == 0 && mount("/proc/thread-self/ns/net", path, "none", MS_BIND, NULL) < 0)
+		r = -errno;
+	return_home();
+	if (r < 0)
+		unlink(path);
+	return r;
+}
+
+int netns_create(const struct netns_spec *spec, struct netns_id *ret_id,
+		 struct netns_failure *ret_fail)
+{
+	struct netns_failure fail = { NETNS_PART_NAME, 0 };
+	char path[PATH_MAX];
+	struct stat st;
+	int r;
+
+	r = netns_path(path, spec->name);
+	if (r < 0)
+		goto fail;
+	r = create_mount(spec, path, &fail);
+	if (r < 0)
+		goto fail;
+	if (stat(path, &st) < 0) {
+		r = -errno;
+		goto undo;
+	}
+	if (spec->nsid >= 0) {
+		_cleanup_(closep) int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+		fail.part = NETNS_PART_NSID;
+		r = fd < 0 ? -errno : netns_set_nsid(fd, spec->nsid);
+		if (r < 0)
+			goto undo;
+	}
+	if (spec->resolv_conf) {
+		fail.part = NETNS_PART_RESOLV_CONF;
+		r = etc_write(spec->name, "resolv.conf", spec->resolv_conf);
+		if (r < 0)
+			goto undo;
+	}
+	if (spec->hosts) {
+		fail.part = NETNS_PART_HOSTS;
+		r = etc_write(spec->name, "hosts", spec->hosts);
+		if (r < 0)
+			goto undo;
+	}
+	*ret_id = (struct netns_id){ st.st_dev, st.st_ino };
+	return 0;
+undo:
+	if (spec->resolv_conf || spec->hosts)
+		netns_etc_remove(spec->name);
+	netns_remove(spec->name);
+fail:
+	if (ret_fail)
+		*ret_fail = fail;
+	return r;
+}
+
+int netns_remove(const char *name)
+{
+	char path[PATH_MAX];
+	int r;
+
+	r = netns_path(path, name);
+	if (r < 0)
+		return r;
+	if (umount2(path, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+		return -errno;
+	if (unlink(path) < 0)
+		return -errno;
+	return 0;
+}
+
+int netns_stat(const char *name, struct netns_id *ret_id)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int r;
+
+	r = netns_path(path, name);
+	if (r < 0)
+		return r;
+	if (stat(path, &st) < 0)
+		return -errno;
+	if (st.st_dev != nsfs_dev)
+		return -ENOTCONN;
+	*ret_id = (struct netns_id){ st.st_dev, st.st_ino };
+	return 0;
+}
+
+int netns_open(const char *name)
+{
+	char path[PATH_MAX];
+	int fd, r;
+
+	r = netns_path(path, name);
+	if (r < 0)
+		return r;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+void netns_strv_free(char **v)
+{
+	for (char **p = v; p && *p; p++)
+		free(*p);
+	free(v);
+}
+
+int netns_list_names(char ***ret)
+{
+	DIR *d = opendir(NETNS_RUN_DIR);
+	char **v = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+
+	if (!d) {
+		if (errno != ENOENT)
+			return -errno;
+		v = calloc(1, sizeof(char *));
+		if (!v)
+			return -ENOMEM;
+		*ret = v;
+		return 0;
+	}
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (n + 2 > cap) {
+			char **nv;
+
+			cap = cap ? cap * 2 : 16;
+			nv = realloc(v, cap * sizeof(char *));
+			if (!nv)
+				goto oom;
+			v = nv;
+		}
+		v[n] = strdup(de->d_name);
+		if (!v[n])
+			goto oom;
+		v[++n] = NULL;
+	}
+	closedir(d);
+	if (!v && !(v = calloc(1, sizeof(char *))))
+		return -ENOMEM;
+	*ret = v;
+	return (int)n;
+oom:
+	closedir(d);
+	netns_strv_free(v);
+	return -ENOMEM;
+}
+
+int netns_pid_id(pid_t pid, struct netns_id *ret_id)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	if (stat(path, &st) < 0)
+		return -errno;
+	*ret_id = (struct netns_id){ st.st_dev, st.st_ino };
+	return 0;
+}
+
+int netns_pids(const struct netns_id *id, pid_t **ret, size_t *ret_n)
+{
+	DIR *d = opendir("/proc");
+	pid_t *v = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		struct netns_id pid_ns;
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (*end || pid <= 0)
+			continue;
+		if (netns_pid_id((pid_t)pid, &pid_ns) < 0 || !netns_id_equal(&pid_ns, id))
+			continue;
+		if (n == cap) {
+			pid_t *nv;
+
+			cap = cap ? cap * 2 : 16;
+			nv = realloc(v, cap * sizeof(pid_t));
+			if (!nv) {
+				free(v);
+				closedir(d);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		v[n++] = (pid_t)pid;
+	}
+	closedir(d);
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+/* nsid: one RTM_GETNSID/RTM_NEWNSID exchange with the host's rtnetlink. */
+static int nsid_request(int type, int fd, int nsid, int *ret_nsid)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct mnl_socket *nl;
+	struct nlmsghdr *nlh;
+	struct rtgenmsg *g;
+	unsigned seq = 1;
+	int r = 0;
+	ssize_t n;
+
+	nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	if (!nl)
+		return -errno;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		r = -errno;
+		goto out;
+	}
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = (uint16_t)type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	nlh->nlmsg_seq = seq;
+	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
+	g->rtgen_family = AF_UNSPEC;
+	mnl_attr_put_u32(nlh, NETNSA_FD, (uint32_t)fd);
+	if (type == RTM_NEWNSID)
+		mnl_attr_put_u32(nlh, NETNSA_NSID, (uint32_t)nsid);
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+		r = -errno;
+		goto out;
+	}
+	for (;;) {
+		struct nlmsghdr *h;
+
+		n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		if (n < 0) {
+			r = -errno;
+			goto out;
+		}
+		for (h = (struct nlmsghdr *)buf; mnl_nlmsg_ok(h, (int)n); h = mnl_nlmsg_next(h, (int *)&n)) {
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
+
+				r = e->error;
+				goto out;
+			}
+			if (h->nlmsg_type == RTM_NEWNSID && ret_nsid) {
+				struct nlattr *a;
+
+				*ret_nsid = -1;
+				mnl_attr_for_each(a, h, sizeof(struct rtgenmsg))
+					if (mnl_attr_get_type(a) == NETNSA_NSID)
+						*ret_nsid = (int)mnl_attr_get_u32(a);
+			}
+		}
+	}
+out:
+	mnl_socket_close(nl);
+	return r;
+}
+
+int netns_get_nsid(int fd, int *ret_nsid)
+{
+	int nsid = -1, r;
+
+	r = nsid_request(RTM_GETNSID, fd, 0, &nsid);
+	if (r < 0)
+		return r;
+	*ret_nsid = nsid;
+	return 0;
+}
+
+int netns_set_nsid(int fd, int nsid)
+{
+	return nsid_request(RTM_NEWNSID, fd, nsid, NULL);
+}
+
+const char *netns_boot_id(void)
+{
+	return boot_id;
+}

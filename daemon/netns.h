@@ -1,0 +1,108 @@
+/*
+ * netns.h: network namespaces as the kernel and iproute2 see them.
+ *
+ * A named namespace is an nsfs bind mount at RUNDIR/NAME (RUNDIR is
+ * /run/netns), made exactly as `ip netns add` makes it, so `ip netns exec`,
+ * `ip -n` and `ip netns list` work on it.  This module performs the kernel
+ * and file system work and nothing else: no JSON, no desired state.  Every
+ * function that switches namespaces does so on the calling thread only and
+ * has switched back before it returns, on every path.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define NETNS_RUN_DIR "/run/netns"
+#define NETNS_ETC_DIR "/etc/netns"
+
+/* A namespace's identity: the nsfs inode (st_dev, st_ino). */
+struct netns_id {
+	uint64_t dev, ino;
+};
+
+static inline bool netns_id_equal(const struct netns_id *a, const struct netns_id *b)
+{
+	return a->dev == b->dev && a->ino == b->ino;
+}
+
+/* Open the host namespace handle; call once on the thread that runs the loop. */
+int netns_init(void);
+void netns_exit(void);
+/* The host (initial) namespace of netnsd, as an fd. */
+int netns_host_fd(void);
+
+struct netns_sysctl {
+	const char *key;   /* "net.ipv4.ip_forward" or "net/ipv4/ip_forward" */
+	const char *value; /* "1" */
+};
+
+/* What a namespace should be: the desired state of one namespace. */
+struct netns_spec {
+	const char *name;
+	int nsid; /* -1: let the kernel decide */
+	const struct netns_sysctl *sysctls;
+	size_t n_sysctls;
+	const char *resolv_conf, *hosts; /* NULL: none */
+};
+
+/* Which part of a spec a failed netns_create() could not apply. */
+enum netns_part {
+	NETNS_PART_NAME,
+	NETNS_PART_SYSCTL, /* index in ret_index */
+	NETNS_PART_NSID,
+	NETNS_PART_RESOLV_CONF,
+	NETNS_PART_HOSTS,
+};
+
+struct netns_failure {
+	enum netns_part part;
+	size_t index;
+};
+
+/*
+ * Create RUNDIR/NAME the iproute2 way (lock, shared run dir, O_EXCL
+ * placeholder, unshare, bind mount), bring lo up, write the sysctls inside
+ * it, assign the nsid and write /etc/netns/NAME files.  Either everything
+ * happens or nothing is left behind.  Returns 0 and the identity, -EEXIST
+ * when the name is taken, or another -errno with *ret_fail saying which part
+ * failed.
+ */
+int netns_create(const struct netns_spec *spec, struct netns_id *ret_id,
+		 struct netns_failure *ret_fail);
+
+/* Remove what netns_create() wrote under /etc/netns/NAME. */
+void netns_etc_remove(const char *name);
+
+/* Unmount (lazily) and unlink RUNDIR/name.  -ENOENT when absent. */
+int netns_remove(const char *name);
+
+/*
+ * Identity of RUNDIR/name: 0, -ENOENT when the file is missing, -ENOTCONN
+ * when it exists but no namespace is mounted on it (a stale placeholder).
+ */
+int netns_stat(const char *name, struct netns_id *ret_id);
+
+/* An O_RDONLY|O_CLOEXEC fd on RUNDIR/name, for setns() or IFLA_NET_NS_FD. */
+int netns_open(const char *name);
+
+/* Names under RUNDIR (a NULL-terminated malloc'd vector; free with netns_strv_free). */
+int netns_list_names(char ***ret);
+void netns_strv_free(char **v);
+
+/*
+ * The processes (thread-group leaders) whose network namespace is id, as
+ * `ip netns pids` finds them.  *ret is malloc'd.
+ */
+int netns_pids(const struct netns_id *id, pid_t **ret, size_t *ret_n);
+/* The network namespace of a process. */
+int netns_pid_id(pid_t pid, struct netns_id *ret_id);
+
+/* nsid of a namespace as seen from the host (-1: none assigned), and assigning one. */
+int netns_get_nsid(int fd, int *ret_nsid);
+int netns_set_nsid(int fd, int nsid);
+
+
+/* This boot's id (/proc/sys/kernel/random/boot_id), to tell a restart from a reboot. */
+const char *netns_boot_id(void);

@@ -1,0 +1,406 @@
+/*
+ * netns_methods.c: netns.* methods.  Translates params into netns specs,
+ * calls the netns module, records the desired state and builds results.
+ *
+ * Ownership: a namespace is managed when the desired state holds its name
+ * and the recorded identity (nsfs inode) still matches what is mounted.
+ * Everything else under /run/netns is listed as unmanaged and never touched.
+ */
+#include <signal.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <uv.h>
+
+#include "log.h"
+#include "methods.h"
+#include "netns.h"
+#include "spec.h"
+#include "state.h"
+
+#define COLL "netns"
+#define DELETE_POLL_MS 20
+#define DELETE_KILL_WAIT_MS 2000
+
+struct deletion {
+	struct call *call;
+	char name[NETNS_NAME_MAX + 1];
+	struct netns_id id;
+	uv_timer_t timer;
+	uint64_t term_deadline, kill_deadline;
+	json_t *terminated, *killed;
+	struct deletion *next;
+};
+
+static struct deletion *deletions;
+
+static struct deletion *deletion_find(const char *name)
+{
+	for (struct deletion *d = deletions; d; d = d->next)
+		if (!strcmp(d->name, name))
+			return d;
+	return NULL;
+}
+
+/* The result object of netns.get and of each netns.list entry. */
+static json_t *netns_view(const char *name, json_t *doc)
+{
+	struct netns_id id, rec;
+	json_t *o = json_object();
+	bool mounted = netns_stat(name, &id) == 0;
+	bool managed = doc && mounted && spec_netns_identity(doc, &rec) && netns_id_equal(&id, &rec);
+	int nsid = -1;
+
+	json_object_set_new(o, "name", json_string(name));
+	json_object_set_new(o, "managed", json_boolean(managed));
+	json_object_set_new(o, "mounted", json_boolean(mounted));
+	if (mounted) {
+		_cleanup_(closep) int fd = netns_open(name);
+
+		if (fd >= 0)
+			netns_get_nsid(fd, &nsid);
+		json_object_set_new(o, "inode", json_integer((json_int_t)id.ino));
+	}
+	json_object_set_new(o, "nsid", nsid >= 0 ? json_integer(nsid) : json_null());
+	if (managed || (doc && !mounted)) {
+		static const char *const copy[] = { "created", "sysctls", "resolv_conf", "hosts" };
+
+		for (size_t i = 0; i < ELEMENTSOF(copy); i++) {
+			json_t *v = json_object_get(doc, copy[i]);
+
+			if (v)
+				json_object_set(o, copy[i], v);
+		}
+	}
+	if (deletion_find(name))
+		json_object_set_new(o, "deleting", json_true());
+	return o;
+}
+
+static void fail_create(struct call *c, int r, const struct netns_spec *spec,
+			const struct netns_failure *f)
+{
+	char field[256];
+
+	switch (f->part) {
+	case NETNS_PART_SYSCTL:
+		snprintf(field, sizeof(field), "sysctls.%s", spec->sysctls[f->index].key);
+		return call_fail_errno(c, r, field, "Failed to set sysctl '%s' in namespace '%s': %s",
+				       spec->sysctls[f->index].key, spec->name, strerror(-r));
+	case NETNS_PART_NSID:
+		return call_fail_errno(c, r, "nsid", "Failed to assign nsid %d to '%s': %s",
+				       spec->nsid, spec->name, strerror(-r));
+	case NETNS_PART_RESOLV_CONF:
+		return call_fail_errno(c, r, "resolv_conf",
+				       "Failed to write " NETNS_ETC_DIR "/%s/resolv.conf: %s",
+				       spec->name, strerror(-r));
+	case NETNS_PART_HOSTS:
+		return call_fail_errno(c, r, "hosts", "Failed to write " NETNS_ETC_DIR "/%s/hosts: %s",
+				       spec->name, strerror(-r));
+	default:
+		if (r == -EEXIST)
+			return call_fail(c, RPC_KIND_EXISTS, EEXIST, "name",
+					 "Namespace '%s' already exists (not created by netnsd)",
+					 spec->name);
+		return call_fail_errno(c, r, "name", "Failed to create namespace '%s': %s",
+				       spec->name, strerror(-r));
+	}
+}
+
+static void method_add(struct call *c, json_t *params)
+{
+	const char *name = json_string_value(json_object_get(params, "name"));
+	struct netns_spec_buf buf;
+	struct netns_failure fail;
+	struct netns_id id;
+	char ts[32];
+	int r;
+
+	if (state_get(COLL, name) || deletion_find(name))
+		return call_fail(c, deletion_find(name) ? RPC_KIND_BUSY : RPC_KIND_EXISTS,
+				 deletion_find(name) ? EBUSY : EEXIST, "name",
+				 deletion_find(name) ? "Namespace '%s' is being deleted"
+						     : "Namespace '%s' already exists",
+				 name);
+	if (json_object_size(state_collection(COLL)) >= methods_context()->max_namespaces)
+		return call_fail(c, RPC_KIND_LIMIT, 0, NULL,
+				 "Too many namespaces: the limit is %zu",
+				 methods_context()->max_namespaces);
+	r = spec_netns_from_json(name, params, &buf);
+	if (r < 0)
+		return call_fail_errno(c, r, NULL, "Failed to read the namespace spec: %s",
+				       strerror(-r));
+	r = netns_create(&buf.spec, &id, &fail);
+	if (r < 0) {
+		fail_create(c, r, &buf.spec, &fail);
+		spec_netns_done(&buf);
+		return;
+	}
+	r = state_put(COLL, name,
+		      spec_netns_to_json(&buf.spec, &id, netns_boot_id(),
+					 format_rfc3339(realtime_usec(), ts)));
+	spec_netns_done(&buf);
+	if (r < 0) {
+		netns_etc_remove(name);
+		netns_remove(name);
+		return call_fail_errno(c, r, NULL, "Failed to record namespace '%s': %s", name,
+				       strerror(-r));
+	}
+	log_info("Created namespace '%s'", name);
+	call_reply(c, netns_view(name, state_get(COLL, name)));
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void method_list(struct call *c, json_t *params)
+{
+	json_t *out = json_array(), *colls = state_collection(COLL), *doc;
+	char **names = NULL;
+	const char *key;
+	size_t n = 0;
+	int r;
+
+	r = netns_list_names(&names);
+	if (r < 0)
+		return call_fail_errno(c, r, NULL, "Failed to read " NETNS_RUN_DIR ": %s",
+				       strerror(-r));
+	while (names[n])
+		n++;
+	qsort(names, n, sizeof(char *), cmp_names);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(out, netns_view(names[i], state_get(COLL, names[i])));
+	/* Managed namespaces that are not mounted (restore failed, or removed by hand). */
+	json_object_foreach(colls, key, doc) {
+		if (!bsearch(&key, names, n, sizeof(char *), cmp_names))
+			json_array_append_new(out, netns_view(key, doc));
+	}
+	netns_strv_free(names);
+	call_reply(c, json_pack("{s:o}", "namespaces", out));
+}
+
+static void method_get(struct call *c, json_t *params)
+{
+	const char *name = json_string_value(json_object_get(params, "name"));
+	json_t *doc = state_get(COLL, name);
+	struct netns_id id;
+
+	if (!doc && netns_stat(name, &id) < 0)
+		return call_fail(c, RPC_KIND_NOT_FOUND, ENOENT, "name", "No namespace named '%s'",
+				 name);
+	call_reply(c, netns_view(name, doc));
+}
+
+static void method_pids(struct call *c, json_t *params)
+{
+	const char *name = json_string_value(json_object_get(params, "name"));
+	_cleanup_(freep) pid_t *pids = NULL;
+	struct netns_id id;
+	json_t *arr;
+	size_t n = 0;
+	int r;
+
+	r = netns_stat(name, &id);
+	if (r < 0)
+		return call_fail(c, RPC_KIND_NOT_FOUND, ENOENT, "name",
+				 "No namespace named '%s' is mounted", name);
+	r = netns_pids(&id, &pids, &n);
+	if (r < 0)
+		return call_fail_errno(c, r, NULL, "Failed to scan /proc: %s", strerror(-r));
+	arr = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, json_integer(pids[i]));
+	call_reply(c, json_pack("{s:s,s:o}", "name", name, "pids", arr));
+}
+
+static void method_identify(struct call *c, json_t *params)
+{
+	pid_t pid = (pid_t)json_integer_value(json_object_get(params, "pid"));
+	struct netns_id id, nid;
+	char **names = NULL;
+	json_t *arr;
+	int r;
+
+	r = netns_pid_id(pid, &id);
+	if (r < 0)
+		return call_fail(c, RPC_KIND_NOT_FOUND, -r, "pid", "No process %d: %s", (int)pid,
+				 strerror(-r));
+	r = netns_list_names(&names);
+	if (r < 0)
+		return call_fail_errno(c, r, NULL, "Failed to read " NETNS_RUN_DIR ": %s",
+				       strerror(-r));
+	arr = json_array();
+	for (char **p = names; *p; p++)
+		if (netns_stat(*p, &nid) == 0 && netns_id_equal(&id, &nid))
+			json_array_append_new(arr, json_string(*p));
+	netns_strv_free(names);
+	call_reply(c, json_pack("{s:i,s:o}", "pid", (int)pid, "names", arr));
+}
+
+/* netns.delete: SIGTERM, grace, SIGKILL, then unmount, never blocking. */
+
+static void signal_all(struct deletion *d, int sig, json_t *record)
+{
+	_cleanup_(freep) pid_t *pids = NULL;
+	size_t n = 0;
+
+	if (netns_pids(&d->id, &pids, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		int fd = pidfd_open(pids[i], 0);
+
+		/* Through a pidfd, so a PID reused meanwhile is never hit. */
+		if (fd < 0)
+			continue;
+		if (pidfd_send_signal(fd, sig, NULL, 0) == 0 && record)
+			json_array_append_new(record, json_integer(pids[i]));
+		close(fd);
+	}
+}
+
+static size_t count_pids(struct deletion *d)
+{
+	_cleanup_(freep) pid_t *pids = NULL;
+	size_t n = 0;
+
+	if (netns_pids(&d->id, &pids, &n) < 0)
+		return 0;
+	return n;
+}
+
+static void deletion_closed(uv_handle_t *h)
+{
+	struct deletion *d = container_of((uv_timer_t *)h, struct deletion, timer);
+
+	json_decref(d->terminated);
+	json_decref(d->killed);
+	free(d);
+}
+
+static void deletion_finish(struct deletion *d)
+{
+	struct deletion **pp;
+	int r;
+
+	for (pp = &deletions; *pp != d; pp = &(*pp)->next)
+		;
+	*pp = d->next;
+	netns_etc_remove(d->name);
+	r = netns_remove(d->name);
+	if (r < 0 && r != -ENOENT) {
+		call_fail_errno(d->call, r, NULL, "Failed to unmount namespace '%s': %s", d->name,
+				strerror(-r));
+	} else {
+		state_del(COLL, d->name);
+		log_info("Deleted namespace '%s'", d->name);
+		call_reply(d->call, json_pack("{s:s,s:O,s:O}", "name", d->name, "terminated",
+					      d->terminated, "killed", d->killed));
+	}
+	uv_close((uv_handle_t *)&d->timer, deletion_closed);
+}
+
+static void on_deletion_tick(uv_timer_t *t)
+{
+	struct deletion *d = container_of(t, struct deletion, timer);
+	uint64_t now = now_usec();
+
+	if (count_pids(d) == 0)
+		return deletion_finish(d);
+	if (!d->kill_deadline && now >= d->term_deadline) {
+		signal_all(d, SIGKILL, d->killed);
+		d->kill_deadline = now + DELETE_KILL_WAIT_MS * 1000ull;
+	} else if (d->kill_deadline && now >= d->kill_deadline) {
+		/* Unkillable (D state): unmount anyway; the kernel frees it later. */
+		log_warning("Processes in namespace '%s' survived SIGKILL; unmounting anyway",
+			    d->name);
+		deletion_finish(d);
+	}
+}
+
+static void method_delete(struct call *c, json_t *params)
+{
+	const char *name = json_string_value(json_object_get(params, "name"));
+	json_t *grace = json_object_get(params, "grace_ms");
+	json_t *doc = state_get(COLL, name);
+	struct netns_id id, rec;
+	struct deletion *d;
+	int r;
+
+	if (deletion_find(name))
+		return call_fail(c, RPC_KIND_BUSY, EBUSY, "name", "Namespace '%s' is being deleted",
+				 name);
+	r = netns_stat(name, &id);
+	if (!doc)
+		return r == 0 || r == -ENOTCONN
+			       ? call_fail(c, RPC_KIND_PERMISSION, EPERM, "name",
+					   "Namespace '%s' was not created by netnsd; refusing to "
+					   "delete it",
+					   name)
+			       : call_fail(c, RPC_KIND_NOT_FOUND, ENOENT, "name",
+					   "No namespace named '%s'", name);
+	if (r < 0 || !spec_netns_identity(doc, &rec) || !netns_id_equal(&id, &rec)) {
+		/*
+		 * Gone, or replaced by a namespace someone else mounted: forget
+		 * it, and leave whatever is mounted there alone.
+		 */
+		if (r == -ENOTCONN)
+			netns_remove(name);
+		state_del(COLL, name);
+		return call_reply(c, json_pack("{s:s,s:[],s:[]}", "name", name, "terminated",
+					       "killed"));
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return call_fail(c, RPC_KIND_LIMIT, ENOMEM, NULL, "Out of memory");
+	d->call = c;
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	d->id = id;
+	d->terminated = json_array();
+	d->killed = json_array();
+	d->term_deadline = now_usec() + (uint64_t)(grace ? json_integer_value(grace) : 3000) * 1000;
+	d->next = deletions;
+	deletions = d;
+	uv_timer_init(uv_default_loop(), &d->timer);
+	signal_all(d, SIGTERM, d->terminated);
+	if (json_array_size(d->terminated) == 0 && count_pids(d) == 0)
+		return deletion_finish(d);
+	uv_timer_start(&d->timer, on_deletion_tick, DELETE_POLL_MS, DELETE_POLL_MS);
+}
+
+static const struct param p_name[] = {
+	{ "name", P_NETNS, .required = true },
+	{ 0 },
+};
+
+static const struct param p_add[] = {
+	{ "name", P_NETNS, .required = true },
+	{ "nsid", P_INT, .min = 0, .max = 0x7fffffff },
+	{ "sysctls", P_OBJECT, .check = spec_sysctls_check },
+	{ "resolv_conf", P_STRING, .max = 65536 },
+	{ "hosts", P_STRING, .max = 1 << 20 },
+	{ 0 },
+};
+
+static const struct param p_delete[] = {
+	{ "name", P_NETNS, .required = true },
+	{ "grace_ms", P_INT, .min = 0, .max = 600000 },
+	{ 0 },
+};
+
+static const struct param p_identify[] = {
+	{ "pid", P_INT, .required = true, .min = 1, .max = 0x7fffffff },
+	{ 0 },
+};
+
+static const struct param p_none[] = { { 0 } };
+
+const struct method netns_methods[] = {
+	{ .name = "netns.add", .fn = method_add, .params = p_add, .access = ACCESS_ADMIN, .mutates = true },
+	{ .name = "netns.delete", .fn = method_delete, .params = p_delete, .access = ACCESS_ADMIN, .mutates = true },
+	{ .name = "netns.list", .fn = method_list, .params = p_none, .access = ACCESS_ADMIN },
+	{ .name = "netns.get", .fn = method_get, .params = p_name, .access = ACCESS_ADMIN },
+	{ .name = "netns.pids", .fn = method_pids, .params = p_name, .access = ACCESS_ADMIN },
+	{ .name = "netns.identify", .fn = method_identify, .params = p_identify, .access = ACCESS_ADMIN },
+};
+const size_t netns_methods_count = ELEMENTSOF(netns_methods);

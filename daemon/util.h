@@ -1,0 +1,78 @@
+/*
+ * util.h: small helpers every module may use: structural cleanup (the
+ * _cleanup_ attribute with explicit TAKE_PTR/TAKE_FD hand-off), container_of,
+ * time stamps and name validation.  Nothing here allocates behind the caller's
+ * back or logs.
+ */
+#pragma once
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _unused_ __attribute__((unused))
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+
+#define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+
+#define container_of(ptr, type, member) \
+	((type *)((char *)(ptr) - offsetof(type, member)))
+
+/* Hand ownership out of a _cleanup_ variable. */
+#define TAKE_PTR(p) ({ __typeof__(p) _p = (p); (p) = NULL; _p; })
+#define TAKE_FD(fd) ({ int _fd = (fd); (fd) = -1; _fd; })
+
+static inline void freep(void *p)
+{
+	free(*(void **)p);
+}
+
+static inline void closep(int *fd)
+{
+	if (*fd >= 0) {
+		int saved = errno;
+		close(*fd);
+		errno = saved;
+	}
+}
+
+static inline void fclosep(FILE **f)
+{
+	if (*f)
+		fclose(*f);
+}
+
+/* Monotonic and wall clock in useful units. */
+uint64_t now_usec(void);
+uint64_t realtime_usec(void);
+
+/*
+ * Format a wall-clock time in microseconds as RFC 3339 UTC with millisecond
+ * precision ("2026-11-22T15:04:05.123Z").  buf must hold 32 bytes.
+ */
+const char *format_rfc3339(uint64_t usec, char buf[static 32]);
+
+/* Names.  Both return true when the name is acceptable to the kernel and to us. */
+#define NETNS_NAME_MAX 64
+bool netns_name_valid(const char *name);
+bool ifname_valid(const char *name);
+
+/* Read the whole (small) file into a NUL-terminated buffer, at most max bytes. */
+int read_small_file(const char *path, size_t max, char **ret);
+
+/*
+ * Write data to path atomically: temp file in the same directory, fsync,
+ * rename, fsync of the directory.  mode is the new file's mode.
+ */
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+
+/* mkdir -p with the given mode for every created component. */
+int mkdir_p(const char *path, mode_t mode);
+
+/* Write all bytes, retrying on EINTR and short writes. */
+int write_all(int fd, const void *data, size_t len);

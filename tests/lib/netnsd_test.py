@@ -1,0 +1,324 @@
+"""Test harness for netnsd integration tests.
+
+Starts real netnsd processes with every path overridden (--socket and
+--state-dir in a private temporary directory), speaks JSON-RPC to them over
+the Unix socket, names every kernel object with a prefix unique to this test
+process, and removes those objects at exit even when a test fails.  Output is
+TAP, one line per test function, so automake counts each case.
+"""
+
+import atexit
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+NETNSD = os.environ.get("NETNSD", os.path.abspath("daemon/netnsd"))
+NETNSCTL = os.environ.get("NETNSCTL", os.path.abspath("client/netnsctl"))
+TOP_SRCDIR = os.environ.get("TOP_SRCDIR", os.path.abspath("."))
+
+# Short, so that prefix + a few characters still fits an interface name (15 bytes).
+PREFIX = "t%04x%s" % (os.getpid() & 0xFFFF, random.choice("abcdefghjkmnpqrstuvwxyz"))
+_counter = 0
+_daemons = []
+_tmpdirs = []
+
+
+def uniq(tag=""):
+    """A fresh name with this process's prefix (at most 15 bytes)."""
+    global _counter
+    _counter += 1
+    return ("%s%s%d" % (PREFIX, tag, _counter))[:15]
+
+
+def tmpdir():
+    d = tempfile.mkdtemp(prefix="netnsd-test-")
+    _tmpdirs.append(d)
+    return d
+
+
+class RpcError(Exception):
+    def __init__(self, error):
+        self.error = error
+        self.code = error.get("code")
+        self.data = error.get("data") or {}
+        self.kind = self.data.get("kind")
+        self.field = self.data.get("field")
+        super().__init__("%s: %s (%s)" % (self.code, error.get("message"), self.data))
+
+
+class Client:
+    """One connection to a netnsd socket."""
+
+    def __init__(self, path, timeout=20.0):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.sock.connect(path)
+        self.buf = b""
+        self.next_id = 1
+
+    def close(self):
+        self.sock.close()
+
+    def send_raw(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.sendall(data)
+
+    def send(self, obj):
+        self.send_raw(json.dumps(obj) + "\n")
+
+    def recv_line(self):
+        """The next line (bytes), or None at EOF."""
+        while b"\n" not in self.buf:
+            chunk = self.sock.recv(1 << 20)
+            if not chunk:
+                return None
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line
+
+    def recv(self):
+        line = self.recv_line()
+        return None if line is None else json.loads(line)
+
+    def request(self, method, params=None, id=None):
+        """Send one request and return the whole response object."""
+        if id is None:
+            id = self.next_id
+            self.next_id += 1
+        msg = {"jsonrpc": "2.0", "id": id, "method": method}
+        if params is not None:
+            msg["params"] = params
+        self.send(msg)
+        return self.recv()
+
+    def call(self, method, params=None):
+        """The result of a call, or RpcError."""
+        resp = self.request(method, params)
+        if resp is None:
+            raise ConnectionError("connection closed by netnsd")
+        if "error" in resp:
+            raise RpcError(resp["error"])
+        return resp["result"]
+
+    def expect_error(self, method, params=None):
+        try:
+            self.call(method, params)
+        except RpcError as e:
+            return e
+        raise AssertionError("%s(%r) succeeded, expected an error" % (method, params))
+
+
+class Daemon:
+    """A netnsd process with private socket and state directory."""
+
+    def __init__(self, *args, state_dir=None, env=None, start=True):
+        self.dir = tmpdir()
+        self.socket = os.path.join(self.dir, "netnsd.sock")
+        self.state_dir = state_dir or os.path.join(self.dir, "state")
+        self.args = list(args)
+        self.env = env
+        self.proc = None
+        self.log_path = os.path.join(self.dir, "netnsd.log")
+        _daemons.append(self)
+        if start:
+            self.start()
+
+    def start(self, wait=True, extra=()):
+        cmd = [NETNSD, "--socket", self.socket, "--state-dir", self.state_dir,
+               "--log-level", "debug"] + self.args + list(extra)
+        env = dict(os.environ)
+        env.pop("NOTIFY_SOCKET", None)
+        env.pop("LISTEN_FDS", None)
+        if self.env:
+            env.update(self.env)
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log, env=env)
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout=15.0):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("netnsd exited with %d:\n%s" % (self.proc.returncode, self.log_text()))
+            try:
+                c = Client(self.socket, timeout=5)
+                c.call("daemon.ping")
+                c.close()
+                return
+            except (OSError, ConnectionError):
+                time.sleep(0.02)
+        raise RuntimeError("netnsd did not become ready:\n" + self.log_text())
+
+    def log_text(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()[-4000:]
+        except OSError:
+            return ""
+
+    def client(self):
+        return Client(self.socket)
+
+    def call(self, method, params=None):
+        c = self.client()
+        try:
+            return c.call(method, params)
+        finally:
+            c.close()
+
+    def expect_error(self, method, params=None):
+        c = self.client()
+        try:
+            return c.expect_error(method, params)
+        finally:
+            c.close()
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, sig=signal.SIGTERM, timeout=15.0):
+        """Signal netnsd and return its exit status."""
+        if not self.proc or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise
+
+    def kill9(self):
+        return self.stop(signal.SIGKILL)
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
+
+def run(cmd, check=True, **kw):
+    return subprocess.run(cmd, check=check, capture_output=True, text=True, **kw)
+
+
+def ip_json(*args, netns=None):
+    cmd = ["ip"] + (["-n", netns] if netns else []) + ["-j"] + list(args)
+    out = run(cmd).stdout.strip()
+    return json.loads(out) if out else []
+
+
+def ip_netns_names():
+    out = run(["ip", "netns", "list"]).stdout
+    return [line.split()[0] for line in out.splitlines() if line.strip()]
+
+
+def netns_mounted(name):
+    """True when /run/netns/NAME is an nsfs mount (what `ip netns` relies on)."""
+    try:
+        return os.stat("/run/netns/" + name).st_dev == os.stat("/proc/self/ns/net").st_dev
+    except OSError:
+        return False
+
+
+def file_bytes(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        return None
+
+
+def wait_for(pred, timeout=10.0, interval=0.02):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(interval)
+    return pred()
+
+
+def cleanup():
+    """Stop our daemons, remove our namespaces, links and temp dirs."""
+    for d in _daemons:
+        if d.alive():
+            try:
+                d.stop(signal.SIGKILL, timeout=5)
+            except Exception:
+                pass
+    for name in ip_netns_names():
+        if name.startswith(PREFIX):
+            subprocess.run(["ip", "netns", "del", name], capture_output=True)
+    try:
+        for link in ip_json("link"):
+            if link.get("ifname", "").startswith(PREFIX):
+                subprocess.run(["ip", "link", "del", link["ifname"]], capture_output=True)
+    except Exception:
+        pass
+    for d in os.listdir("/etc/netns") if os.path.isdir("/etc/netns") else []:
+        if d.startswith(PREFIX):
+            shutil.rmtree(os.path.join("/etc/netns", d), ignore_errors=True)
+    for d in _tmpdirs:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+atexit.register(cleanup)
+signal.signal(signal.SIGTERM, lambda *a: sys.exit(99))
+
+_tests = []
+
+
+def test(fn):
+    """Register a test function (runs in definition order)."""
+    _tests.append(fn)
+    return fn
+
+
+class Skip(Exception):
+    pass
+
+
+def main():
+    """Run the registered tests and print TAP; exit 1 if any failed."""
+    if os.geteuid() != 0:
+        print("1..0 # SKIP netnsd integration tests need root")
+        return 0
+    if not os.access(NETNSD, os.X_OK):
+        print("1..0 # SKIP %s is not built" % NETNSD)
+        return 0
+    print("1..%d" % len(_tests))
+    failed = 0
+    for i, fn in enumerate(_tests, 1):
+        name = fn.__name__
+        doc = (fn.__doc__ or "").strip().splitlines()
+        desc = name + (" - " + doc[0] if doc else "")
+        t0 = time.time()
+        try:
+            fn()
+            print("ok %d - %s" % (i, desc))
+        except Skip as e:
+            print("ok %d - %s # SKIP %s" % (i, desc, e))
+        except Exception:
+            failed += 1
+            print("not ok %d - %s" % (i, desc))
+            for line in traceback.format_exc().splitlines():
+                print("# " + line)
+            for d in _daemons:
+                if d.proc:
+                    print("# --- netnsd log (%s) ---" % d.dir)
+                    for line in d.log_text().splitlines()[-30:]:
+                        print("# " + line)
+        sys.stdout.flush()
+        if os.environ.get("NETNSD_TEST_TIMING"):
+            print("# %.2fs" % (time.time() - t0))
+    return 1 if failed else 0

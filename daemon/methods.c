@@ -26,6 +26,7 @@ int methods_init(const struct methods_context *ctx)
 void methods_exit(void)
 {
 	daemon_methods_exit();
+	netns_methods_exit();
 	dispatch_exit();
 }
 

@@ -22,8 +22,9 @@ extern const size_t daemon_methods_count;
 extern const struct method netns_methods[];
 extern const size_t netns_methods_count;
 
-/* Free what the daemon family cached. */
+/* Free what the families cached or keep open. */
 void daemon_methods_exit(void);
+void netns_methods_exit(void);
 
 /* Register every family with dispatch and parse the OpenRPC document. */
 int methods_init(const struct methods_context *ctx);

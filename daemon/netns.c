@@ -378,41 +378,73 @@ int netns_pid_id(pid_t pid, struct netns_id *ret_id)
 	return 0;
 }
 
-int netns_pids(const struct netns_id *id, pid_t **ret, size_t *ret_n)
+int netns_pids_scan(const struct netns_id *ids, size_t n,
+		    void (*cb)(size_t index, pid_t pid, void *data), void *data)
 {
 	DIR *d = opendir("/proc");
-	pid_t *v = NULL;
-	size_t n = 0, cap = 0;
 	struct dirent *de;
+	int dfd;
 
 	if (!d)
 		return -errno;
+	dfd = dirfd(d);
 	while ((de = readdir(d))) {
-		struct netns_id pid_ns;
+		char path[64];
+		struct stat st;
 		char *end;
 		long pid = strtol(de->d_name, &end, 10);
 
 		if (*end || pid <= 0)
 			continue;
-		if (netns_pid_id((pid_t)pid, &pid_ns) < 0 || !netns_id_equal(&pid_ns, id))
+		snprintf(path, sizeof(path), "%ld/ns/net", pid);
+		if (fstatat(dfd, path, &st, 0) < 0)
 			continue;
-		if (n == cap) {
-			pid_t *nv;
-
-			cap = cap ? cap * 2 : 16;
-			nv = realloc(v, cap * sizeof(pid_t));
-			if (!nv) {
-				free(v);
-				closedir(d);
-				return -ENOMEM;
-			}
-			v = nv;
-		}
-		v[n++] = (pid_t)pid;
+		for (size_t i = 0; i < n; i++)
+			if (ids[i].ino == st.st_ino && ids[i].dev == st.st_dev)
+				cb(i, (pid_t)pid, data);
 	}
 	closedir(d);
-	*ret = v;
-	*ret_n = n;
+	return 0;
+}
+
+struct pid_vec {
+	pid_t *v;
+	size_t n, cap;
+	int err;
+};
+
+static void collect_pid(size_t index, pid_t pid, void *data)
+{
+	struct pid_vec *pv = data;
+
+	if (pv->n == pv->cap) {
+		size_t cap = pv->cap ? pv->cap * 2 : 16;
+		pid_t *nv = realloc(pv->v, cap * sizeof(pid_t));
+
+		if (!nv) {
+			pv->err = -ENOMEM;
+			return;
+		}
+		pv->v = nv;
+		pv->cap = cap;
+	}
+	pv->v[pv->n++] = pid;
+}
+
+int netns_pids(const struct netns_id *id, pid_t **ret, size_t *ret_n)
+{
+	struct pid_vec pv = { 0 };
+	int r;
+
+	r = netns_pids_scan(id, 1, collect_pid, &pv);
+	if (r == 0)
+		r = pv.err;
+	if (r < 0) {
+		free(pv.v);
+		return r;
+	}
+	*ret = pv.v;
+	*ret_n = pv.n;
 	return 0;
 }
 

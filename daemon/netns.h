@@ -96,6 +96,13 @@ void netns_strv_free(char **v);
  * `ip netns pids` finds them.  *ret is malloc'd.
  */
 int netns_pids(const struct netns_id *id, pid_t **ret, size_t *ret_n);
+
+/*
+ * One pass over /proc for many namespaces at once: cb(index, pid, data) for
+ * every process whose namespace is ids[index].  Returns 0 or -errno.
+ */
+int netns_pids_scan(const struct netns_id *ids, size_t n,
+		    void (*cb)(size_t index, pid_t pid, void *data), void *data);
 /* The network namespace of a process. */
 int netns_pid_id(pid_t pid, struct netns_id *ret_id);
 

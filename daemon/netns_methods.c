@@ -28,7 +28,8 @@ struct deletion {
 	uv_timer_t timer;
 	uint64_t term_deadline, kill_deadline;
 	json_t *terminated, *killed;
-	struct deletion *next;
+	size_t alive; /* processes seen by the last scan */
+	struct deletion *next, *start_next;
 };
 
 static struct deletion *deletions;
@@ -238,35 +239,55 @@ static void method_identify(struct call *c, json_t *params)
 	call_reply(c, json_pack("{s:i,s:o}", "pid", (int)pid, "names", arr));
 }
 
-/* netns.delete: SIGTERM, grace, SIGKILL, then unmount, never blocking. */
+/*
+ * netns.delete: SIGTERM, grace, SIGKILL, then unmount, never blocking.
+ *
+ * Deletions requested during one loop iteration are started together from a
+ * check handle, so a pipelined burst shares one pass over /proc.  Those whose
+ * namespace holds no process finish at once; the others poll on a timer.
+ */
 
-static void signal_all(struct deletion *d, int sig, json_t *record)
+static struct deletion *starting; /* not yet scanned, in the order asked */
+static uv_check_t start_check;
+static uv_idle_t start_idle;
+static bool start_armed;
+
+static void deletion_unlink(struct deletion *d)
 {
-	_cleanup_(freep) pid_t *pids = NULL;
-	size_t n = 0;
+	struct deletion **pp;
 
-	if (netns_pids(&d->id, &pids, &n) < 0)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		int fd = pidfd_open(pids[i], 0);
-
-		/* Through a pidfd, so a PID reused meanwhile is never hit. */
-		if (fd < 0)
-			continue;
-		if (pidfd_send_signal(fd, sig, NULL, 0) == 0 && record)
-			json_array_append_new(record, json_integer(pids[i]));
-		close(fd);
-	}
+	for (pp = &deletions; *pp && *pp != d; pp = &(*pp)->next)
+		;
+	if (*pp)
+		*pp = d->next;
 }
 
-static size_t count_pids(struct deletion *d)
+static void signal_pid(pid_t pid, int sig, json_t *record)
 {
-	_cleanup_(freep) pid_t *pids = NULL;
-	size_t n = 0;
+	/* Through a pidfd, so a PID reused since the scan is never hit. */
+	int fd = pidfd_open(pid, 0);
 
-	if (netns_pids(&d->id, &pids, &n) < 0)
-		return 0;
-	return n;
+	if (fd < 0)
+		return;
+	if (pidfd_send_signal(fd, sig, NULL, 0) == 0 && record)
+		json_array_append_new(record, json_integer(pid));
+	close(fd);
+}
+
+struct scan_ctx {
+	struct deletion **v;
+	int sig;
+	bool killing;
+};
+
+static void on_scan_match(size_t index, pid_t pid, void *data)
+{
+	struct scan_ctx *ctx = data;
+	struct deletion *d = ctx->v[index];
+
+	if (ctx->sig)
+		signal_pid(pid, ctx->sig, ctx->killing ? d->killed : d->terminated);
+	d->alive++;
 }
 
 static void deletion_closed(uv_handle_t *h)
@@ -280,12 +301,9 @@ static void deletion_closed(uv_handle_t *h)
 
 static void deletion_finish(struct deletion *d)
 {
-	struct deletion **pp;
 	int r;
 
-	for (pp = &deletions; *pp != d; pp = &(*pp)->next)
-		;
-	*pp = d->next;
+	deletion_unlink(d);
 	netns_etc_remove(d->name);
 	r = netns_remove(d->name);
 	if (r < 0 && r != -ENOENT) {
@@ -300,21 +318,92 @@ static void deletion_finish(struct deletion *d)
 	uv_close((uv_handle_t *)&d->timer, deletion_closed);
 }
 
+/* Count (and optionally signal) the processes left in one namespace. */
+static void deletion_scan(struct deletion *d, int sig)
+{
+	struct scan_ctx ctx = { &d, sig, sig == SIGKILL };
+
+	d->alive = 0;
+	netns_pids_scan(&d->id, 1, on_scan_match, &ctx);
+}
+
 static void on_deletion_tick(uv_timer_t *t)
 {
 	struct deletion *d = container_of(t, struct deletion, timer);
 	uint64_t now = now_usec();
 
-	if (count_pids(d) == 0)
+	deletion_scan(d, 0);
+	if (d->alive == 0)
 		return deletion_finish(d);
 	if (!d->kill_deadline && now >= d->term_deadline) {
-		signal_all(d, SIGKILL, d->killed);
+		deletion_scan(d, SIGKILL);
 		d->kill_deadline = now + DELETE_KILL_WAIT_MS * 1000ull;
 	} else if (d->kill_deadline && now >= d->kill_deadline) {
 		/* Unkillable (D state): unmount anyway; the kernel frees it later. */
 		log_warning("Processes in namespace '%s' survived SIGKILL; unmounting anyway",
 			    d->name);
 		deletion_finish(d);
+	}
+}
+
+static void on_start_check(uv_check_t *h)
+{
+	struct deletion *list = TAKE_PTR(starting), *d, *next;
+	_cleanup_(freep) struct netns_id *ids = NULL;
+	_cleanup_(freep) struct deletion **v = NULL;
+	size_t n = 0, i;
+
+	uv_check_stop(&start_check);
+	uv_idle_stop(&start_idle);
+	start_armed = false;
+	for (d = list; d; d = d->start_next)
+		n++;
+	ids = calloc(n, sizeof(*ids));
+	v = calloc(n, sizeof(*v));
+	if (!ids || !v) {
+		for (d = list; d; d = next) {
+			next = d->start_next;
+			deletion_unlink(d);
+			call_fail(d->call, RPC_KIND_LIMIT, ENOMEM, NULL, "Out of memory");
+			uv_close((uv_handle_t *)&d->timer, deletion_closed);
+		}
+		return;
+	}
+	for (d = list, i = 0; d; d = d->start_next, i++) {
+		ids[i] = d->id;
+		v[i] = d;
+	}
+	netns_pids_scan(ids, n, on_scan_match, &(struct scan_ctx){ v, SIGTERM, false });
+	for (i = 0; i < n; i++) {
+		if (v[i]->alive == 0)
+			deletion_finish(v[i]);
+		else
+			uv_timer_start(&v[i]->timer, on_deletion_tick, DELETE_POLL_MS,
+				       DELETE_POLL_MS);
+	}
+}
+
+static void on_start_idle(uv_idle_t *h)
+{
+	/* Keeps the loop from sleeping until the check handle ran. */
+}
+
+static void deletion_start(struct deletion *d)
+{
+	struct deletion **pp;
+
+	if (!start_check.loop) {
+		uv_check_init(uv_default_loop(), &start_check);
+		uv_idle_init(uv_default_loop(), &start_idle);
+		uv_unref((uv_handle_t *)&start_check);
+	}
+	for (pp = &starting; *pp; pp = &(*pp)->start_next)
+		;
+	*pp = d;
+	if (!start_armed) {
+		uv_check_start(&start_check, on_start_check);
+		uv_idle_start(&start_idle, on_start_idle);
+		start_armed = true;
 	}
 }
 
@@ -362,10 +451,16 @@ static void method_delete(struct call *c, json_t *params)
 	d->next = deletions;
 	deletions = d;
 	uv_timer_init(uv_default_loop(), &d->timer);
-	signal_all(d, SIGTERM, d->terminated);
-	if (json_array_size(d->terminated) == 0 && count_pids(d) == 0)
-		return deletion_finish(d);
-	uv_timer_start(&d->timer, on_deletion_tick, DELETE_POLL_MS, DELETE_POLL_MS);
+	deletion_start(d);
+}
+
+void netns_methods_exit(void)
+{
+	/* Normally main's final walk closed them already. */
+	if (start_check.loop && !uv_is_closing((uv_handle_t *)&start_check)) {
+		uv_close((uv_handle_t *)&start_check, NULL);
+		uv_close((uv_handle_t *)&start_idle, NULL);
+	}
 }
 
 static const struct param p_name[] = {

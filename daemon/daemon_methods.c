@@ -49,7 +49,7 @@ static void method_info(struct call *c, json_t *params)
 	state_get_stats(&ss);
 	rpc_get_stats(&rs);
 	call_reply(c, json_pack("{s:s,s:i,s:I,s:s,s:b,s:s,"
-				"s:{s:I,s:I,s:I,s:I,s:I},"
+				"s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I},"
 				"s:{s:I,s:I,s:I,s:I,s:I},"
 				"s:{s:I,s:I,s:I,s:I,s:I,s:s,s:s},"
 				"s:o}",
@@ -59,6 +59,9 @@ static void method_info(struct call *c, json_t *params)
 				"state_dir", ctx->state_dir,
 				"counts",
 				"namespaces", (json_int_t)json_object_size(state_collection("netns")),
+				"links", (json_int_t)json_object_size(state_collection("link")),
+				"addresses", (json_int_t)json_object_size(state_collection("addr")),
+				"routes", (json_int_t)json_object_size(state_collection("route")),
 				"connections", (json_int_t)rs.connections,
 				"requests", (json_int_t)ds.requests,
 				"errors", (json_int_t)ds.errors,

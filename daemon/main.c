@@ -17,6 +17,7 @@
 #include "log.h"
 #include "methods.h"
 #include "netns.h"
+#include "nlcache.h"
 #include "reconcile.h"
 #include "rpc.h"
 #include "state.h"
@@ -339,6 +340,7 @@ int main(int argc, char **argv)
 	uv_run(loop, UV_RUN_DEFAULT);
 
 	methods_exit();
+	nlcache_exit();
 	reconcile_exit();
 	netns_exit();
 	r = uv_loop_close(loop);

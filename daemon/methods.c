@@ -9,6 +9,9 @@ extern const char netnsd_openrpc_json[];
 static const struct method *const tables[] = {
 	daemon_methods,
 	netns_methods,
+	link_methods,
+	addr_methods,
+	route_methods,
 };
 static size_t sizes[ELEMENTSOF(tables)];
 static struct methods_context context;
@@ -17,6 +20,9 @@ int methods_init(const struct methods_context *ctx)
 {
 	sizes[0] = daemon_methods_count;
 	sizes[1] = netns_methods_count;
+	sizes[2] = link_methods_count;
+	sizes[3] = addr_methods_count;
+	sizes[4] = route_methods_count;
 	if (ctx)
 		context = *ctx;
 	dispatch_init(tables, sizes, ELEMENTSOF(tables));

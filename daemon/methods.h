@@ -21,6 +21,12 @@ extern const struct method daemon_methods[];
 extern const size_t daemon_methods_count;
 extern const struct method netns_methods[];
 extern const size_t netns_methods_count;
+extern const struct method link_methods[];
+extern const size_t link_methods_count;
+extern const struct method addr_methods[];
+extern const size_t addr_methods_count;
+extern const struct method route_methods[];
+extern const size_t route_methods_count;
 
 /* Free what the families cached or keep open. */
 void daemon_methods_exit(void);

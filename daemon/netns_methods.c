@@ -11,6 +11,7 @@
 #include <sys/pidfd.h>
 #include <uv.h>
 
+#include "links.h"
 #include "log.h"
 #include "methods.h"
 #include "netns.h"
@@ -304,6 +305,7 @@ static void deletion_finish(struct deletion *d)
 	int r;
 
 	deletion_unlink(d);
+	links_release_netns(d->name);
 	netns_etc_remove(d->name);
 	r = netns_remove(d->name);
 	if (r < 0 && r != -ENOENT) {
@@ -464,27 +466,27 @@ void netns_methods_exit(void)
 }
 
 static const struct param p_name[] = {
-	{ "name", P_NETNS, .required = true },
+	{ .name = "name", .type = P_NETNS, .required = true },
 	{ 0 },
 };
 
 static const struct param p_add[] = {
-	{ "name", P_NETNS, .required = true },
-	{ "nsid", P_INT, .min = 0, .max = 0x7fffffff },
-	{ "sysctls", P_OBJECT, .check = spec_sysctls_check },
-	{ "resolv_conf", P_STRING, .max = 65536 },
-	{ "hosts", P_STRING, .max = 1 << 20 },
+	{ .name = "name", .type = P_NETNS, .required = true },
+	{ .name = "nsid", .type = P_INT, .min = 0, .max = 0x7fffffff },
+	{ .name = "sysctls", .type = P_OBJECT, .check = spec_sysctls_check },
+	{ .name = "resolv_conf", .type = P_STRING, .max = 65536 },
+	{ .name = "hosts", .type = P_STRING, .max = 1 << 20 },
 	{ 0 },
 };
 
 static const struct param p_delete[] = {
-	{ "name", P_NETNS, .required = true },
-	{ "grace_ms", P_INT, .min = 0, .max = 600000 },
+	{ .name = "name", .type = P_NETNS, .required = true },
+	{ .name = "grace_ms", .type = P_INT, .min = 0, .max = 600000 },
 	{ 0 },
 };
 
 static const struct param p_identify[] = {
-	{ "pid", P_INT, .required = true, .min = 1, .max = 0x7fffffff },
+	{ .name = "pid", .type = P_INT, .required = true, .min = 1, .max = 0x7fffffff },
 	{ 0 },
 };
 

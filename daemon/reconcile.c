@@ -4,14 +4,21 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
+
+#include "links.h"
 #include "log.h"
 #include "netns.h"
+#include "nlcache.h"
 #include "reconcile.h"
 #include "spec.h"
 #include "state.h"
 
 static struct reconcile_item *items;
 static size_t nitems;
+/* Keys of veth ends made together with an end restored earlier in this run. */
+static json_t *made_with_peer;
 
 const char *reconcile_action_name(enum reconcile_action a)
 {
@@ -42,7 +49,7 @@ static void report(const char *kind, const char *name, enum reconcile_action a, 
 	if (a == RECONCILE_FAILED)
 		log_error("Failed to restore %s '%s': %s", kind, name, msg ? msg : strerror(-err));
 	else
-		log_info("%s %s '%s'", a == RECONCILE_ADOPTED ? "Adopted" : "Recreated", kind, name);
+		log_debug("%s %s '%s'", a == RECONCILE_ADOPTED ? "Adopted" : "Recreated", kind, name);
 }
 
 static void netns_restore(const char *name, json_t *doc)
@@ -102,14 +109,302 @@ static void netns_restore(const char *name, json_t *doc)
 	report("netns", name, RECONCILE_RECREATED, 0, NULL);
 }
 
+/*
+ * Links, addresses and routes, in dependency order: devices borrowed from
+ * elsewhere first (others may sit on them), then links without a parent,
+ * then vlan/macvlan/vxlan on their parents; then masters, addresses, routes,
+ * and "up" last, as a person would type it.
+ */
+
+static bool has_parent(json_t *doc)
+{
+	const char *kind = json_string_value(json_object_get(doc, "kind"));
+
+	return kind && (!strcmp(kind, "vlan") || !strcmp(kind, "macvlan") || !strcmp(kind, "vxlan"));
+}
+
+static const char *origin_of(json_t *doc)
+{
+	return json_string_value(json_object_get(doc, "origin")) ?: "created";
+}
+
+/* The handle of a stored object's namespace, or NULL with the failure reported. */
+static struct nl *restore_nl(const char *kind, const char *key, json_t *doc)
+{
+	const char *netns = json_string_value(json_object_get(doc, "netns"));
+	struct nl *nl;
+	int r;
+
+	if (netns && links_netns_access(netns) != 1) {
+		report(kind, key, RECONCILE_FAILED, -ENOENT, "namespace '%s' is not restored",
+		       netns);
+		return NULL;
+	}
+	r = nlcache_get(netns, &nl);
+	if (r < 0) {
+		report(kind, key, RECONCILE_FAILED, r, "cannot reach its namespace: %s",
+		       strerror(-r));
+		return NULL;
+	}
+	return nl;
+}
+
+static void link_create(const char *key, json_t *doc, struct nl *nl)
+{
+	struct link_desc d;
+	struct nl_link_spec spec;
+	const char *field, *msg;
+	json_t *peer_doc = NULL;
+	int r, peer_fd = -1;
+	bool own_fd = false;
+
+	r = spec_link_from_json(doc, &d, &field, &msg);
+	if (r < 0)
+		return report("link", key, RECONCILE_FAILED, r, "stored spec: %s: %s", field, msg);
+	spec_link_to_nl(&d, &spec);
+	spec.ifalias = LINK_MARK;
+	spec.up = false;
+	spec.master = (struct nl_dev){ 0 };
+	if (d.peer.name) {
+		_cleanup_(freep) char *pk = NULL;
+
+		if (spec_link_key(d.peer.netns, d.peer.name, &pk) == 0)
+			peer_doc = state_get(LINK_COLL, pk);
+		if (d.peer.netns && links_netns_access(d.peer.netns) != 1)
+			return report("link", key, RECONCILE_FAILED, -ENOENT,
+				      "the peer's namespace '%s' is not restored", d.peer.netns);
+		if (!(d.netns && d.peer.netns && !strcmp(d.netns, d.peer.netns)) &&
+		    !(!d.netns && !d.peer.netns)) {
+			own_fd = d.peer.netns != NULL;
+			peer_fd = d.peer.netns ? netns_open(d.peer.netns) : netns_host_fd();
+			if (peer_fd < 0)
+				return report("link", key, RECONCILE_FAILED, peer_fd,
+					      "cannot open the peer's namespace");
+			spec.peer.in_netns = true;
+			spec.peer.netns_fd = peer_fd;
+		}
+		if (peer_doc) {
+			json_t *m = json_object_get(peer_doc, "mtu");
+			static uint8_t mac[ETH_ALEN];
+
+			spec.peer.mtu = json_is_integer(m) ? (uint32_t)json_integer_value(m) : 0;
+			if (nl_parse_mac(json_string_value(json_object_get(peer_doc, "address")) ?: "",
+					 mac) == 0)
+				spec.peer.mac = mac;
+		}
+	}
+	r = nl_link_add(nl, &spec);
+	if (own_fd)
+		close(peer_fd);
+	if (r < 0)
+		return report("link", key, RECONCILE_FAILED, r, "%s",
+			      nl_last_error(nl) ?: strerror(-r));
+	if (d.peer.name) {
+		struct nl *pnl;
+		json_t *ll = json_object_get(peer_doc, "ipv6_ll");
+		struct nl_link_change ch = {
+			.ifalias = LINK_MARK,
+			.addrgen = !json_is_boolean(ll) ? NL_ADDRGEN_KEEP
+				   : json_is_true(ll)	 ? NL_ADDRGEN_EUI64
+							 : NL_ADDRGEN_NONE,
+		};
+
+		if (nlcache_get(d.peer.netns, &pnl) == 0)
+			nl_link_set(pnl, NL_DEV(d.peer.name), &ch);
+		if (peer_doc) {
+			_cleanup_(freep) char *pk = NULL;
+
+			if (!made_with_peer)
+				made_with_peer = json_object();
+			if (spec_link_key(d.peer.netns, d.peer.name, &pk) == 0)
+				json_object_set_new(made_with_peer, pk, json_true());
+		}
+	}
+	report("link", key, RECONCILE_RECREATED, 0, NULL);
+}
+
+static void link_borrow_again(const char *key, json_t *doc, struct nl *nl)
+{
+	json_t *from = json_object_get(doc, "from");
+	const char *from_ns = json_string_value(json_object_get(from, "netns"));
+	const char *from_name = json_string_value(json_object_get(from, "name"));
+	const char *netns = json_string_value(json_object_get(doc, "netns"));
+	const char *name = json_string_value(json_object_get(doc, "name"));
+	struct nl *src;
+	int r, fd;
+
+	if (!from_name || (from_ns && links_netns_access(from_ns) < 0) ||
+	    nlcache_get(from_ns, &src) < 0)
+		return report("link", key, RECONCILE_FAILED, -ENOENT,
+			      "cannot reach where the device came from");
+	fd = netns ? netns_open(netns) : netns_host_fd();
+	if (fd < 0)
+		return report("link", key, RECONCILE_FAILED, fd, "cannot open its namespace");
+	r = nl_link_set(src, NL_DEV(from_name),
+			&(struct nl_link_change){ .move_netns = true, .netns_fd = fd,
+						  .rename = name });
+	if (netns)
+		close(fd);
+	if (r < 0)
+		return report("link", key, RECONCILE_FAILED, r, "cannot move '%s' back in: %s",
+			      from_name, nl_last_error(src) ?: strerror(-r));
+	(void)nl;
+	report("link", key, RECONCILE_RECREATED, 0, NULL);
+}
+
+static void link_restore(const char *key, json_t *doc)
+{
+	const char *name = json_string_value(json_object_get(doc, "name"));
+	const char *origin = origin_of(doc);
+	struct nl_link_info info;
+	struct nl *nl;
+
+	nl = restore_nl("link", key, doc);
+	if (!nl || !name)
+		return;
+	if (nl_link_get(nl, NL_DEV(name), &info) == 0) {
+		if (!strcmp(origin, "created") && strcmp(info.ifalias, LINK_MARK))
+			return report("link", key, RECONCILE_FAILED, -EEXIST,
+				      "a link netnsd did not create is called '%s'; left alone",
+				      name);
+		return report("link", key,
+			      json_object_get(made_with_peer, key) ? RECONCILE_RECREATED
+								   : RECONCILE_ADOPTED,
+			      0, NULL);
+	}
+	if (!strcmp(origin, "borrowed"))
+		return link_borrow_again(key, doc, nl);
+	if (!strcmp(origin, "existing"))
+		return report("link", key, RECONCILE_FAILED, -ENODEV, "the device is gone");
+	link_create(key, doc, nl);
+}
+
+/* Apply master (phase 0) or up/mtu/ipv6_ll (phase 1) to every restored link. */
+static void links_apply(int phase)
+{
+	json_t *c = state_collection(LINK_COLL), *doc;
+	const char *key;
+
+	json_object_foreach(c, key, doc) {
+		const char *netns = json_string_value(json_object_get(doc, "netns"));
+		const char *name = json_string_value(json_object_get(doc, "name"));
+		const char *master = json_string_value(json_object_get(doc, "master"));
+		json_t *up = json_object_get(doc, "up"), *mtu = json_object_get(doc, "mtu");
+		json_t *ll = json_object_get(doc, "ipv6_ll");
+		struct nl_link_change ch = { 0 };
+		struct nl *nl;
+		int r;
+
+		if (!name || (netns && links_netns_access(netns) != 1) ||
+		    nlcache_get(netns, &nl) < 0)
+			continue;
+		if (phase == 0) {
+			if (!master)
+				continue;
+			ch.master = NL_DEV(master);
+		} else {
+			if (!json_is_boolean(up) && !json_is_integer(mtu) && !json_is_boolean(ll))
+				continue;
+			ch.up = json_is_true(up) ? NL_ON : json_is_false(up) ? NL_OFF : NL_KEEP;
+			ch.mtu = json_is_integer(mtu) ? (uint32_t)json_integer_value(mtu) : 0;
+			ch.addrgen = !json_is_boolean(ll) ? NL_ADDRGEN_KEEP
+				     : json_is_true(ll)	   ? NL_ADDRGEN_EUI64
+							   : NL_ADDRGEN_NONE;
+		}
+		r = nl_link_set(nl, NL_DEV(name), &ch);
+		if (r < 0 && r != -ENODEV)
+			report("link", key, RECONCILE_FAILED, r, "cannot set %s: %s",
+			       phase == 0 ? "its master" : "its state",
+			       nl_last_error(nl) ?: strerror(-r));
+	}
+}
+
+static void addr_restore(const char *key, json_t *doc)
+{
+	const char *dev = json_string_value(json_object_get(doc, "dev"));
+	const char *address = json_string_value(json_object_get(doc, "address"));
+	struct nl_prefix p;
+	struct nl *nl;
+	int r;
+
+	nl = restore_nl("addr", key, doc);
+	if (!nl)
+		return;
+	if (!dev || !address || nl_parse_cidr(address, &p) < 0)
+		return report("addr", key, RECONCILE_FAILED, -EINVAL, "unreadable stored address");
+	r = nl_addr_add(nl, NL_DEV(dev), &p,
+			json_is_true(json_object_get(doc, "nodad")) ? NL_ADDR_NODAD : 0);
+	if (r < 0 && r != -EEXIST)
+		report("addr", key, RECONCILE_FAILED, r, "%s", nl_last_error(nl) ?: strerror(-r));
+}
+
+static void route_restore(const char *key, json_t *doc)
+{
+	static const char *const types[] = { [RTN_BLACKHOLE] = "blackhole",
+					     [RTN_UNREACHABLE] = "unreachable",
+					     [RTN_PROHIBIT] = "prohibit" };
+	const char *dst = json_string_value(json_object_get(doc, "dst"));
+	const char *via = json_string_value(json_object_get(doc, "via"));
+	const char *dev = json_string_value(json_object_get(doc, "dev"));
+	const char *type = json_string_value(json_object_get(doc, "type"));
+	json_t *metric = json_object_get(doc, "metric"), *table = json_object_get(doc, "table");
+	struct nl_route_spec r = { .type = RTN_UNICAST };
+	struct nl *nl;
+	int e;
+
+	nl = restore_nl("route", key, doc);
+	if (!nl)
+		return;
+	if (!dst || nl_parse_cidr(dst, &r.dst) < 0 || (via && nl_parse_addr(via, &r.gateway) < 0))
+		return report("route", key, RECONCILE_FAILED, -EINVAL, "unreadable stored route");
+	for (size_t i = 0; type && i < ELEMENTSOF(types); i++)
+		if (types[i] && !strcmp(type, types[i]))
+			r.type = (uint8_t)i;
+	if (dev)
+		r.dev = NL_DEV(dev);
+	r.metric = json_is_integer(metric) ? (uint32_t)json_integer_value(metric) : 0;
+	r.table = json_is_integer(table) ? (uint32_t)json_integer_value(table) : 0;
+	e = nl_route_add(nl, &r);
+	if (e < 0 && e != -EEXIST)
+		report("route", key, RECONCILE_FAILED, e, "%s", nl_last_error(nl) ?: strerror(-e));
+}
+
+static void links_restore(void)
+{
+	json_t *c = state_collection(LINK_COLL), *doc;
+	const char *key;
+
+	/* Borrowed, then parentless, then parented: each pass may need the one before. */
+	for (int pass = 0; pass < 3; pass++) {
+		json_object_foreach(c, key, doc) {
+			bool borrowed = !strcmp(origin_of(doc), "borrowed");
+			int want = borrowed ? 0 : has_parent(doc) ? 2 : 1;
+
+			if (want == pass)
+				link_restore(key, doc);
+		}
+	}
+	links_apply(0);
+	c = state_collection(ADDR_COLL);
+	json_object_foreach(c, key, doc)
+		addr_restore(key, doc);
+	/* Up before routes: the kernel refuses a gateway on a link that is down. */
+	links_apply(1);
+	c = state_collection(ROUTE_COLL);
+	json_object_foreach(c, key, doc)
+		route_restore(key, doc);
+}
+
 int reconcile_run(void)
 {
 	json_t *coll = state_collection("netns"), *doc;
 	size_t adopted = 0, recreated = 0, failed = 0;
 	const char *name;
 
+	/* Names were the only report for a while; keep the order stable: namespaces first. */
 	json_object_foreach(coll, name, doc)
 		netns_restore(name, doc);
+	links_restore();
 	for (size_t i = 0; i < nitems; i++) {
 		adopted += items[i].action == RECONCILE_ADOPTED;
 		recreated += items[i].action == RECONCILE_RECREATED;
@@ -129,6 +424,7 @@ const struct reconcile_item *reconcile_report(size_t *ret_n)
 
 void reconcile_exit(void)
 {
+	json_decref(TAKE_PTR(made_with_peer));
 	for (size_t i = 0; i < nitems; i++) {
 		free(items[i].kind);
 		free(items[i].name);

@@ -133,3 +133,333 @@ bool spec_netns_identity(json_t *doc, struct netns_id *ret)
 				  (uint64_t)json_integer_value(ino) };
 	return true;
 }
+
+/* Links. */
+
+#include <linux/if_ether.h>
+
+static const char *const link_kinds[] = { "veth", "bridge", "dummy", "vlan", "macvlan", "vxlan" };
+
+bool spec_link_kind_known(const char *kind)
+{
+	for (size_t i = 0; kind && i < ELEMENTSOF(link_kinds); i++)
+		if (!strcmp(kind, link_kinds[i]))
+			return true;
+	return false;
+}
+
+static const char *str(json_t *doc, const char *key)
+{
+	return json_string_value(json_object_get(doc, key));
+}
+
+static int tristate(json_t *doc, const char *key)
+{
+	json_t *v = json_object_get(doc, key);
+
+	return json_is_boolean(v) ? json_is_true(v) : -1;
+}
+
+#define FAIL(f, m)                                                                    \
+	do {                                                                          \
+		*ret_field = (f);                                                     \
+		*ret_msg = (m);                                                       \
+		return -EINVAL;                                                       \
+	} while (0)
+
+/* Which kind-specific members each kind takes. */
+static const struct {
+	const char *member;
+	const char *kinds; /* space-separated */
+} kind_options[] = {
+	{ "peer", "veth" },
+	{ "parent", "vlan macvlan" },
+	{ "id", "vlan vxlan" },
+	{ "protocol", "vlan" },
+	{ "mode", "macvlan" },
+	{ "remote", "vxlan" },
+	{ "group", "vxlan" },
+	{ "local", "vxlan" },
+	{ "port", "vxlan" },
+	{ "dev", "vxlan" },
+	{ "stp", "bridge" },
+	{ "vlan_filtering", "bridge" },
+};
+
+static bool word_in(const char *word, const char *list)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = list; (p = strstr(p, word)); p += n)
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+static int read_mac(json_t *doc, const char *key, bool *has, uint8_t mac[ETH_ALEN])
+{
+	const char *s = str(doc, key);
+
+	*has = false;
+	if (!s)
+		return 0;
+	if (nl_parse_mac(s, mac) < 0)
+		return -EINVAL;
+	*has = true;
+	return 0;
+}
+
+int spec_link_from_json(json_t *doc, struct link_desc *d, const char **ret_field,
+			const char **ret_msg)
+{
+	const char *origin = str(doc, "origin"), *s;
+	json_t *peer = json_object_get(doc, "peer"), *v;
+
+	memset(d, 0, sizeof(*d));
+	d->netns = str(doc, "netns");
+	d->name = str(doc, "name");
+	d->kind = str(doc, "kind");
+	d->up = tristate(doc, "up");
+	d->ipv6_ll = tristate(doc, "ipv6_ll");
+	d->master = str(doc, "master");
+	d->id = -1;
+	d->peer.up = d->peer.ipv6_ll = -1;
+	if (!d->name || !ifname_valid(d->name))
+		FAIL("name", "invalid interface name");
+	if (!origin || !strcmp(origin, "created"))
+		d->origin = LINK_CREATED;
+	else if (!strcmp(origin, "borrowed"))
+		d->origin = LINK_BORROWED;
+	else if (!strcmp(origin, "existing"))
+		d->origin = LINK_EXISTING;
+	else
+		FAIL("origin", "unknown origin");
+	if (d->origin == LINK_BORROWED) {
+		json_t *from = json_object_get(doc, "from");
+
+		d->from_netns = str(from, "netns");
+		d->from_name = str(from, "name");
+		if (!d->from_name)
+			FAIL("from.name", "a borrowed link must say where it came from");
+	}
+	v = json_object_get(doc, "mtu");
+	if (v) {
+		if (!json_is_integer(v) || json_integer_value(v) < 68 ||
+		    json_integer_value(v) > 65535)
+			FAIL("mtu", "must be an integer in the range 68..65535");
+		d->mtu = (uint32_t)json_integer_value(v);
+	}
+	if (read_mac(doc, "address", &d->has_mac, d->mac) < 0)
+		FAIL("address", "must be a unicast MAC address like 02:00:00:00:00:01");
+	if (d->master && !ifname_valid(d->master))
+		FAIL("master", "invalid interface name");
+	if (d->origin != LINK_CREATED)
+		return 0;
+
+	if (!d->kind)
+		FAIL("kind", "missing required parameter");
+	if (!spec_link_kind_known(d->kind))
+		FAIL("kind", "unknown kind: expected veth, bridge, dummy, vlan, macvlan or vxlan");
+	for (size_t i = 0; i < ELEMENTSOF(kind_options); i++)
+		if (json_object_get(doc, kind_options[i].member) &&
+		    !json_is_null(json_object_get(doc, kind_options[i].member)) &&
+		    !word_in(d->kind, kind_options[i].kinds)) {
+			*ret_field = kind_options[i].member;
+			*ret_msg = "does not apply to this kind";
+			return -EINVAL;
+		}
+
+	if (!strcmp(d->kind, "veth")) {
+		if (!json_is_object(peer))
+			FAIL("peer", "a veth needs a peer: {\"name\": ...}");
+		d->peer.name = str(peer, "name");
+		d->peer.netns = str(peer, "netns");
+		d->peer.up = tristate(peer, "up");
+		d->peer.ipv6_ll = tristate(peer, "ipv6_ll");
+		d->peer.master = str(peer, "master");
+		if (!d->peer.name || !ifname_valid(d->peer.name))
+			FAIL("peer.name", "invalid interface name");
+		if (d->peer.netns && !netns_name_valid(d->peer.netns))
+			FAIL("peer.netns", "invalid namespace name");
+		if (d->peer.master && !ifname_valid(d->peer.master))
+			FAIL("peer.master", "invalid interface name");
+		v = json_object_get(peer, "mtu");
+		if (json_is_integer(v)) {
+			if (json_integer_value(v) < 68 || json_integer_value(v) > 65535)
+				FAIL("peer.mtu", "must be an integer in the range 68..65535");
+			d->peer.mtu = (uint32_t)json_integer_value(v);
+		}
+		if (read_mac(peer, "address", &d->peer.has_mac, d->peer.mac) < 0)
+			FAIL("peer.address", "must be a unicast MAC address");
+		if (!strcmp(d->peer.name, d->name) &&
+		    ((d->netns && d->peer.netns && !strcmp(d->netns, d->peer.netns)) ||
+		     (!d->netns && !d->peer.netns)))
+			FAIL("peer.name", "both ends of a veth in one namespace need two names");
+	}
+	v = json_object_get(doc, "id");
+	if (json_is_integer(v))
+		d->id = json_integer_value(v);
+	d->parent = str(doc, "parent");
+	if (d->parent && !ifname_valid(d->parent))
+		FAIL("parent", "invalid interface name");
+	if (!strcmp(d->kind, "vlan")) {
+		if (d->id < 1 || d->id > 4094)
+			FAIL("id", "a vlan needs an id in the range 1..4094");
+		if (!d->parent)
+			FAIL("parent", "a vlan needs a parent device");
+		s = str(doc, "protocol");
+		if (!s || !strcmp(s, "802.1Q"))
+			d->protocol = ETH_P_8021Q;
+		else if (!strcmp(s, "802.1ad"))
+			d->protocol = ETH_P_8021AD;
+		else
+			FAIL("protocol", "must be \"802.1Q\" or \"802.1ad\"");
+	}
+	if (!strcmp(d->kind, "macvlan")) {
+		static const char *const modes[] = { "bridge", "private", "vepa", "passthru" };
+
+		if (!d->parent)
+			FAIL("parent", "a macvlan needs a parent device");
+		s = str(doc, "mode");
+		d->mode = NL_MACVLAN_BRIDGE;
+		if (s) {
+			size_t i;
+
+			for (i = 0; i < ELEMENTSOF(modes) && strcmp(s, modes[i]); i++)
+				;
+			if (i == ELEMENTSOF(modes))
+				FAIL("mode", "must be bridge, private, vepa or passthru");
+			d->mode = (enum nl_macvlan_mode)i;
+		}
+	}
+	if (!strcmp(d->kind, "vxlan")) {
+		if (d->id < 0 || d->id > 0xffffff)
+			FAIL("id", "a vxlan needs an id (VNI) in the range 0..16777215");
+		if ((s = str(doc, "remote")) && nl_parse_addr(s, &d->remote) < 0)
+			FAIL("remote", "must be an IPv4 or IPv6 address");
+		if ((s = str(doc, "group")) && nl_parse_addr(s, &d->group) < 0)
+			FAIL("group", "must be an IPv4 or IPv6 address");
+		if ((s = str(doc, "local")) && nl_parse_addr(s, &d->local) < 0)
+			FAIL("local", "must be an IPv4 or IPv6 address");
+		if (d->remote.family && d->group.family)
+			FAIL("group", "give either remote or group, not both");
+		d->dev = str(doc, "dev");
+		if (d->dev && !ifname_valid(d->dev))
+			FAIL("dev", "invalid interface name");
+		if (d->group.family && !d->dev)
+			FAIL("dev", "a multicast group needs an underlay device");
+		v = json_object_get(doc, "port");
+		if (json_is_integer(v)) {
+			if (json_integer_value(v) < 1 || json_integer_value(v) > 65535)
+				FAIL("port", "must be in the range 1..65535");
+			d->port = (uint16_t)json_integer_value(v);
+		}
+	}
+	if (!strcmp(d->kind, "bridge")) {
+		d->stp = tristate(doc, "stp") == 1;
+		d->vlan_filtering = tristate(doc, "vlan_filtering") == 1;
+	}
+	return 0;
+}
+
+static enum nl_addrgen addrgen(int ipv6_ll)
+{
+	return ipv6_ll < 0 ? NL_ADDRGEN_KEEP : ipv6_ll ? NL_ADDRGEN_EUI64 : NL_ADDRGEN_NONE;
+}
+
+void spec_link_to_nl(const struct link_desc *d, struct nl_link_spec *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->name = d->name;
+	s->kind = d->kind;
+	s->mtu = d->mtu;
+	s->mac = d->has_mac ? d->mac : NULL;
+	s->up = d->up == 1;
+	if (d->master)
+		s->master = NL_DEV(d->master);
+	s->addrgen = addrgen(d->ipv6_ll);
+	if (d->parent)
+		s->parent = NL_DEV(d->parent);
+	if (d->dev)
+		s->parent = NL_DEV(d->dev);
+	s->peer.name = d->peer.name;
+	s->peer.mtu = d->peer.mtu;
+	s->peer.mac = d->peer.has_mac ? d->peer.mac : NULL;
+	s->bridge.stp = d->stp;
+	s->bridge.vlan_filtering = d->vlan_filtering;
+	s->vlan.id = d->id > 0 ? (uint16_t)d->id : 0;
+	s->vlan.protocol = d->protocol;
+	s->macvlan.mode = d->mode;
+	s->vxlan.vni = d->id >= 0 ? (uint32_t)d->id : 0;
+	s->vxlan.remote = d->remote.family ? d->remote : d->group;
+	s->vxlan.local = d->local;
+	s->vxlan.port = d->port;
+}
+
+static void set_addr(json_t *o, const char *key, const struct nl_addr *a)
+{
+	char buf[NL_ADDRSTRLEN];
+
+	if (a->family)
+		json_object_set_new(o, key, json_string(nl_format_addr(a->family, a->bytes, buf)));
+}
+
+json_t *spec_link_to_json(const struct link_desc *d)
+{
+	static const char *const origins[] = { "created", "borrowed", "existing" };
+	static const char *const modes[] = { "bridge", "private", "vepa", "passthru" };
+	json_t *o = json_object();
+	char mac[NL_MACSTRLEN];
+
+	json_object_set_new(o, "netns", d->netns ? json_string(d->netns) : json_null());
+	json_object_set_new(o, "name", json_string(d->name));
+	json_object_set_new(o, "origin", json_string(origins[d->origin]));
+	if (d->kind)
+		json_object_set_new(o, "kind", json_string(d->kind));
+	if (d->origin == LINK_BORROWED)
+		json_object_set_new(o, "from",
+				    json_pack("{s:o,s:s}", "netns",
+					      d->from_netns ? json_string(d->from_netns) : json_null(),
+					      "name", d->from_name));
+	if (d->mtu)
+		json_object_set_new(o, "mtu", json_integer(d->mtu));
+	if (d->has_mac)
+		json_object_set_new(o, "address", json_string(nl_format_mac(d->mac, ETH_ALEN, mac)));
+	if (d->up >= 0)
+		json_object_set_new(o, "up", json_boolean(d->up));
+	if (d->ipv6_ll >= 0)
+		json_object_set_new(o, "ipv6_ll", json_boolean(d->ipv6_ll));
+	if (d->master)
+		json_object_set_new(o, "master", json_string(d->master));
+	if (d->peer.name) {
+		json_t *p = json_pack("{s:s,s:o}", "name", d->peer.name, "netns",
+				      d->peer.netns ? json_string(d->peer.netns) : json_null());
+
+		json_object_set_new(o, "peer", p);
+	}
+	if (d->parent)
+		json_object_set_new(o, "parent", json_string(d->parent));
+	if (d->id >= 0 && d->kind && (!strcmp(d->kind, "vlan") || !strcmp(d->kind, "vxlan")))
+		json_object_set_new(o, "id", json_integer(d->id));
+	if (d->kind && !strcmp(d->kind, "vlan") && d->protocol == ETH_P_8021AD)
+		json_object_set_new(o, "protocol", json_string("802.1ad"));
+	if (d->kind && !strcmp(d->kind, "macvlan"))
+		json_object_set_new(o, "mode", json_string(modes[d->mode]));
+	set_addr(o, "remote", &d->remote);
+	set_addr(o, "group", &d->group);
+	set_addr(o, "local", &d->local);
+	if (d->port)
+		json_object_set_new(o, "port", json_integer(d->port));
+	if (d->dev)
+		json_object_set_new(o, "dev", json_string(d->dev));
+	if (d->kind && !strcmp(d->kind, "bridge")) {
+		json_object_set_new(o, "stp", json_boolean(d->stp));
+		json_object_set_new(o, "vlan_filtering", json_boolean(d->vlan_filtering));
+	}
+	return o;
+}
+
+int spec_link_key(const char *netns, const char *name, char **ret)
+{
+	return asprintf(ret, "%s/%s", netns ? netns : "", name) < 0 ? -ENOMEM : 0;
+}

@@ -41,3 +41,74 @@ bool spec_netns_identity(json_t *doc, struct netns_id *ret);
  * the offending key.
  */
 const char *spec_sysctls_check(json_t *v, const char **ret_key);
+
+/* Links. */
+
+#include "nl.h"
+
+enum link_origin {
+	LINK_CREATED,  /* netnsd made it; deleting it deletes it */
+	LINK_BORROWED, /* moved in from elsewhere; deleting it gives it back */
+	LINK_EXISTING, /* was there (lo, or made by others in a managed namespace) */
+};
+
+/*
+ * One link of the desired state, as C.  Strings borrow from the JSON document
+ * it was read from.  The same shape serves link.add params and stored docs.
+ */
+struct link_desc {
+	const char *netns; /* NULL: the host */
+	const char *name;
+	const char *kind; /* NULL for borrowed and existing links */
+	enum link_origin origin;
+	const char *from_netns, *from_name; /* borrowed: where to give it back */
+
+	uint32_t mtu; /* 0: leave */
+	bool has_mac;
+	uint8_t mac[ETH_ALEN];
+	int up;	     /* -1: leave, 0: down, 1: up */
+	int ipv6_ll; /* -1: leave, 0: no IPv6 link-local address, 1: EUI-64 */
+	const char *master;
+
+	struct {
+		const char *name, *netns;
+		uint32_t mtu;
+		bool has_mac;
+		uint8_t mac[ETH_ALEN];
+		int up, ipv6_ll;
+		const char *master;
+	} peer;
+
+	const char *parent; /* vlan, macvlan */
+	long long id;	    /* vlan id, vxlan vni; -1: none */
+	uint16_t protocol;  /* vlan: ETH_P_8021Q or ETH_P_8021AD */
+	enum nl_macvlan_mode mode;
+	struct nl_addr remote, group, local;
+	uint16_t port;
+	const char *dev; /* vxlan underlay */
+	bool stp, vlan_filtering;
+};
+
+/* The kinds link.add accepts. */
+bool spec_link_kind_known(const char *kind);
+
+/*
+ * Read a link doc (link.add params or a stored doc) into d, checking what
+ * types alone cannot: the kind's required options, options that do not
+ * apply to the kind, MAC and IP syntax.  Returns 0, or -EINVAL with
+ * *ret_field naming the offending member and *ret_msg saying why.
+ */
+int spec_link_from_json(json_t *doc, struct link_desc *d, const char **ret_field,
+			const char **ret_msg);
+
+/*
+ * The nl spec to create d.  Peer namespace fd and ifalias are the caller's:
+ * they depend on the kernel, not on the doc.
+ */
+void spec_link_to_nl(const struct link_desc *d, struct nl_link_spec *ret);
+
+/* The stored doc of d (only the members that are set). */
+json_t *spec_link_to_json(const struct link_desc *d);
+
+/* Key of a link, address or route in the desired state; *ret malloc'd. */
+int spec_link_key(const char *netns, const char *name, char **ret);

@@ -1,0 +1,216 @@
+/*
+ * addr_methods.c: addr.add, addr.delete and addr.list.
+ *
+ * Addresses go on devices netnsd may change: any device of a managed
+ * namespace, and links netnsd created or borrowed in the host.
+ */
+#include <string.h>
+
+#include "links.h"
+#include "methods.h"
+#include "nlcache.h"
+#include "spec.h"
+#include "state.h"
+
+static const char *ns_str(const char *netns)
+{
+	return netns ? netns : "the host";
+}
+
+/*
+ * Common checks of addr.add and addr.delete: namespace, device, address.
+ * Returns the handle, or NULL when the call has been answered.
+ */
+static struct nl *prepare(struct call *c, json_t *params, struct nl_prefix *p, char **ret_key,
+			  json_t **ret_doc)
+{
+	const char *netns = json_string_value(json_object_get(params, "netns"));
+	const char *dev = json_string_value(json_object_get(params, "dev"));
+	const char *address = json_string_value(json_object_get(params, "address"));
+	char buf[NL_ADDRSTRLEN + 8], text[NL_ADDRSTRLEN];
+	struct nl *nl;
+	int r;
+
+	if (nl_parse_cidr(address, p) < 0) {
+		call_fail_params(c, "address",
+				 "Invalid params: address: expected ADDRESS/PREFIX, like "
+				 "10.0.0.1/24 or fd00::1/64");
+		return NULL;
+	}
+	r = links_netns_access(netns);
+	if (r == -ENOENT) {
+		call_fail(c, RPC_KIND_NOT_FOUND, ENOENT, "netns", "No namespace named '%s'", netns);
+		return NULL;
+	}
+	if (r == -EPERM) {
+		call_fail(c, RPC_KIND_PERMISSION, EPERM, "netns",
+			  "Namespace '%s' was not created by netnsd; netnsd does not change it",
+			  netns);
+		return NULL;
+	}
+	if (!links_dev_managed(netns, dev)) {
+		call_fail(c, RPC_KIND_PERMISSION, EPERM, "dev",
+			  "Device '%s' in the host was not created or borrowed by netnsd", dev);
+		return NULL;
+	}
+	r = nlcache_get(netns, &nl);
+	if (r < 0) {
+		call_fail_errno(c, r, "netns", "Failed to reach %s: %s", ns_str(netns),
+				strerror(-r));
+		return NULL;
+	}
+	if (nl_link_ifindex(nl, dev) < 0) {
+		call_fail(c, RPC_KIND_NOT_FOUND, ENODEV, "dev", "No device '%s' in %s", dev,
+			  ns_str(netns));
+		return NULL;
+	}
+	snprintf(buf, sizeof(buf), "%s/%u", nl_format_addr(p->family, p->bytes, text),
+		 p->prefixlen);
+	*ret_doc = json_pack("{s:o,s:s,s:s}", "netns", netns ? json_string(netns) : json_null(),
+			     "dev", dev, "address", buf);
+	if (links_addr_key(*ret_doc, ret_key) < 0) {
+		json_decref(*ret_doc);
+		call_fail(c, RPC_KIND_LIMIT, ENOMEM, NULL, "Out of memory");
+		return NULL;
+	}
+	return nl;
+}
+
+static void method_add(struct call *c, json_t *params)
+{
+	const char *dev = json_string_value(json_object_get(params, "dev"));
+	json_t *nodad = json_object_get(params, "nodad");
+	_cleanup_(freep) char *key = NULL;
+	struct nl_prefix p;
+	json_t *doc = NULL;
+	struct nl *nl;
+	int r;
+
+	nl = prepare(c, params, &p, &key, &doc);
+	if (!nl)
+		return;
+	r = nl_addr_add(nl, NL_DEV(dev), &p, json_is_true(nodad) ? NL_ADDR_NODAD : 0);
+	if (r < 0) {
+		json_decref(doc);
+		if (r == -EEXIST)
+			return call_fail(c, RPC_KIND_EXISTS, EEXIST, "address",
+					 "Address %s is already on '%s'",
+					 json_string_value(json_object_get(params, "address")), dev);
+		return call_fail_errno(c, r, "address", "Failed to add address to '%s': %s", dev,
+				       nl_last_error(nl) ?: strerror(-r));
+	}
+	if (json_is_true(nodad))
+		json_object_set_new(doc, "nodad", json_true());
+	r = state_put(ADDR_COLL, key, json_incref(doc));
+	if (r < 0) {
+		nl_addr_del(nl, NL_DEV(dev), &p);
+		json_decref(doc);
+		return call_fail_errno(c, r, NULL, "Failed to record the address: %s",
+				       strerror(-r));
+	}
+	call_reply(c, doc);
+}
+
+static void method_delete(struct call *c, json_t *params)
+{
+	const char *dev = json_string_value(json_object_get(params, "dev"));
+	_cleanup_(freep) char *key = NULL;
+	struct nl_prefix p;
+	json_t *doc = NULL;
+	struct nl *nl;
+	int r;
+
+	nl = prepare(c, params, &p, &key, &doc);
+	if (!nl)
+		return;
+	r = nl_addr_del(nl, NL_DEV(dev), &p);
+	if (r < 0 && (r != -EADDRNOTAVAIL || !state_get(ADDR_COLL, key))) {
+		json_decref(doc);
+		if (r == -EADDRNOTAVAIL)
+			return call_fail(c, RPC_KIND_NOT_FOUND, EADDRNOTAVAIL, "address",
+					 "Address %s is not on '%s'",
+					 json_string_value(json_object_get(params, "address")), dev);
+		return call_fail_errno(c, r, "address", "Failed to delete address from '%s': %s",
+				       dev, nl_last_error(nl) ?: strerror(-r));
+	}
+	state_del(ADDR_COLL, key);
+	call_reply(c, doc);
+}
+
+static void method_list(struct call *c, json_t *params)
+{
+	const char *netns = json_string_value(json_object_get(params, "netns"));
+	const char *dev = json_string_value(json_object_get(params, "dev"));
+	_cleanup_(freep) struct nl_addr_info *v = NULL;
+	struct nl *nl;
+	json_t *arr;
+	int n;
+
+	n = nlcache_get(netns, &nl);
+	if (n == -ENOENT)
+		return call_fail(c, RPC_KIND_NOT_FOUND, ENOENT, "netns", "No namespace named '%s'",
+				 netns);
+	if (n < 0)
+		return call_fail_errno(c, n, "netns", "Failed to reach %s: %s", ns_str(netns),
+				       strerror(-n));
+	if (dev && nl_link_ifindex(nl, dev) < 0)
+		return call_fail(c, RPC_KIND_NOT_FOUND, ENODEV, "dev", "No device '%s' in %s", dev,
+				 ns_str(netns));
+	n = nl_addr_list(nl, AF_UNSPEC, NL_DEV(dev), &v);
+	if (n < 0)
+		return call_fail_errno(c, n, NULL, "Failed to list addresses: %s",
+				       nl_last_error(nl) ?: strerror(-n));
+	arr = json_array();
+	for (int i = 0; i < n; i++) {
+		char buf[NL_ADDRSTRLEN + 8];
+		_cleanup_(freep) char *key = NULL;
+		json_t *o;
+
+		snprintf(buf, sizeof(buf), "%s/%u", v[i].address, v[i].prefix.prefixlen);
+		o = json_pack("{s:o,s:s,s:i,s:s,s:s,s:s}", "netns",
+			      netns ? json_string(netns) : json_null(), "dev", v[i].dev, "ifindex",
+			      v[i].ifindex, "family", v[i].prefix.family == AF_INET ? "inet" : "inet6",
+			      "address", buf, "scope",
+			      v[i].scope == 0	  ? "global"
+			      : v[i].scope == 253 ? "link"
+			      : v[i].scope == 254 ? "host"
+						  : "other");
+		json_object_set_new(o, "managed",
+				    json_boolean(links_addr_key(o, &key) == 0 &&
+						 state_get(ADDR_COLL, key)));
+		if (v[i].flags & 0x40) /* IFA_F_TENTATIVE */
+			json_object_set_new(o, "tentative", json_true());
+		json_array_append_new(arr, o);
+	}
+	call_reply(c, json_pack("{s:o}", "addresses", arr));
+}
+
+static const struct param p_addr[] = {
+	{ .name = "netns", .type = P_NETNS },
+	{ .name = "dev", .type = P_IFNAME, .required = true },
+	{ .name = "address", .type = P_STRING, .required = true, .max = 64 },
+	{ 0 },
+};
+
+static const struct param p_add[] = {
+	{ .name = "netns", .type = P_NETNS },
+	{ .name = "dev", .type = P_IFNAME, .required = true },
+	{ .name = "address", .type = P_STRING, .required = true, .max = 64 },
+	{ .name = "nodad", .type = P_BOOL },
+	{ 0 },
+};
+
+static const struct param p_list[] = {
+	{ .name = "netns", .type = P_NETNS },
+	{ .name = "dev", .type = P_IFNAME },
+	{ 0 },
+};
+
+const struct method addr_methods[] = {
+	{ .name = "addr.add", .fn = method_add, .params = p_add, .access = ACCESS_ADMIN,
+	  .mutates = true },
+	{ .name = "addr.delete", .fn = method_delete, .params = p_addr, .access = ACCESS_ADMIN,
+	  .mutates = true },
+	{ .name = "addr.list", .fn = method_list, .params = p_list, .access = ACCESS_ADMIN },
+};
+const size_t addr_methods_count = ELEMENTSOF(addr_methods);

@@ -1,0 +1,606 @@
+/*
+ * link_methods.c: link.add, link.delete, link.set and link.list.
+ *
+ * Every link netnsd creates carries the ifalias LINK_MARK, the kernel's own
+ * record that it is netnsd's, and a doc in the desired state.  A device moved
+ * into a namespace with link.set move_to is "borrowed": netnsd remembers
+ * where it came from and gives it back under its original name when it is
+ * deleted or its namespace goes away.  Devices in the host that netnsd did
+ * not create or borrow are never changed.
+ */
+#include <string.h>
+
+#include "links.h"
+#include "log.h"
+#include "methods.h"
+#include "netns.h"
+#include "nlcache.h"
+#include "spec.h"
+#include "state.h"
+
+/*
+ * Check a namespace param: 0 or 1 when netnsd may act there, else the call
+ * has been answered and -1 is returned.
+ */
+static int check_ns(struct call *c, const char *netns, const char *field)
+{
+	int r = links_netns_access(netns);
+
+	if (r == -ENOENT)
+		call_fail(c, RPC_KIND_NOT_FOUND, ENOENT, field, "No namespace named '%s'", netns);
+	else if (r == -EPERM)
+		call_fail(c, RPC_KIND_PERMISSION, EPERM, field,
+			  "Namespace '%s' was not created by netnsd; netnsd does not change it",
+			  netns);
+	return r < 0 ? -1 : r;
+}
+
+/* Answer a failed nl call with the kernel's reason. */
+static void fail_nl(struct call *c, struct nl *nl, int r, const char *field, const char *what,
+		    const char *name)
+{
+	const char *why = nl ? nl_last_error(nl) : NULL;
+
+	call_fail_errno(c, r, field, "Failed to %s '%s': %s", what, name, why ?: strerror(-r));
+}
+
+static const char *ns_str(const char *netns)
+{
+	return netns ? netns : "the host";
+}
+
+static json_t *link_view(const char *netns, const struct nl_link_info *l)
+{
+	json_t *rec = links_get(netns, l->name), *o;
+	const char *origin = json_string_value(json_object_get(rec, "origin"));
+	bool marked = !strcmp(l->ifalias, LINK_MARK);
+	char mac[NL_MACSTRLEN];
+
+	o = json_pack("{s:o,s:s,s:i,s:o,s:b,s:s?,s:i,s:s,s:b,s:b,s:s}", "netns",
+		      netns ? json_string(netns) : json_null(), "name", l->name, "ifindex",
+		      l->ifindex, "kind", l->kind[0] ? json_string(l->kind) : json_null(),
+		      "managed", marked || (origin && strcmp(origin, "existing")), "origin",
+		      origin ? origin : (marked ? "created" : NULL), "mtu", (int)l->mtu,
+		      "address", nl_format_mac(l->mac, l->mac_len, mac), "up", l->up, "carrier",
+		      l->carrier, "operstate", nl_operstate_to_string(l->operstate));
+	json_object_set_new(o, "master", l->master_ifindex ? json_string(l->master) : json_null());
+	if (l->addrgen != NL_ADDRGEN_KEEP)
+		json_object_set_new(o, "ipv6_ll", json_boolean(l->addrgen != NL_ADDRGEN_NONE));
+	if (l->ifalias[0])
+		json_object_set_new(o, "alias", json_string(l->ifalias));
+	if (!strcmp(l->kind, "veth")) {
+		json_t *peer = json_object_get(rec, "peer");
+		json_t *p = json_pack("{s:i}", "ifindex", l->link_ifindex);
+
+		if (peer) {
+			json_object_set(p, "name", json_object_get(peer, "name"));
+			json_object_set(p, "netns", json_object_get(peer, "netns"));
+		} else if (l->link_name[0]) {
+			json_object_set_new(p, "name", json_string(l->link_name));
+		}
+		if (l->link_netnsid >= 0)
+			json_object_set_new(p, "netnsid", json_integer(l->link_netnsid));
+		json_object_set_new(o, "peer", p);
+	} else if (!strcmp(l->kind, "vlan")) {
+		json_object_set_new(o, "id", json_integer(l->vlan_id));
+		if (l->link_name[0])
+			json_object_set_new(o, "parent", json_string(l->link_name));
+	} else if (!strcmp(l->kind, "macvlan")) {
+		static const char *const modes[] = { "bridge", "private", "vepa", "passthru" };
+
+		json_object_set_new(o, "mode", json_string(modes[l->macvlan_mode & 3]));
+		if (l->link_name[0])
+			json_object_set_new(o, "parent", json_string(l->link_name));
+	} else if (!strcmp(l->kind, "vxlan")) {
+		json_object_set_new(o, "id", json_integer(l->vxlan_vni));
+		json_object_set_new(o, "port", json_integer(l->vxlan_port));
+	} else if (!strcmp(l->kind, "bridge")) {
+		json_object_set_new(o, "stp", json_boolean(l->bridge_stp));
+		json_object_set_new(o, "vlan_filtering", json_boolean(l->bridge_vlan_filtering));
+	}
+	return o;
+}
+
+static void reply_link(struct call *c, struct nl *nl, const char *netns, const char *name)
+{
+	struct nl_link_info info;
+	int r = nl_link_get(nl, NL_DEV(name), &info);
+
+	if (r < 0)
+		return fail_nl(c, nl, r, "name", "read link", name);
+	call_reply(c, link_view(netns, &info));
+}
+
+/* Fail with field when dev does not exist in nl's namespace. */
+static int need_dev(struct call *c, struct nl *nl, const char *dev, const char *field,
+		    const char *netns)
+{
+	int r;
+
+	if (!dev)
+		return 0;
+	r = nl_link_ifindex(nl, dev);
+	if (r == -ENODEV) {
+		call_fail(c, RPC_KIND_NOT_FOUND, ENODEV, field, "No device '%s' in %s", dev,
+			  ns_str(netns));
+		return -1;
+	}
+	if (r < 0) {
+		fail_nl(c, nl, r, field, "look up device", dev);
+		return -1;
+	}
+	return 0;
+}
+
+/* The fd of a namespace to hand to the kernel, or the host's; *owned says whether to close. */
+static int target_fd(const char *netns, bool *owned)
+{
+	*owned = netns != NULL;
+	return netns ? netns_open(netns) : netns_host_fd();
+}
+
+static bool same_ns(const char *a, const char *b)
+{
+	return a && b ? !strcmp(a, b) : a == b;
+}
+
+/* link.add */
+
+static void method_add(struct call *c, json_t *params)
+{
+	struct link_desc d;
+	struct nl_link_spec spec;
+	struct nl *nl, *peer_nl = NULL;
+	_cleanup_(freep) char *key = NULL, *peer_key = NULL;
+	const char *field, *msg;
+	bool own_fd = false;
+	int r, peer_fd = -1;
+
+	r = spec_link_from_json(params, &d, &field, &msg);
+	if (r < 0)
+		return call_fail_params(c, field, "Invalid params: %s: %s", field, msg);
+	if (check_ns(c, d.netns, "netns") < 0)
+		return;
+	if (d.peer.name && check_ns(c, d.peer.netns, "peer.netns") < 0)
+		return;
+	if (spec_link_key(d.netns, d.name, &key) < 0 ||
+	    (d.peer.name && spec_link_key(d.peer.netns, d.peer.name, &peer_key) < 0))
+		return call_fail(c, RPC_KIND_LIMIT, ENOMEM, NULL, "Out of memory");
+	if (state_get(LINK_COLL, key))
+		return call_fail(c, RPC_KIND_EXISTS, EEXIST, "name", "Link '%s' exists in %s",
+				 d.name, ns_str(d.netns));
+	if (peer_key && state_get(LINK_COLL, peer_key))
+		return call_fail(c, RPC_KIND_EXISTS, EEXIST, "peer.name", "Link '%s' exists in %s",
+				 d.peer.name, ns_str(d.peer.netns));
+
+	r = nlcache_get(d.netns, &nl);
+	if (r < 0)
+		return call_fail_errno(c, r, "netns", "Failed to reach %s: %s", ns_str(d.netns),
+				       strerror(-r));
+	if (nl_link_ifindex(nl, d.name) > 0)
+		return call_fail(c, RPC_KIND_EXISTS, EEXIST, "name", "Link '%s' exists in %s",
+				 d.name, ns_str(d.netns));
+	if (need_dev(c, nl, d.master, "master", d.netns) < 0 ||
+	    need_dev(c, nl, d.parent, "parent", d.netns) < 0 ||
+	    need_dev(c, nl, d.dev, "dev", d.netns) < 0)
+		return;
+	if (d.peer.name) {
+		r = nlcache_get(d.peer.netns, &peer_nl);
+		if (r < 0)
+			return call_fail_errno(c, r, "peer.netns", "Failed to reach %s: %s",
+					       ns_str(d.peer.netns), strerror(-r));
+		if (nl_link_ifindex(peer_nl, d.peer.name) > 0)
+			return call_fail(c, RPC_KIND_EXISTS, EEXIST, "peer.name",
+					 "Link '%s' exists in %s", d.peer.name,
+					 ns_str(d.peer.netns));
+		if (need_dev(c, peer_nl, d.peer.master, "peer.master", d.peer.netns) < 0)
+			return;
+	}
+
+	spec_link_to_nl(&d, &spec);
+	spec.ifalias = LINK_MARK;
+	if (d.peer.name && !same_ns(d.netns, d.peer.netns)) {
+		peer_fd = target_fd(d.peer.netns, &own_fd);
+		if (peer_fd < 0)
+			return call_fail_errno(c, peer_fd, "peer.netns", "Failed to open %s: %s",
+					       ns_str(d.peer.netns), strerror(-peer_fd));
+		spec.peer.in_netns = true;
+		spec.peer.netns_fd = peer_fd;
+	}
+	/* The kernel creates the peer down; it comes up after its own settings below. */
+	r = nl_link_add(nl, &spec);
+	if (own_fd)
+		close(peer_fd);
+	if (r < 0)
+		return fail_nl(c, nl, r, r == -EEXIST ? "name" : NULL, "create link", d.name);
+
+	if (d.peer.name) {
+		struct nl_link_change ch = {
+			.ifalias = LINK_MARK,
+			.master = d.peer.master ? NL_DEV(d.peer.master) : (struct nl_dev){ 0 },
+			.addrgen = d.peer.ipv6_ll < 0	? NL_ADDRGEN_KEEP
+				   : d.peer.ipv6_ll	? NL_ADDRGEN_EUI64
+							: NL_ADDRGEN_NONE,
+			.up = d.peer.up == 1 ? NL_ON : NL_KEEP,
+		};
+
+		r = nl_link_set(peer_nl, NL_DEV(d.peer.name), &ch);
+		if (r < 0) {
+			fail_nl(c, peer_nl, r, "peer", "set up veth peer", d.peer.name);
+			nl_link_del(nl, NL_DEV(d.name));
+			return;
+		}
+	}
+
+	r = state_put(LINK_COLL, key, spec_link_to_json(&d));
+	if (r == 0 && d.peer.name) {
+		struct link_desc p = {
+			.netns = d.peer.netns,
+			.name = d.peer.name,
+			.kind = "veth",
+			.origin = LINK_CREATED,
+			.mtu = d.peer.mtu,
+			.has_mac = d.peer.has_mac,
+			.up = d.peer.up,
+			.ipv6_ll = d.peer.ipv6_ll,
+			.master = d.peer.master,
+			.id = -1,
+		};
+
+		memcpy(p.mac, d.peer.mac, sizeof(p.mac));
+		p.peer.name = d.name;
+		p.peer.netns = d.netns;
+		r = state_put(LINK_COLL, peer_key, spec_link_to_json(&p));
+	}
+	if (r < 0) {
+		state_del(LINK_COLL, key);
+		nl_link_del(nl, NL_DEV(d.name));
+		return call_fail_errno(c, r, NULL, "Failed to record link '%s': %s", d.name,
+				       strerror(-r));
+	}
+	log_debug("Created %s link '%s' in %s", d.kind, d.name, ns_str(d.netns));
+	reply_link(c, nl, d.netns, d.name);
+}
+
+/* link.delete */
+
+static void method_delete(struct call *c, json_t *params)
+{
+	const char *netns = json_string_value(json_object_get(params, "netns"));
+	const char *name = json_string_value(json_object_get(params, "name"));
+	_cleanup_(freep) char *key = NULL;
+	struct nl_link_info info;
+	const char *origin;
+	json_t *rec;
+	struct nl *nl;
+	int r;
+
+	if (check_ns(c, netns, "netns") < 0)
+		return;
+	r = nlcache_get(netns, &nl);
+	if (r < 0)
+		return call_fail_errno(c, r, "netns", "Failed to reach %s: %s", ns_str(netns),
+				       strerror(-r));
+	if (spec_link_key(netns, name, &key) < 0)
+		return call_fail(c, RPC_KIND_LIMIT, ENOMEM, NULL, "Out of memory");
+	rec = state_get(LINK_COLL, key);
+	r = nl_link_get(nl, NL_DEV(name), &info);
+	if (r < 0 && !rec)
+		return call_fail(c, RPC_KIND_NOT_FOUND, ENODEV, "name", "No link '%s' in %s", name,
+				 ns_str(netns));
+	origin = rec ? json_string_value(json_object_get(rec, "origin")) : NULL;
+	if (!rec && strcmp(info.ifalias, LINK_MARK))
+		return call_fail(c, RPC_KIND_PERMISSION, EPERM, "name",
+				 "Link '%s' in %s was not created by netnsd; refusing to delete it",
+				 name, ns_str(netns));
+	if (origin && !strcmp(origin, "existing"))
+		return call_fail(c, RPC_KIND_PERMISSION, EPERM, "name",
+				 "Link '%s' in %s was not created by netnsd; refusing to delete it",
+				 name, ns_str(netns));
+
+	if (origin && !strcmp(origin, "borrowed")) {
+		json_t *from = json_object_get(rec, "from");
+		const char *from_ns = json_string_value(json_object_get(from, "netns"));
+		bool owned;
+		int fd = target_fd(from_ns, &owned);
+		struct nl_link_change ch = {
+			.move_netns = true,
+			.netns_fd = fd,
+			.rename = json_string_value(json_object_get(from, "name")),
+		};
+
+		if (fd < 0)
+			return call_fail_errno(c, fd, NULL, "Failed to open %s: %s", ns_str(from_ns),
+					       strerror(-fd));
+		r = r < 0 ? r : nl_link_set(nl, NL_DEV(name), &ch);
+		if (owned)
+			close(fd);
+		if (r < 0 && r != -ENODEV)
+			return fail_nl(c, nl, r, "name", "give back link", name);
+	} else if (r == 0) {
+		r = nl_link_del(nl, NL_DEV(name));
+		if (r < 0 && r != -ENODEV)
+			return fail_nl(c, nl, r, "name", "delete link", name);
+	}
+	if (rec) {
+		json_t *peer = json_object_get(rec, "peer");
+
+		if (peer) {
+			_cleanup_(freep) char *pk = NULL;
+			const char *pns = json_string_value(json_object_get(peer, "netns"));
+			const char *pname = json_string_value(json_object_get(peer, "name"));
+
+			if (pname && spec_link_key(pns, pname, &pk) == 0) {
+				state_del(LINK_COLL, pk);
+				links_forget_dev(pns, pname);
+			}
+		}
+		state_del(LINK_COLL, key);
+	}
+	links_forget_dev(netns, name);
+	call_reply(c, json_pack("{s:o,s:s,s:s}", "netns", netns ? json_string(netns) : json_null(),
+				"name", name, "action",
+				origin && !strcmp(origin, "borrowed") ? "returned" : "deleted"));
+}
+
+/* link.set */
+
+/* Re-key a stored link after a rename or move, keeping its veth peer's pointer right. */
+static int restore_record(json_t *rec, const char *old_key, const char *netns,
+			  const char *name)
+{
+	_cleanup_(freep) char *key = NULL;
+	json_t *peer = json_object_get(rec, "peer");
+	int r;
+
+	r = spec_link_key(netns, name, &key);
+	if (r < 0)
+		return r;
+	json_object_set_new(rec, "netns", netns ? json_string(netns) : json_null());
+	json_object_set_new(rec, "name", json_string(name));
+	if (strcmp(key, old_key))
+		state_del(LINK_COLL, old_key);
+	if (peer) {
+		_cleanup_(freep) char *pk = NULL;
+		const char *pns = json_string_value(json_object_get(peer, "netns"));
+		const char *pname = json_string_value(json_object_get(peer, "name"));
+		json_t *prec;
+
+		if (pname && spec_link_key(pns, pname, &pk) == 0 &&
+		    (prec = state_get(LINK_COLL, pk))) {
+			prec = json_deep_copy(prec);
+			json_object_set_new(prec, "peer",
+					    json_pack("{s:s,s:o}", "name", name, "netns",
+						      netns ? json_string(netns) : json_null()));
+			state_put(LINK_COLL, pk, prec);
+		}
+	}
+	return state_put(LINK_COLL, key, rec);
+}
+
+static void method_set(struct call *c, json_t *params)
+{
+	const char *netns = json_string_value(json_object_get(params, "netns"));
+	const char *name = json_string_value(json_object_get(params, "name"));
+	const char *rename = json_string_value(json_object_get(params, "rename"));
+	json_t *up = json_object_get(params, "up"), *mtu = json_object_get(params, "mtu");
+	json_t *address = json_object_get(params, "address");
+	json_t *master = json_object_get(params, "master");
+	json_t *move_to = json_object_get(params, "move_to");
+	json_t *ipv6_ll = json_object_get(params, "ipv6_ll");
+	const char *to_ns = json_string_value(move_to), *new_ns, *new_name;
+	_cleanup_(freep) char *key = NULL;
+	struct nl_link_change ch = { 0 };
+	struct nl_link_info info;
+	uint8_t mac[ETH_ALEN];
+	json_t *rec;
+	struct nl *nl;
+	bool own_fd = false, ns_managed;
+	int r;
+
+	r = check_ns(c, netns, "netns");
+	if (r < 0)
+		return;
+	ns_managed = r == 1;
+	if (move_to && check_ns(c, to_ns, "move_to") < 0)
+		return;
+	if (move_to && same_ns(netns, to_ns))
+		return call_fail_params(c, "move_to", "Invalid params: move_to: the link is "
+						      "already in %s", ns_str(netns));
+	if (move_to && master && !json_is_null(master))
+		return call_fail_params(c, "master", "Invalid params: master: cannot be combined "
+						     "with move_to");
+	if (address && nl_parse_mac(json_string_value(address), mac) < 0)
+		return call_fail_params(c, "address", "Invalid params: address: must be a "
+						      "unicast MAC address");
+	r = nlcache_get(netns, &nl);
+	if (r < 0)
+		return call_fail_errno(c, r, "netns", "Failed to reach %s: %s", ns_str(netns),
+				       strerror(-r));
+	r = nl_link_get(nl, NL_DEV(name), &info);
+	if (r < 0)
+		return call_fail(c, RPC_KIND_NOT_FOUND, ENODEV, "name", "No link '%s' in %s", name,
+				 ns_str(netns));
+	if (spec_link_key(netns, name, &key) < 0)
+		return call_fail(c, RPC_KIND_LIMIT, ENOMEM, NULL, "Out of memory");
+	rec = state_get(LINK_COLL, key);
+	if (!rec && !ns_managed && !move_to && strcmp(info.ifalias, LINK_MARK))
+		return call_fail(c, RPC_KIND_PERMISSION, EPERM, "name",
+				 "Link '%s' in the host was not created or borrowed by netnsd; "
+				 "netnsd does not change it (move_to borrows it)",
+				 name);
+	new_ns = move_to ? to_ns : netns;
+	new_name = rename ? rename : name;
+	if (rename || move_to) {
+		_cleanup_(freep) char *nk = NULL;
+
+		if (spec_link_key(new_ns, new_name, &nk) < 0)
+			return call_fail(c, RPC_KIND_LIMIT, ENOMEM, NULL, "Out of memory");
+		if (strcmp(nk, key) && state_get(LINK_COLL, nk))
+			return call_fail(c, RPC_KIND_EXISTS, EEXIST, rename ? "rename" : "move_to",
+					 "Link '%s' exists in %s", new_name, ns_str(new_ns));
+	}
+	if (master && json_is_string(master) &&
+	    need_dev(c, nl, json_string_value(master), "master", netns) < 0)
+		return;
+
+	if (up)
+		ch.up = json_is_true(up) ? NL_ON : NL_OFF;
+	if (mtu)
+		ch.mtu = (uint32_t)json_integer_value(mtu);
+	if (address)
+		ch.mac = mac;
+	if (master && json_is_string(master))
+		ch.master = NL_DEV(json_string_value(master));
+	else if (master)
+		ch.nomaster = true;
+	if (ipv6_ll)
+		ch.addrgen = json_is_true(ipv6_ll) ? NL_ADDRGEN_EUI64 : NL_ADDRGEN_NONE;
+	ch.rename = rename;
+	if (move_to) {
+		ch.move_netns = true;
+		ch.netns_fd = target_fd(to_ns, &own_fd);
+		if (ch.netns_fd < 0)
+			return call_fail_errno(c, ch.netns_fd, "move_to", "Failed to open %s: %s",
+					       ns_str(to_ns), strerror(-ch.netns_fd));
+	}
+	r = nl_link_set(nl, NL_DEV(name), &ch);
+	if (own_fd)
+		close(ch.netns_fd);
+	if (r < 0)
+		return fail_nl(c, nl, r, NULL, "change link", name);
+
+	/* The desired state follows what was done. */
+	if (rec)
+		rec = json_deep_copy(rec);
+	else if (move_to && strcmp(info.ifalias, LINK_MARK))
+		rec = json_pack("{s:s,s:{s:o,s:s}}", "origin", "borrowed", "from", "netns",
+				netns ? json_string(netns) : json_null(), "name", name);
+	else if (!strcmp(info.ifalias, LINK_MARK) && info.kind[0])
+		rec = json_pack("{s:s,s:s}", "origin", "created", "kind", info.kind);
+	else
+		rec = json_pack("{s:s}", "origin", "existing");
+	if (up)
+		json_object_set(rec, "up", up);
+	if (mtu)
+		json_object_set(rec, "mtu", mtu);
+	if (address)
+		json_object_set(rec, "address", address);
+	if (ipv6_ll)
+		json_object_set(rec, "ipv6_ll", ipv6_ll);
+	if (master && json_is_string(master))
+		json_object_set(rec, "master", master);
+	else if (master || move_to)
+		json_object_del(rec, "master");
+	if (move_to)
+		links_forget_dev(netns, name); /* the kernel flushed them */
+	else if (rename)
+		links_rename_dev(netns, name, rename);
+	r = restore_record(rec, key, new_ns, new_name);
+	if (r < 0)
+		return call_fail_errno(c, r, NULL, "Failed to record link '%s': %s", new_name,
+				       strerror(-r));
+	if (move_to) {
+		r = nlcache_get(new_ns, &nl);
+		if (r < 0)
+			return call_fail_errno(c, r, "move_to", "Failed to reach %s: %s",
+					       ns_str(new_ns), strerror(-r));
+	}
+	reply_link(c, nl, new_ns, new_name);
+}
+
+/* link.list */
+
+static void method_list(struct call *c, json_t *params)
+{
+	const char *netns = json_string_value(json_object_get(params, "netns"));
+	_cleanup_(freep) struct nl_link_info *links = NULL;
+	struct nl *nl;
+	json_t *arr;
+	int n;
+
+	n = nlcache_get(netns, &nl);
+	if (n == -ENOENT)
+		return call_fail(c, RPC_KIND_NOT_FOUND, ENOENT, "netns", "No namespace named '%s'",
+				 netns);
+	if (n < 0)
+		return call_fail_errno(c, n, "netns", "Failed to reach %s: %s", ns_str(netns),
+				       strerror(-n));
+	n = nl_link_list(nl, &links);
+	if (n < 0)
+		return fail_nl(c, nl, n, NULL, "list links of", ns_str(netns));
+	arr = json_array();
+	for (int i = 0; i < n; i++)
+		json_array_append_new(arr, link_view(netns, &links[i]));
+	call_reply(c, json_pack("{s:o}", "links", arr));
+}
+
+static const struct param p_peer[] = {
+	{ .name = "name", .type = P_IFNAME, .required = true },
+	{ .name = "netns", .type = P_NETNS },
+	{ .name = "mtu", .type = P_INT, .min = 68, .max = 65535 },
+	{ .name = "address", .type = P_STRING, .max = 32 },
+	{ .name = "up", .type = P_BOOL },
+	{ .name = "master", .type = P_IFNAME },
+	{ .name = "ipv6_ll", .type = P_BOOL },
+	{ 0 },
+};
+
+static const struct param p_add[] = {
+	{ .name = "netns", .type = P_NETNS },
+	{ .name = "name", .type = P_IFNAME, .required = true },
+	{ .name = "kind", .type = P_STRING, .required = true, .max = 16 },
+	{ .name = "peer", .type = P_OBJECT, .fields = p_peer },
+	{ .name = "master", .type = P_IFNAME },
+	{ .name = "mtu", .type = P_INT, .min = 68, .max = 65535 },
+	{ .name = "address", .type = P_STRING, .max = 32 },
+	{ .name = "up", .type = P_BOOL },
+	{ .name = "ipv6_ll", .type = P_BOOL },
+	{ .name = "parent", .type = P_IFNAME },
+	{ .name = "id", .type = P_INT, .min = 0, .max = 16777215 },
+	{ .name = "protocol", .type = P_STRING, .max = 16 },
+	{ .name = "mode", .type = P_STRING, .max = 16 },
+	{ .name = "remote", .type = P_STRING, .max = 64 },
+	{ .name = "group", .type = P_STRING, .max = 64 },
+	{ .name = "local", .type = P_STRING, .max = 64 },
+	{ .name = "port", .type = P_INT, .min = 1, .max = 65535 },
+	{ .name = "dev", .type = P_IFNAME },
+	{ .name = "stp", .type = P_BOOL },
+	{ .name = "vlan_filtering", .type = P_BOOL },
+	{ 0 },
+};
+
+static const struct param p_name[] = {
+	{ .name = "netns", .type = P_NETNS },
+	{ .name = "name", .type = P_IFNAME, .required = true },
+	{ 0 },
+};
+
+static const struct param p_set[] = {
+	{ .name = "netns", .type = P_NETNS },
+	{ .name = "name", .type = P_IFNAME, .required = true },
+	{ .name = "up", .type = P_BOOL },
+	{ .name = "mtu", .type = P_INT, .min = 68, .max = 65535 },
+	{ .name = "address", .type = P_STRING, .max = 32 },
+	{ .name = "master", .type = P_IFNAME },
+	{ .name = "rename", .type = P_IFNAME },
+	{ .name = "move_to", .type = P_NETNS },
+	{ .name = "ipv6_ll", .type = P_BOOL },
+	{ 0 },
+};
+
+static const struct param p_list[] = {
+	{ .name = "netns", .type = P_NETNS },
+	{ 0 },
+};
+
+const struct method link_methods[] = {
+	{ .name = "link.add", .fn = method_add, .params = p_add, .access = ACCESS_ADMIN,
+	  .mutates = true },
+	{ .name = "link.delete", .fn = method_delete, .params = p_name, .access = ACCESS_ADMIN,
+	  .mutates = true },
+	{ .name = "link.set", .fn = method_set, .params = p_set, .access = ACCESS_ADMIN,
+	  .mutates = true },
+	{ .name = "link.list", .fn = method_list, .params = p_list, .access = ACCESS_ADMIN },
+};
+const size_t link_methods_count = ELEMENTSOF(link_methods);

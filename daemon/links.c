@@ -1,0 +1,226 @@
+/*
+ * links.c: ownership rules and stored-state bookkeeping shared by the link,
+ * address and route families (see links.h).
+ */
+#include <string.h>
+
+#include "links.h"
+#include "log.h"
+#include "netns.h"
+#include "nlcache.h"
+#include "spec.h"
+#include "state.h"
+
+int links_netns_access(const char *netns)
+{
+	struct netns_id id, rec;
+	json_t *doc;
+	int r;
+
+	if (!netns)
+		return 0;
+	r = netns_stat(netns, &id);
+	if (r < 0)
+		return -ENOENT;
+	doc = state_get("netns", netns);
+	if (!doc || !spec_netns_identity(doc, &rec) || !netns_id_equal(&id, &rec))
+		return -EPERM;
+	return 1;
+}
+
+json_t *links_get(const char *netns, const char *name)
+{
+	_cleanup_(freep) char *key = NULL;
+
+	if (spec_link_key(netns, name, &key) < 0)
+		return NULL;
+	return state_get(LINK_COLL, key);
+}
+
+bool links_dev_managed(const char *netns, const char *name)
+{
+	json_t *rec = links_get(netns, name);
+	const char *origin = json_string_value(json_object_get(rec, "origin"));
+
+	if (netns && links_netns_access(netns) == 1)
+		return true;
+	return rec && origin && strcmp(origin, "existing");
+}
+
+static bool same_ns(json_t *v, const char *netns)
+{
+	const char *s = json_string_value(v);
+
+	return netns ? s && !strcmp(s, netns) : !s;
+}
+
+/* Keys of a collection whose doc matches, collected first: deleting while iterating is unsafe. */
+static size_t collect(const char *coll, bool (*match)(json_t *doc, void *data), void *data,
+		      char ***ret)
+{
+	json_t *c = state_collection(coll), *doc;
+	const char *key;
+	char **v = calloc(json_object_size(c) + 1, sizeof(char *));
+	size_t n = 0;
+
+	if (!v) {
+		*ret = NULL;
+		return 0;
+	}
+	json_object_foreach(c, key, doc)
+		if (match(doc, data))
+			v[n++] = strdup(key);
+	*ret = v;
+	return n;
+}
+
+struct dev_ref {
+	const char *netns, *dev;
+};
+
+static bool on_dev(json_t *doc, void *data)
+{
+	struct dev_ref *r = data;
+	const char *dev = json_string_value(json_object_get(doc, "dev"));
+
+	return same_ns(json_object_get(doc, "netns"), r->netns) && dev && !strcmp(dev, r->dev);
+}
+
+static size_t forget_matching(const char *coll, bool (*match)(json_t *, void *), void *data)
+{
+	char **keys;
+	size_t n = collect(coll, match, data, &keys);
+
+	for (size_t i = 0; i < n; i++) {
+		state_del(coll, keys[i]);
+		free(keys[i]);
+	}
+	free(keys);
+	return n;
+}
+
+size_t links_forget_dev(const char *netns, const char *dev)
+{
+	struct dev_ref r = { netns, dev };
+
+	return forget_matching(ADDR_COLL, on_dev, &r) + forget_matching(ROUTE_COLL, on_dev, &r);
+}
+
+static void rename_in(const char *coll, const char *netns, const char *from, const char *to,
+		      int (*key_of)(json_t *doc, char **ret))
+{
+	struct dev_ref r = { netns, from };
+	char **keys;
+	size_t n = collect(coll, on_dev, &r, &keys);
+
+	for (size_t i = 0; i < n; i++) {
+		json_t *doc = json_deep_copy(state_get(coll, keys[i]));
+		_cleanup_(freep) char *key = NULL;
+
+		json_object_set_new(doc, "dev", json_string(to));
+		state_del(coll, keys[i]);
+		if (key_of(doc, &key) == 0)
+			state_put(coll, key, doc);
+		else
+			json_decref(doc);
+		free(keys[i]);
+	}
+	free(keys);
+}
+
+static const char *ns_or_empty(json_t *doc)
+{
+	return json_string_value(json_object_get(doc, "netns")) ?: "";
+}
+
+int links_addr_key(json_t *doc, char **ret)
+{
+	const char *dev = json_string_value(json_object_get(doc, "dev"));
+	const char *addr = json_string_value(json_object_get(doc, "address"));
+
+	if (!dev || !addr)
+		return -EINVAL;
+	return asprintf(ret, "%s/%s/%s", ns_or_empty(doc), dev, addr) < 0 ? -ENOMEM : 0;
+}
+
+int links_route_key(json_t *doc, char **ret)
+{
+	const char *dst = json_string_value(json_object_get(doc, "dst"));
+	json_t *table = json_object_get(doc, "table"), *metric = json_object_get(doc, "metric");
+
+	if (!dst)
+		return -EINVAL;
+	return asprintf(ret, "%s/%lld/%s/%lld", ns_or_empty(doc),
+			json_is_integer(table) ? (long long)json_integer_value(table) : 254LL, dst,
+			json_is_integer(metric) ? (long long)json_integer_value(metric) : 0LL) < 0
+		       ? -ENOMEM
+		       : 0;
+}
+
+void links_rename_dev(const char *netns, const char *from, const char *to)
+{
+	rename_in(ADDR_COLL, netns, from, to, links_addr_key);
+	rename_in(ROUTE_COLL, netns, from, to, links_route_key);
+}
+
+static bool in_ns(json_t *doc, void *data)
+{
+	return same_ns(json_object_get(doc, "netns"), data);
+}
+
+static bool peer_in_ns(json_t *doc, void *data)
+{
+	json_t *peer = json_object_get(doc, "peer");
+
+	return peer && same_ns(json_object_get(peer, "netns"), data);
+}
+
+void links_release_netns(const char *netns)
+{
+	json_t *c = state_collection(LINK_COLL), *doc;
+	struct nl *nl = NULL;
+	const char *key;
+	int host_fd = netns_host_fd();
+
+	if (nlcache_get(netns, &nl) < 0)
+		nl = NULL;
+	json_object_foreach(c, key, doc) {
+		const char *origin = json_string_value(json_object_get(doc, "origin"));
+		const char *name = json_string_value(json_object_get(doc, "name"));
+		json_t *peer = json_object_get(doc, "peer");
+		int r = 0;
+
+		if (!nl || !same_ns(json_object_get(doc, "netns"), netns) || !origin || !name)
+			continue;
+		if (!strcmp(origin, "borrowed")) {
+			json_t *from = json_object_get(doc, "from");
+			const char *from_ns = json_string_value(json_object_get(from, "netns"));
+			_cleanup_(closep) int fd = from_ns ? netns_open(from_ns) : -1;
+			struct nl_link_change ch = {
+				.move_netns = true,
+				.netns_fd = from_ns ? fd : host_fd,
+				.rename = json_string_value(json_object_get(from, "name")),
+			};
+
+			if (from_ns && fd < 0)
+				r = fd;
+			else
+				r = nl_link_set(nl, NL_DEV(name), &ch);
+			if (r < 0)
+				log_warning("Failed to give '%s' back from namespace '%s': %s", name,
+					    netns, nl_last_error(nl) ?: strerror(-r));
+		} else if (!strcmp(origin, "created") && peer &&
+			   !same_ns(json_object_get(peer, "netns"), netns)) {
+			/* The other end would linger until the kernel frees the namespace. */
+			r = nl_link_del(nl, NL_DEV(name));
+			if (r < 0 && r != -ENODEV)
+				log_warning("Failed to delete veth '%s' of namespace '%s': %s", name,
+					    netns, nl_last_error(nl) ?: strerror(-r));
+		}
+	}
+	forget_matching(LINK_COLL, peer_in_ns, (void *)netns);
+	forget_matching(LINK_COLL, in_ns, (void *)netns);
+	forget_matching(ADDR_COLL, in_ns, (void *)netns);
+	forget_matching(ROUTE_COLL, in_ns, (void *)netns);
+	nlcache_forget(netns);
+}

@@ -1,0 +1,303 @@
+/*
+ * route_methods.c: route.add, route.delete and route.list, both families.
+ *
+ * In a managed namespace any route may be added; in the host only routes
+ * through a device netnsd created or borrowed, so netnsd never takes over
+ * the host's own routing.
+ */
+#include <linux/rtnetlink.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "links.h"
+#include "methods.h"
+#include "nlcache.h"
+#include "spec.h"
+#include "state.h"
+
+static const char *ns_str(const char *netns)
+{
+	return netns ? netns : "the host";
+}
+
+static const char *const type_names[] = {
+	[RTN_UNICAST] = "unicast",	   [RTN_BLACKHOLE] = "blackhole",
+	[RTN_UNREACHABLE] = "unreachable", [RTN_PROHIBIT] = "prohibit",
+	[RTN_LOCAL] = "local",		   [RTN_BROADCAST] = "broadcast",
+	[RTN_MULTICAST] = "multicast",	   [RTN_ANYCAST] = "anycast",
+};
+
+static const char *type_name(unsigned t)
+{
+	return t < ELEMENTSOF(type_names) && type_names[t] ? type_names[t] : "other";
+}
+
+/*
+ * Parse and check a route's params into spec and its stored doc.  Returns
+ * the handle, or NULL when the call has been answered.
+ */
+static struct nl *prepare(struct call *c, json_t *params, struct nl_route_spec *r,
+			  json_t **ret_doc, char **ret_key)
+{
+	const char *netns = json_string_value(json_object_get(params, "netns"));
+	const char *dst = json_string_value(json_object_get(params, "dst"));
+	const char *via = json_string_value(json_object_get(params, "via"));
+	const char *dev = json_string_value(json_object_get(params, "dev"));
+	const char *family = json_string_value(json_object_get(params, "family"));
+	const char *type = json_string_value(json_object_get(params, "type"));
+	json_t *metric = json_object_get(params, "metric"), *table = json_object_get(params, "table");
+	char text[NL_ADDRSTRLEN], dstbuf[NL_ADDRSTRLEN + 8];
+	int fam = 0, a;
+	struct nl *nl;
+	json_t *doc;
+
+	memset(r, 0, sizeof(*r));
+	if (family && strcmp(family, "inet") && strcmp(family, "inet6")) {
+		call_fail_params(c, "family", "Invalid params: family: must be inet or inet6");
+		return NULL;
+	}
+	if (family)
+		fam = strcmp(family, "inet") ? AF_INET6 : AF_INET;
+	if (via && nl_parse_addr(via, &r->gateway) < 0) {
+		call_fail_params(c, "via", "Invalid params: via: must be an IPv4 or IPv6 address");
+		return NULL;
+	}
+	if (!strcmp(dst, "default")) {
+		r->dst.family = fam ? fam : via ? r->gateway.family : AF_INET;
+		r->dst.prefixlen = 0;
+	} else if (nl_parse_cidr(dst, &r->dst) < 0) {
+		call_fail_params(c, "dst", "Invalid params: dst: expected \"default\" or "
+					   "ADDRESS/PREFIX");
+		return NULL;
+	} else if (nl_prefix_has_host_bits(&r->dst)) {
+		struct nl_prefix m = r->dst;
+
+		nl_prefix_mask(&m);
+		call_fail_params(c, "dst", "Invalid params: dst: %s has host bits set; did you mean "
+					   "%s/%u?",
+				 dst, nl_format_addr(m.family, m.bytes, text), m.prefixlen);
+		return NULL;
+	}
+	if ((fam && fam != r->dst.family) || (via && r->gateway.family != r->dst.family)) {
+		call_fail_params(c, via ? "via" : "family", "Invalid params: %s: address family "
+							    "does not match dst",
+				 via ? "via" : "family");
+		return NULL;
+	}
+	r->type = RTN_UNICAST;
+	if (type) {
+		for (a = 1; a < (int)ELEMENTSOF(type_names); a++)
+			if (type_names[a] && !strcmp(type, type_names[a]) &&
+			    (a == RTN_UNICAST || a == RTN_BLACKHOLE || a == RTN_UNREACHABLE ||
+			     a == RTN_PROHIBIT))
+				break;
+		if (a == (int)ELEMENTSOF(type_names)) {
+			call_fail_params(c, "type", "Invalid params: type: must be unicast, "
+						    "blackhole, unreachable or prohibit");
+			return NULL;
+		}
+		r->type = (uint8_t)a;
+	}
+	if (r->type == RTN_UNICAST && !via && !dev) {
+		call_fail_params(c, "dev", "Invalid params: dev: a route needs via, dev or both");
+		return NULL;
+	}
+	a = links_netns_access(netns);
+	if (a == -ENOENT) {
+		call_fail(c, RPC_KIND_NOT_FOUND, ENOENT, "netns", "No namespace named '%s'", netns);
+		return NULL;
+	}
+	if (a == -EPERM) {
+		call_fail(c, RPC_KIND_PERMISSION, EPERM, "netns",
+			  "Namespace '%s' was not created by netnsd; netnsd does not change it",
+			  netns);
+		return NULL;
+	}
+	if (!netns && (!dev || !links_dev_managed(NULL, dev))) {
+		call_fail(c, RPC_KIND_PERMISSION, EPERM, "dev",
+			  "Routes in the host need a dev that netnsd created or borrowed");
+		return NULL;
+	}
+	a = nlcache_get(netns, &nl);
+	if (a < 0) {
+		call_fail_errno(c, a, "netns", "Failed to reach %s: %s", ns_str(netns),
+				strerror(-a));
+		return NULL;
+	}
+	if (dev && nl_link_ifindex(nl, dev) < 0) {
+		call_fail(c, RPC_KIND_NOT_FOUND, ENODEV, "dev", "No device '%s' in %s", dev,
+			  ns_str(netns));
+		return NULL;
+	}
+	if (dev)
+		r->dev = NL_DEV(dev);
+	r->metric = metric ? (uint32_t)json_integer_value(metric) : 0;
+	r->table = table ? (uint32_t)json_integer_value(table) : 0;
+
+	snprintf(dstbuf, sizeof(dstbuf), "%s/%u", nl_format_addr(r->dst.family, r->dst.bytes, text),
+		 r->dst.prefixlen);
+	doc = json_pack("{s:o,s:s}", "netns", netns ? json_string(netns) : json_null(), "dst",
+			dstbuf);
+	if (via)
+		json_object_set_new(doc, "via", json_string(nl_format_addr(r->gateway.family,
+									   r->gateway.bytes, text)));
+	if (dev)
+		json_object_set_new(doc, "dev", json_string(dev));
+	if (metric)
+		json_object_set(doc, "metric", metric);
+	else if (r->dst.family == AF_INET6)
+		json_object_set_new(doc, "metric", json_integer(1024)); /* the kernel's default */
+	if (table)
+		json_object_set(doc, "table", table);
+	if (r->type != RTN_UNICAST)
+		json_object_set_new(doc, "type", json_string(type_name(r->type)));
+	if (links_route_key(doc, ret_key) < 0) {
+		json_decref(doc);
+		call_fail(c, RPC_KIND_LIMIT, ENOMEM, NULL, "Out of memory");
+		return NULL;
+	}
+	*ret_doc = doc;
+	return nl;
+}
+
+static void method_add(struct call *c, json_t *params)
+{
+	_cleanup_(freep) char *key = NULL;
+	struct nl_route_spec r;
+	json_t *doc = NULL;
+	struct nl *nl;
+	int e;
+
+	nl = prepare(c, params, &r, &doc, &key);
+	if (!nl)
+		return;
+	if (state_get(ROUTE_COLL, key)) {
+		json_decref(doc);
+		return call_fail(c, RPC_KIND_EXISTS, EEXIST, "dst", "The route exists");
+	}
+	e = nl_route_add(nl, &r);
+	if (e < 0) {
+		json_decref(doc);
+		if (e == -EEXIST)
+			return call_fail(c, RPC_KIND_EXISTS, EEXIST, "dst", "The route exists");
+		return call_fail_errno(c, e, e == -ENETUNREACH ? "via" : NULL,
+				       "Failed to add the route: %s",
+				       nl_last_error(nl) ?: strerror(-e));
+	}
+	e = state_put(ROUTE_COLL, key, json_incref(doc));
+	if (e < 0) {
+		nl_route_del(nl, &r);
+		json_decref(doc);
+		return call_fail_errno(c, e, NULL, "Failed to record the route: %s", strerror(-e));
+	}
+	call_reply(c, doc);
+}
+
+static void method_delete(struct call *c, json_t *params)
+{
+	_cleanup_(freep) char *key = NULL;
+	struct nl_route_spec r;
+	json_t *doc = NULL;
+	struct nl *nl;
+	int e;
+
+	nl = prepare(c, params, &r, &doc, &key);
+	if (!nl)
+		return;
+	e = nl_route_del(nl, &r);
+	if (e < 0 && !((e == -ESRCH || e == -ENOENT) && state_get(ROUTE_COLL, key))) {
+		json_decref(doc);
+		if (e == -ESRCH || e == -ENOENT)
+			return call_fail(c, RPC_KIND_NOT_FOUND, ESRCH, "dst", "No such route");
+		return call_fail_errno(c, e, NULL, "Failed to delete the route: %s",
+				       nl_last_error(nl) ?: strerror(-e));
+	}
+	state_del(ROUTE_COLL, key);
+	call_reply(c, doc);
+}
+
+static void method_list(struct call *c, json_t *params)
+{
+	const char *netns = json_string_value(json_object_get(params, "netns"));
+	const char *family = json_string_value(json_object_get(params, "family"));
+	json_t *table = json_object_get(params, "table");
+	_cleanup_(freep) struct nl_route_info *v = NULL;
+	int fam = AF_UNSPEC, n;
+	struct nl *nl;
+	json_t *arr;
+
+	if (family && strcmp(family, "inet") && strcmp(family, "inet6"))
+		return call_fail_params(c, "family", "Invalid params: family: must be inet or "
+						     "inet6");
+	if (family)
+		fam = strcmp(family, "inet") ? AF_INET6 : AF_INET;
+	n = nlcache_get(netns, &nl);
+	if (n == -ENOENT)
+		return call_fail(c, RPC_KIND_NOT_FOUND, ENOENT, "netns", "No namespace named '%s'",
+				 netns);
+	if (n < 0)
+		return call_fail_errno(c, n, "netns", "Failed to reach %s: %s", ns_str(netns),
+				       strerror(-n));
+	n = nl_route_list(nl, fam, table ? (uint32_t)json_integer_value(table) : 0, &v);
+	if (n < 0)
+		return call_fail_errno(c, n, NULL, "Failed to list routes: %s",
+				       nl_last_error(nl) ?: strerror(-n));
+	arr = json_array();
+	for (int i = 0; i < n; i++) {
+		_cleanup_(freep) char *key = NULL;
+		char dst[NL_ADDRSTRLEN + 8];
+		json_t *o, *k;
+
+		snprintf(dst, sizeof(dst), "%s/%u", v[i].dst_str, v[i].dst.prefixlen);
+		o = json_pack("{s:o,s:s,s:s,s:i,s:i,s:s,s:i}", "netns",
+			      netns ? json_string(netns) : json_null(), "family",
+			      v[i].dst.family == AF_INET ? "inet" : "inet6", "dst",
+			      v[i].dst.prefixlen ? dst : "default", "metric", (int)v[i].metric,
+			      "table", (int)v[i].table, "type", type_name(v[i].type), "protocol",
+			      v[i].protocol);
+		if (v[i].gateway.family)
+			json_object_set_new(o, "via", json_string(v[i].gateway_str));
+		if (v[i].dev[0])
+			json_object_set_new(o, "dev", json_string(v[i].dev));
+		/* The stored key uses the CIDR form and omits metric 0 and table main. */
+		k = json_pack("{s:o,s:s}", "netns", netns ? json_string(netns) : json_null(), "dst",
+			      dst);
+		if (v[i].metric)
+			json_object_set_new(k, "metric", json_integer(v[i].metric));
+		if (v[i].table != 254)
+			json_object_set_new(k, "table", json_integer(v[i].table));
+		json_object_set_new(o, "managed", json_boolean(links_route_key(k, &key) == 0 &&
+							       state_get(ROUTE_COLL, key)));
+		json_decref(k);
+		json_array_append_new(arr, o);
+	}
+	call_reply(c, json_pack("{s:o}", "routes", arr));
+}
+
+static const struct param p_route[] = {
+	{ .name = "netns", .type = P_NETNS },
+	{ .name = "dst", .type = P_STRING, .required = true, .min = 1, .max = 64 },
+	{ .name = "via", .type = P_STRING, .max = 64 },
+	{ .name = "dev", .type = P_IFNAME },
+	{ .name = "metric", .type = P_INT, .min = 0, .max = 0xffffffffLL },
+	{ .name = "table", .type = P_INT, .min = 1, .max = 0xfffffffeLL },
+	{ .name = "family", .type = P_STRING, .max = 8 },
+	{ .name = "type", .type = P_STRING, .max = 16 },
+	{ 0 },
+};
+
+static const struct param p_list[] = {
+	{ .name = "netns", .type = P_NETNS },
+	{ .name = "table", .type = P_INT, .min = 1, .max = 0xffffffffLL },
+	{ .name = "family", .type = P_STRING, .max = 8 },
+	{ 0 },
+};
+
+const struct method route_methods[] = {
+	{ .name = "route.add", .fn = method_add, .params = p_route, .access = ACCESS_ADMIN,
+	  .mutates = true },
+	{ .name = "route.delete", .fn = method_delete, .params = p_route, .access = ACCESS_ADMIN,
+	  .mutates = true },
+	{ .name = "route.list", .fn = method_list, .params = p_list, .access = ACCESS_ADMIN },
+};
+const size_t route_methods_count = ELEMENTSOF(route_methods);

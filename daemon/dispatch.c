@@ -106,9 +106,23 @@ void dispatch_peer_unref(struct dispatch_peer *p)
 		p->ops->release(p);
 }
 
+static void (*gone_hooks[4])(struct dispatch_peer *p);
+
+void dispatch_on_peer_gone(void (*fn)(struct dispatch_peer *p))
+{
+	for (size_t i = 0; i < ELEMENTSOF(gone_hooks); i++)
+		if (!gone_hooks[i] || gone_hooks[i] == fn) {
+			gone_hooks[i] = fn;
+			return;
+		}
+	abort(); /* a programming error: raise the array size */
+}
+
 void dispatch_peer_gone(struct dispatch_peer *p)
 {
 	p->gone = true;
+	for (size_t i = 0; i < ELEMENTSOF(gone_hooks) && gone_hooks[i]; i++)
+		gone_hooks[i](p);
 	dispatch_peer_unref(p);
 }
 
@@ -291,6 +305,7 @@ static struct call *call_new(struct dispatch_peer *peer, json_t *id, struct batc
 		return NULL;
 	c->peer = peer;
 	dispatch_peer_ref(peer);
+	peer->inflight++;
 	c->id = json_incref(id);
 	c->batch = b;
 	c->index = index;
@@ -334,6 +349,8 @@ static void call_deliver(struct call *c, json_t *response)
 		json_decref(response);
 	}
 	stats.inflight--;
+	if (--c->peer->inflight == 0 && !c->peer->gone && c->peer->ops->settled)
+		c->peer->ops->settled(c->peer);
 	dispatch_peer_unref(c->peer);
 	json_decref(c->id);
 	free(c);

@@ -29,11 +29,18 @@ struct dispatch_peer_ops {
 	int (*send)(struct dispatch_peer *p, char *frame, size_t len);
 	/* The last reference is gone; the owner may free the peer. */
 	void (*release)(struct dispatch_peer *p);
+	/* Bytes queued for the peer that it has not read yet. */
+	size_t (*pending)(struct dispatch_peer *p);
+	/* Hang up on the peer (it stopped reading); it goes away soon after. */
+	void (*hangup)(struct dispatch_peer *p);
+	/* The last call in flight for the peer finished (optional). */
+	void (*settled)(struct dispatch_peer *p);
 };
 
 struct dispatch_peer {
 	const struct dispatch_peer_ops *ops;
 	unsigned refs;
+	unsigned inflight; /* calls not answered yet */
 	bool gone;	 /* closed: replies are dropped */
 	bool privileged; /* decided by rpc from the kernel's peer credentials */
 	uid_t uid;
@@ -46,6 +53,13 @@ void dispatch_peer_init(struct dispatch_peer *p, const struct dispatch_peer_ops 
 void dispatch_peer_ref(struct dispatch_peer *p);
 void dispatch_peer_unref(struct dispatch_peer *p);
 void dispatch_peer_gone(struct dispatch_peer *p);
+
+/*
+ * Register fn to run when any peer goes away (before its memory can be
+ * released), so families holding per-peer resources (subscriptions) drop
+ * them.  At most a handful of hooks.
+ */
+void dispatch_on_peer_gone(void (*fn)(struct dispatch_peer *p));
 
 /* Encode and queue a message for a peer (no call involved); steals msg. */
 int dispatch_peer_send(struct dispatch_peer *p, json_t *msg);

@@ -392,7 +392,7 @@ static void method_set(struct call *c, json_t *params)
 	_cleanup_(freep) char *key = NULL;
 	struct nl_link_change ch = { 0 };
 	struct nl_link_info info;
-	uint8_t mac[ETH_ALEN];
+	uint8_t mac[NL_ETH_ALEN];
 	json_t *rec;
 	struct nl *nl;
 	bool own_fd = false, ns_managed;

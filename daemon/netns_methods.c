@@ -225,9 +225,11 @@ static void method_identify(struct call *c, json_t *params)
 	int r;
 
 	r = netns_pid_id(pid, &id);
+	if (r == -ENOENT || r == -ESRCH)
+		return call_fail(c, RPC_KIND_NOT_FOUND, ESRCH, "pid", "No process %d", (int)pid);
 	if (r < 0)
-		return call_fail(c, RPC_KIND_NOT_FOUND, -r, "pid", "No process %d: %s", (int)pid,
-				 strerror(-r));
+		return call_fail_errno(c, r, "pid", "Cannot read the namespace of process %d: %s",
+				       (int)pid, strerror(-r));
 	r = netns_list_names(&names);
 	if (r < 0)
 		return call_fail_errno(c, r, NULL, "Failed to read " NETNS_RUN_DIR ": %s",

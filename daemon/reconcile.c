@@ -185,7 +185,7 @@ static void link_create(const char *key, json_t *doc, struct nl *nl)
 		}
 		if (peer_doc) {
 			json_t *m = json_object_get(peer_doc, "mtu");
-			static uint8_t mac[ETH_ALEN];
+			static uint8_t mac[NL_ETH_ALEN];
 
 			spec.peer.mtu = json_is_integer(m) ? (uint32_t)json_integer_value(m) : 0;
 			if (nl_parse_mac(json_string_value(json_object_get(peer_doc, "address")) ?: "",

@@ -64,7 +64,8 @@ static void after_shutdown(uv_shutdown_t *req, int status)
 
 static void maybe_finish(struct conn *c)
 {
-	if (c->close_after_flush && !c->closing && c->queued == 0 && c->out_len == 0) {
+	if (c->close_after_flush && !c->closing && c->queued == 0 && c->out_len == 0 &&
+	    c->peer.inflight == 0) {
 		c->closing = true; /* no more output; shutdown then close */
 		if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->pipe, after_shutdown) < 0) {
 			c->closing = false;
@@ -180,9 +181,32 @@ static void conn_release(struct dispatch_peer *p)
 	free(c);
 }
 
+static size_t conn_pending(struct dispatch_peer *p)
+{
+	struct conn *c = container_of(p, struct conn, peer);
+
+	return c->queued + c->out_len;
+}
+
+static void conn_hangup(struct dispatch_peer *p)
+{
+	conn_close(container_of(p, struct conn, peer));
+}
+
+static void conn_settled(struct dispatch_peer *p)
+{
+	struct conn *c = container_of(p, struct conn, peer);
+
+	if (!c->corked)
+		maybe_finish(c);
+}
+
 static const struct dispatch_peer_ops conn_ops = {
 	.send = conn_send,
 	.release = conn_release,
+	.pending = conn_pending,
+	.hangup = conn_hangup,
+	.settled = conn_settled,
 };
 
 static void on_conn_closed(uv_handle_t *h)
@@ -252,8 +276,18 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	struct conn *c = container_of((uv_pipe_t *)s, struct conn, pipe);
 	size_t start = 0;
 
+	if (nread == UV_EOF) {
+		/*
+		 * The peer finished sending (it may have only shut down its
+		 * writing side): answer what is in flight, then hang up.
+		 */
+		uv_read_stop(s);
+		c->close_after_flush = true;
+		maybe_finish(c);
+		return;
+	}
 	if (nread < 0) {
-		/* EOF or error: replies still owed are dropped with the peer. */
+		/* A reset: replies still owed are dropped with the peer. */
 		conn_close(c);
 		return;
 	}

@@ -196,7 +196,7 @@ static bool word_in(const char *word, const char *list)
 	return false;
 }
 
-static int read_mac(json_t *doc, const char *key, bool *has, uint8_t mac[ETH_ALEN])
+static int read_mac(json_t *doc, const char *key, bool *has, uint8_t mac[NL_ETH_ALEN])
 {
 	const char *s = str(doc, key);
 
@@ -424,7 +424,7 @@ json_t *spec_link_to_json(const struct link_desc *d)
 	if (d->mtu)
 		json_object_set_new(o, "mtu", json_integer(d->mtu));
 	if (d->has_mac)
-		json_object_set_new(o, "address", json_string(nl_format_mac(d->mac, ETH_ALEN, mac)));
+		json_object_set_new(o, "address", json_string(nl_format_mac(d->mac, NL_ETH_ALEN, mac)));
 	if (d->up >= 0)
 		json_object_set_new(o, "up", json_boolean(d->up));
 	if (d->ipv6_ll >= 0)

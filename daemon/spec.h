@@ -65,7 +65,7 @@ struct link_desc {
 
 	uint32_t mtu; /* 0: leave */
 	bool has_mac;
-	uint8_t mac[ETH_ALEN];
+	uint8_t mac[NL_ETH_ALEN];
 	int up;	     /* -1: leave, 0: down, 1: up */
 	int ipv6_ll; /* -1: leave, 0: no IPv6 link-local address, 1: EUI-64 */
 	const char *master;
@@ -74,7 +74,7 @@ struct link_desc {
 		const char *name, *netns;
 		uint32_t mtu;
 		bool has_mac;
-		uint8_t mac[ETH_ALEN];
+		uint8_t mac[NL_ETH_ALEN];
 		int up, ipv6_ll;
 		const char *master;
 	} peer;

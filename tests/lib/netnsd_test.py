@@ -322,3 +322,86 @@ def main():
         if os.environ.get("NETNSD_TEST_TIMING"):
             print("# %.2fs" % (time.time() - t0))
     return 1 if failed else 0
+
+
+# --- Helpers for bad-input, limits and example tests. ---
+
+class RawNumber(str):
+    """A JSON number kept as the exact text of its token."""
+
+
+def loads_raw_numbers(text):
+    """Parse JSON keeping every number (and NaN/Infinity) as RawNumber text."""
+    return json.loads(text, parse_int=RawNumber, parse_float=RawNumber,
+                      parse_constant=RawNumber)
+
+
+def prefixed_kernel_names(prefix=None):
+    """Every namespace trace containing PREFIX: `ip netns list`, /run/netns, /etc/netns."""
+    prefix = prefix or PREFIX
+    found = set()
+    for name in ip_netns_names():
+        if prefix in name:
+            found.add("ip:" + name)
+    for d in ("/run/netns", "/etc/netns"):
+        try:
+            for name in os.listdir(d):
+                if prefix in name:
+                    found.add(d + "/" + name)
+        except FileNotFoundError:
+            pass
+    return found
+
+
+def state_files(daemon):
+    """{file: bytes or None} for the state files of a daemon (None: absent)."""
+    return {name: file_bytes(os.path.join(daemon.state_dir, name))
+            for name in ("state.json", "journal.jsonl")}
+
+
+def vm_rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+WILDCARD = "*"
+
+
+def json_match(expected, actual, path="$", open_objects=False):
+    """None when actual matches expected, else a description of the first difference.
+
+    "*" matches any value that is present; a string ending in "*" matches any
+    string with that prefix.  Objects must have the same keys (with open_objects,
+    actual may have more: fields can be added); arrays the same length, element
+    by element.
+    """
+    if expected == WILDCARD:
+        return None
+    if isinstance(expected, str) and expected.endswith(WILDCARD):
+        if isinstance(actual, str) and actual.startswith(expected[:-1]):
+            return None
+        return "%s: %r does not start with %r" % (path, actual, expected[:-1])
+    if isinstance(expected, dict):
+        if not isinstance(actual, dict):
+            return "%s: expected an object, got %r" % (path, actual)
+        if set(expected) != set(actual) and not (open_objects and set(expected) <= set(actual)):
+            return "%s: keys %s != expected %s" % (path, sorted(actual), sorted(expected))
+        for k in expected:
+            err = json_match(expected[k], actual[k], "%s.%s" % (path, k), open_objects)
+            if err:
+                return err
+        return None
+    if isinstance(expected, list):
+        if not isinstance(actual, list) or len(actual) != len(expected):
+            return "%s: expected %d items, got %r" % (path, len(expected), actual)
+        for i, (e, a) in enumerate(zip(expected, actual)):
+            err = json_match(e, a, "%s[%d]" % (path, i), open_objects)
+            if err:
+                return err
+        return None
+    if type(expected) is not type(actual) or expected != actual:
+        return "%s: %r != expected %r" % (path, actual, expected)
+    return None

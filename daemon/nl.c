@@ -25,12 +25,14 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/if_addr.h>
+#include <linux/if_ether.h>
 #include <linux/if_link.h>
 #include <linux/net_namespace.h>
 #include <linux/nsfs.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <libmnl/libmnl.h>
+#include <net/if.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -42,6 +44,10 @@
 #include <unistd.h>
 
 #include "nl.h"
+
+static_assert(NL_IFNAMSIZ == IFNAMSIZ, "NL_IFNAMSIZ");
+static_assert(NL_ETH_ALEN == ETH_ALEN, "NL_ETH_ALEN");
+static_assert(NL_ADDRSTRLEN == INET6_ADDRSTRLEN, "NL_ADDRSTRLEN");
 
 /* The buffer: queued requests, then their answers and dump parts. The kernel sizes dump
  * parts to the reader's buffer but never beyond 32 KiB, so this also holds any dump part. */
@@ -193,7 +199,7 @@ static int hexval(char c) {
 	return -1;
 }
 
-int nl_parse_mac(const char *s, uint8_t ret[static ETH_ALEN]) {
+int nl_parse_mac(const char *s, uint8_t ret[static NL_ETH_ALEN]) {
 	uint8_t mac[ETH_ALEN];
 	bool zero = true;
 
@@ -469,19 +475,19 @@ static int nl_flush(struct nl *nl) {
 
 	while (!done) {
 		const struct nlmsghdr *nlh;
-		ssize_t len = nl_recv(nl);
+		int len = (int) nl_recv(nl);
 
 		if (len < 0) {
 			/* The answers are lost; count the requests without one as failed. */
-			record(nl, nl->msg_op[n - 1], (int) len,
+			record(nl, nl->msg_op[n - 1], len,
 			       len == -ETIMEDOUT ? "no answer from the kernel in time" : "receiving from the kernel failed");
 			for (unsigned i = 0; i < n; i++)
 				if (!nl->msg_err[i])
-					nl->msg_err[i] = (int) len;
+					nl->msg_err[i] = len;
 			break;
 		}
-		for (nlh = (const struct nlmsghdr *) nl->buf; mnl_nlmsg_ok(nlh, (int) len);
-		     nlh = mnl_nlmsg_next(nlh, (int *) &len)) {
+		for (nlh = (const struct nlmsghdr *) nl->buf; mnl_nlmsg_ok(nlh, len);
+		     nlh = mnl_nlmsg_next(nlh, &len)) {
 			uint32_t idx = nlh->nlmsg_seq - first;
 			const char *msg;
 			int err;
@@ -510,6 +516,8 @@ static struct nlmsghdr *msg_begin(struct nl *nl, uint16_t type, uint16_t flags) 
 
 	if (nl->len + NL_MSG_MAX > sizeof(nl->buf) || nl->nqueued >= NL_MAX_QUEUED)
 		(void) nl_flush(nl);
+	/* Older libmnl leaves attribute padding as it finds it; send zeros, not old answers. */
+	memset(nl->buf + nl->len, 0, NL_MSG_MAX);
 	nlh = mnl_nlmsg_put_header(nl->buf + nl->len);
 	nlh->nlmsg_type = type;
 	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
@@ -578,12 +586,12 @@ static int nl_query(struct nl *nl, struct nlmsghdr *nlh, reply_cb cb, void *data
 		return r;
 
 	for (;;) {
-		ssize_t len = nl_recv(nl);
+		int len = (int) nl_recv(nl);
 
 		if (len < 0)
-			return (int) len;
-		for (nlh = (struct nlmsghdr *) nl->buf; mnl_nlmsg_ok(nlh, (int) len);
-		     nlh = mnl_nlmsg_next(nlh, (int *) &len)) {
+			return len;
+		for (nlh = (struct nlmsghdr *) nl->buf; mnl_nlmsg_ok(nlh, len);
+		     nlh = mnl_nlmsg_next(nlh, &len)) {
 			if (nlh->nlmsg_seq != seq || nlh->nlmsg_pid != nl->portid)
 				continue;
 			if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
@@ -1220,10 +1228,10 @@ static int link_dump(struct nl *nl, struct nl_link_info **ret) {
 		const struct nl_link_info *o;
 
 		if (links[i].master_ifindex > 0 && (o = find_link(links, v.n, links[i].master_ifindex)))
-			memcpy(links[i].master, o->name, IFNAMSIZ);
+			memcpy(links[i].master, o->name, NL_IFNAMSIZ);
 		if (links[i].link_ifindex > 0 && links[i].link_netnsid < 0 &&
 		    (o = find_link(links, v.n, links[i].link_ifindex)))
-			memcpy(links[i].link_name, o->name, IFNAMSIZ);
+			memcpy(links[i].link_name, o->name, NL_IFNAMSIZ);
 	}
 	*ret = v.n ? links : (free(links), NULL);
 	return (int) v.n;
@@ -1234,12 +1242,12 @@ int nl_link_list(struct nl *nl, struct nl_link_info **ret) {
 	return link_dump(nl, ret);
 }
 
-/* Reads the name of ifindex into name (IFNAMSIZ), or leaves it empty. */
+/* Reads the name of ifindex into name (NL_IFNAMSIZ), or leaves it empty. */
 static void name_of(struct nl *nl, int ifindex, char *name) {
 	struct nl_link_info other;
 
 	if (nl_query(nl, getlink_request(nl, ifindex, NULL), link_get_cb, &other) >= 0)
-		memcpy(name, other.name, IFNAMSIZ);
+		memcpy(name, other.name, NL_IFNAMSIZ);
 }
 
 int nl_link_get(struct nl *nl, struct nl_dev dev, struct nl_link_info *ret) {
@@ -1251,8 +1259,10 @@ int nl_link_get(struct nl *nl, struct nl_dev dev, struct nl_link_info *ret) {
 		return r;
 	(void) nl_flush(nl);
 	r = nl_query(nl, getlink_request(nl, dev.ifindex, dev.name), link_get_cb, &l);
+	if (r == -ENODEV && dev.ifindex > 0)
+		return fail(nl, r, "link with ifindex %d does not exist", dev.ifindex);
 	if (r == -ENODEV)
-		return fail(nl, r, "link '%s' does not exist", dev.ifindex > 0 ? "(by index)" : dev.name);
+		return fail(nl, r, "link '%s' does not exist", dev.name);
 	if (r < 0)
 		return r;
 	if (l.master_ifindex > 0)
@@ -1414,7 +1424,7 @@ int nl_addr_list(struct nl *nl, int family, struct nl_dev dev, struct nl_addr_in
 		const struct nl_link_info *l = find_link(links, (size_t) nlinks, addrs[i].ifindex);
 
 		if (l)
-			memcpy(addrs[i].dev, l->name, IFNAMSIZ);
+			memcpy(addrs[i].dev, l->name, NL_IFNAMSIZ);
 	}
 	free(links);
 	*ret = d.v.n ? addrs : (free(addrs), NULL);
@@ -1615,7 +1625,7 @@ int nl_route_list(struct nl *nl, int family, uint32_t table, struct nl_route_inf
 		const struct nl_link_info *l;
 
 		if (routes[i].ifindex > 0 && (l = find_link(links, (size_t) nlinks, routes[i].ifindex)))
-			memcpy(routes[i].dev, l->name, IFNAMSIZ);
+			memcpy(routes[i].dev, l->name, NL_IFNAMSIZ);
 	}
 	free(links);
 	*ret = d.v.n ? routes : (free(routes), NULL);

@@ -27,8 +27,6 @@
  * RTM_GETLINK round trip. Callers that know the ifindex save that round trip.
  */
 
-#include <linux/if_ether.h>
-#include <net/if.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -39,7 +37,10 @@ struct nl;
 /* The longest a call waits for the kernel's answer. */
 #define NL_TIMEOUT_MS 5000
 
-/* Sizes of the text and byte fields in the structures below, including the terminating NUL. */
+/* Sizes of the text and byte fields in the structures below, including the terminating NUL.
+ * (Spelled out so that this header needs neither <net/if.h> nor <linux/if.h>, which clash.) */
+#define NL_IFNAMSIZ     16  /* IFNAMSIZ */
+#define NL_ETH_ALEN     6   /* ETH_ALEN */
 #define NL_ADDRSTRLEN   46  /* INET6_ADDRSTRLEN */
 #define NL_KIND_MAX     32
 #define NL_IFALIAS_MAX  256 /* IFALIASZ */
@@ -95,7 +96,7 @@ const char *nl_format_addr(int family, const void *bytes, char buf[static NL_ADD
 
 /* Parses "aa:bb:cc:dd:ee:ff" (hex digits, either case, exactly six octets). Returns 0 or
  * -EINVAL. Multicast addresses are refused (-EINVAL): no device may carry one. */
-int nl_parse_mac(const char *s, uint8_t ret[static ETH_ALEN]);
+int nl_parse_mac(const char *s, uint8_t ret[static NL_ETH_ALEN]);
 
 /* Formats len bytes of a hardware address as "aa:bb:..."; returns buf. */
 const char *nl_format_mac(const uint8_t *mac, size_t len, char buf[static NL_MACSTRLEN]);
@@ -209,7 +210,7 @@ struct nl_link_spec {
 	const char *kind;           /* required: "veth", "bridge", "dummy", "vlan", "macvlan", "vxlan", ... */
 	int ifindex;                /* > 0: ask for this ifindex (-EBUSY if taken) */
 	uint32_t mtu;
-	const uint8_t *mac;         /* ETH_ALEN bytes */
+	const uint8_t *mac;         /* NL_ETH_ALEN bytes */
 	bool up;
 	struct nl_dev master;       /* a bridge to enslave the new link to */
 	const char *ifalias;        /* < NL_IFALIAS_MAX bytes */
@@ -276,7 +277,7 @@ int nl_link_del(struct nl *nl, struct nl_dev dev);
 struct nl_link_change {
 	enum nl_switch up;
 	uint32_t mtu;
-	const uint8_t *mac;         /* ETH_ALEN bytes */
+	const uint8_t *mac;         /* NL_ETH_ALEN bytes */
 	struct nl_dev master;       /* attach to this bridge */
 	bool nomaster;              /* detach from its master */
 	const char *rename;         /* new name; with move_netns, the name in the target namespace */
@@ -300,7 +301,7 @@ int nl_link_set_up(struct nl *nl, struct nl_dev dev, bool up);
 /* What the kernel says about a link. */
 struct nl_link_info {
 	int ifindex;
-	char name[IFNAMSIZ];
+	char name[NL_IFNAMSIZ];
 	char kind[NL_KIND_MAX];        /* IFLA_INFO_KIND; "" for physical devices and lo */
 	char slave_kind[NL_KIND_MAX];  /* "bridge" for a bridge port, else "" */
 	uint32_t mtu;
@@ -311,11 +312,11 @@ struct nl_link_info {
 	bool carrier;                  /* IFF_LOWER_UP */
 	uint8_t operstate;             /* IF_OPER_*; see nl_operstate_to_string() */
 	int master_ifindex;            /* 0: none */
-	char master[IFNAMSIZ];
+	char master[NL_IFNAMSIZ];
 	char ifalias[NL_IFALIAS_MAX];
 	int link_ifindex;              /* veth peer, vlan/macvlan parent (IFLA_LINK); 0: none */
 	int link_netnsid;              /* namespace of link_ifindex as an nsid; -1: this one */
-	char link_name[IFNAMSIZ];      /* set when the link is in this namespace */
+	char link_name[NL_IFNAMSIZ];      /* set when the link is in this namespace */
 	enum nl_addrgen addrgen;       /* KEEP when the link has no IPv6 */
 	uint16_t vlan_id;
 	uint16_t vlan_protocol;        /* host byte order */
@@ -361,7 +362,7 @@ int nl_addr_del(struct nl *nl, struct nl_dev dev, const struct nl_prefix *p);
 
 struct nl_addr_info {
 	int ifindex;
-	char dev[IFNAMSIZ];
+	char dev[NL_IFNAMSIZ];
 	struct nl_prefix prefix;
 	char address[NL_ADDRSTRLEN];   /* prefix's address as text, without "/len" */
 	uint8_t scope;                 /* RT_SCOPE_* */
@@ -411,7 +412,7 @@ struct nl_route_info {
 	struct nl_addr gateway;     /* family 0: none */
 	char gateway_str[NL_ADDRSTRLEN];
 	int ifindex;                /* 0: none */
-	char dev[IFNAMSIZ];
+	char dev[NL_IFNAMSIZ];
 	uint32_t metric;
 	uint32_t table;
 	uint8_t type, protocol, scope;
@@ -430,7 +431,8 @@ int nl_route_list(struct nl *nl, int family, uint32_t table, struct nl_route_inf
 /*
  * Assigns, in the handle's namespace, the id nsid to the namespace netns_fd refers to
  * (RTM_NEWNSID); nsid < 0 lets the kernel pick. Returns the id (>= 0) or -errno (-EEXIST
- * if that namespace already has an id or the id is taken).
+ * if that namespace already has an id or the id is taken). Inside a batch it returns 0 and
+ * a kernel-picked id is only known by reading it with nl_nsid_get() afterwards.
  */
 int nl_nsid_set(struct nl *nl, int netns_fd, int nsid);
 

@@ -46,6 +46,7 @@ int netns_init(void)
 
 void netns_exit(void)
 {
+	netns_unpin_all();
 	if (host_fd >= 0)
 		close(TAKE_FD(host_fd));
 }
@@ -102,14 +103,32 @@ static int lock_run_dir(void)
 	return fd;
 }
 
-/* Inside the new namespace: lo up, without netlink (one ioctl pair). */
-static int loopback_up(void)
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
+static uint64_t socket_cookie(int fd)
+{
+	uint64_t cookie = 0;
+	socklen_t len = sizeof(cookie);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) < 0)
+		return 0;
+	return cookie;
+}
+
+/*
+ * Inside the new namespace: lo up, without netlink (one ioctl pair), and the
+ * namespace's cookie from the same socket.
+ */
+static int loopback_up(uint64_t *cookie)
 {
 	_cleanup_(closep) int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	struct ifreq ifr = { .ifr_name = "lo" };
 
 	if (fd < 0)
 		return -errno;
+	*cookie = socket_cookie(fd);
 	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
 		return -errno;
 	ifr.ifr_flags |= IFF_UP;
@@ -184,7 +203,7 @@ void netns_etc_remove(const char *name)
 }
 
 /* The kernel half: placeholder, unshare, lo, sysctls, bind mount. */
-static int create_mount(const struct netns_spec *spec, const char *path,
+static int create_mount(const struct netns_spec *spec, const char *path, uint64_t *cookie,
 			struct netns_failure *fail)
 {
 	_cleanup_(closep) int lock_fd = -1, fd = -1;
@@ -207,7 +226,7 @@ static int create_mount(const struct netns_spec *spec, const char *path,
 		unlink(path);
 		return r;
 	}
-	r = loopback_up();
+	r = loopback_up(cookie);
 	for (size_t i = 0; r == 0 && i < spec->n_sysctls; i++) {
 		r = write_sysctl(&spec->sysctls[i]);
 		if (r < 0)
@@ -226,13 +245,14 @@ int netns_create(const struct netns_spec *spec, struct netns_id *ret_id,
 {
 	struct netns_failure fail = { NETNS_PART_NAME, 0 };
 	char path[PATH_MAX];
+	uint64_t cookie = 0;
 	struct stat st;
 	int r;
 
 	r = netns_path(path, spec->name);
 	if (r < 0)
 		goto fail;
-	r = create_mount(spec, path, &fail);
+	r = create_mount(spec, path, &cookie, &fail);
 	if (r < 0)
 		goto fail;
 	if (stat(path, &st) < 0) {
@@ -259,7 +279,7 @@ int netns_create(const struct netns_spec *spec, struct netns_id *ret_id,
 		if (r < 0)
 			goto undo;
 	}
-	*ret_id = (struct netns_id){ st.st_dev, st.st_ino };
+	*ret_id = (struct netns_id){ st.st_dev, st.st_ino, cookie };
 	return 0;
 undo:
 	if (spec->resolv_conf || spec->hosts)
@@ -299,8 +319,119 @@ int netns_stat(const char *name, struct netns_id *ret_id)
 		return -errno;
 	if (st.st_dev != nsfs_dev)
 		return -ENOTCONN;
-	*ret_id = (struct netns_id){ st.st_dev, st.st_ino };
+	*ret_id = (struct netns_id){ st.st_dev, st.st_ino, 0 };
 	return 0;
+}
+
+int netns_socket(const char *name, int domain, int type, int protocol)
+{
+	_cleanup_(closep) int nsfd = -1;
+	int fd;
+
+	if (!name) {
+		fd = socket(domain, type | SOCK_CLOEXEC, protocol);
+		return fd < 0 ? -errno : fd;
+	}
+	nsfd = netns_open(name);
+	if (nsfd < 0)
+		return nsfd;
+	if (setns(nsfd, CLONE_NEWNET) < 0)
+		return -errno;
+	fd = socket(domain, type | SOCK_CLOEXEC, protocol);
+	if (fd < 0)
+		fd = -errno;
+	return_home();
+	return fd;
+}
+
+int netns_cookie(const char *name, uint64_t *ret)
+{
+	_cleanup_(closep) int fd = netns_socket(name, AF_UNIX, SOCK_DGRAM, 0);
+	uint64_t c;
+
+	if (fd < 0)
+		return fd;
+	c = socket_cookie(fd);
+	if (!c)
+		return -EOPNOTSUPP;
+	*ret = c;
+	return 0;
+}
+
+struct pin {
+	char *name;
+	int fd;
+	struct netns_id id;
+};
+
+static struct pin *pins;
+static size_t npins, pins_cap;
+
+int netns_pin(const char *name)
+{
+	int fd;
+
+	for (size_t i = 0; i < npins; i++)
+		if (!strcmp(pins[i].name, name))
+			return 0;
+	if (npins == pins_cap) {
+		size_t cap = pins_cap ? pins_cap * 2 : 64;
+		struct pin *p = realloc(pins, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		pins = p;
+		pins_cap = cap;
+	}
+	if (netns_stat(name, &pins[npins].id) < 0)
+		return -ENOENT;
+	/*
+	 * A socket, not an fd on the mount: it keeps the namespace (and so
+	 * its inode number) alive without making the mount busy for umount.
+	 */
+	fd = netns_socket(name, AF_UNIX, SOCK_DGRAM, 0);
+	if (fd < 0)
+		return fd;
+	pins[npins].name = strdup(name);
+	if (!pins[npins].name) {
+		close(fd);
+		return -ENOMEM;
+	}
+	pins[npins++].fd = fd;
+	return 0;
+}
+
+void netns_unpin(const char *name)
+{
+	for (size_t i = 0; i < npins; i++) {
+		if (strcmp(pins[i].name, name))
+			continue;
+		close(pins[i].fd);
+		free(pins[i].name);
+		pins[i] = pins[--npins];
+		return;
+	}
+}
+
+bool netns_pinned_mounted(const char *name)
+{
+	struct netns_id id;
+
+	for (size_t i = 0; i < npins; i++)
+		if (!strcmp(pins[i].name, name))
+			return netns_stat(name, &id) == 0 && netns_id_equal(&id, &pins[i].id);
+	return false;
+}
+
+void netns_unpin_all(void)
+{
+	for (size_t i = 0; i < npins; i++) {
+		close(pins[i].fd);
+		free(pins[i].name);
+	}
+	free(pins);
+	pins = NULL;
+	npins = pins_cap = 0;
 }
 
 int netns_open(const char *name)
@@ -374,7 +505,7 @@ int netns_pid_id(pid_t pid, struct netns_id *ret_id)
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
 	if (stat(path, &st) < 0)
 		return -errno;
-	*ret_id = (struct netns_id){ st.st_dev, st.st_ino };
+	*ret_id = (struct netns_id){ st.st_dev, st.st_ino, 0 };
 	return 0;
 }
 

@@ -17,9 +17,15 @@
 #define NETNS_RUN_DIR "/run/netns"
 #define NETNS_ETC_DIR "/etc/netns"
 
-/* A namespace's identity: the nsfs inode (st_dev, st_ino). */
+/*
+ * A namespace's identity: the nsfs inode (st_dev, st_ino), unique among live
+ * namespaces, and the kernel's namespace cookie, unique for the whole boot
+ * (an inode number is reused once its namespace is freed; a cookie never
+ * is).  netns_stat() fills dev and ino only; cookie 0 means unknown.
+ */
 struct netns_id {
 	uint64_t dev, ino;
+	uint64_t cookie;
 };
 
 static inline bool netns_id_equal(const struct netns_id *a, const struct netns_id *b)
@@ -75,6 +81,23 @@ int netns_create(const struct netns_spec *spec, struct netns_id *ret_id,
 /* Remove what netns_create() wrote under /etc/netns/NAME. */
 void netns_etc_remove(const char *name);
 
+/* The cookie (SO_NETNS_COOKIE) of namespace name. */
+int netns_cookie(const char *name, uint64_t *ret);
+
+/*
+ * Hold a reference on namespace name while netnsd owns it, so that its inode
+ * number cannot be handed to another namespace while netnsd runs, even if
+ * someone unmounts it.  netns_unpin() drops it.  Returns 0 or -errno.
+ */
+int netns_pin(const char *name);
+void netns_unpin(const char *name);
+/*
+ * Whether netnsd holds namespace name and it is still the one mounted
+ * there: the test of ownership while netnsd runs.
+ */
+bool netns_pinned_mounted(const char *name);
+void netns_unpin_all(void);
+
 /* Unmount (lazily) and unlink RUNDIR/name.  -ENOENT when absent. */
 int netns_remove(const char *name);
 
@@ -83,6 +106,12 @@ int netns_remove(const char *name);
  * when it exists but no namespace is mounted on it (a stale placeholder).
  */
 int netns_stat(const char *name, struct netns_id *ret_id);
+
+/*
+ * A socket created inside namespace name (NULL: the host): the calling
+ * thread enters it for the socket() call only.  type gets SOCK_CLOEXEC.
+ */
+int netns_socket(const char *name, int domain, int type, int protocol);
 
 /* An O_RDONLY|O_CLOEXEC fd on RUNDIR/name, for setns() or IFLA_NET_NS_FD. */
 int netns_open(const char *name);

@@ -46,10 +46,10 @@ static struct deletion *deletion_find(const char *name)
 /* The result object of netns.get and of each netns.list entry. */
 static json_t *netns_view(const char *name, json_t *doc)
 {
-	struct netns_id id, rec;
+	struct netns_id id;
 	json_t *o = json_object();
 	bool mounted = netns_stat(name, &id) == 0;
-	bool managed = doc && mounted && spec_netns_identity(doc, &rec) && netns_id_equal(&id, &rec);
+	bool managed = doc && mounted && netns_pinned_mounted(name);
 	int nsid = -1;
 
 	json_object_set_new(o, "name", json_string(name));
@@ -147,6 +147,7 @@ static void method_add(struct call *c, json_t *params)
 		return call_fail_errno(c, r, NULL, "Failed to record namespace '%s': %s", name,
 				       strerror(-r));
 	}
+	netns_pin(name);
 	log_info("Created namespace '%s'", name);
 	call_reply(c, netns_view(name, state_get(COLL, name)));
 }
@@ -315,6 +316,7 @@ static void deletion_finish(struct deletion *d)
 				strerror(-r));
 	} else {
 		state_del(COLL, d->name);
+		netns_unpin(d->name);
 		log_info("Deleted namespace '%s'", d->name);
 		call_reply(d->call, json_pack("{s:s,s:O,s:O}", "name", d->name, "terminated",
 					      d->terminated, "killed", d->killed));
@@ -416,7 +418,7 @@ static void method_delete(struct call *c, json_t *params)
 	const char *name = json_string_value(json_object_get(params, "name"));
 	json_t *grace = json_object_get(params, "grace_ms");
 	json_t *doc = state_get(COLL, name);
-	struct netns_id id, rec;
+	struct netns_id id;
 	struct deletion *d;
 	int r;
 
@@ -432,14 +434,18 @@ static void method_delete(struct call *c, json_t *params)
 					   name)
 			       : call_fail(c, RPC_KIND_NOT_FOUND, ENOENT, "name",
 					   "No namespace named '%s'", name);
-	if (r < 0 || !spec_netns_identity(doc, &rec) || !netns_id_equal(&id, &rec)) {
+	if (r < 0 || !netns_pinned_mounted(name)) {
 		/*
 		 * Gone, or replaced by a namespace someone else mounted: forget
 		 * it, and leave whatever is mounted there alone.
 		 */
 		if (r == -ENOTCONN)
 			netns_remove(name);
+		if (r < 0)
+			netns_etc_remove(name); /* nothing mounted uses them */
+		links_release_netns(name);
 		state_del(COLL, name);
+		netns_unpin(name);
 		return call_reply(c, json_pack("{s:s,s:[],s:[]}", "name", name, "terminated",
 					       "killed"));
 	}

@@ -66,8 +66,17 @@ static void netns_restore(const char *name, json_t *doc)
 				    json_object_get(doc, "identity"), "boot_id")) ?: "",
 			    netns_boot_id());
 	if (r == 0) {
-		if (spec_netns_identity(doc, &rec) && netns_id_equal(&id, &rec))
+		uint64_t cookie = 0;
+
+		/*
+		 * The same inode in the same boot, and (where the kernel has
+		 * cookies) the same cookie: an inode number alone can be reused.
+		 */
+		if (same_boot && spec_netns_identity(doc, &rec) && netns_id_equal(&id, &rec) &&
+		    (!rec.cookie || (netns_cookie(name, &cookie) == 0 && cookie == rec.cookie))) {
+			netns_pin(name);
 			return report("netns", name, RECONCILE_ADOPTED, 0, NULL);
+		}
 		if (same_boot)
 			/* Ours was deleted and someone else mounted another one there. */
 			return report("netns", name, RECONCILE_FAILED, -EEXIST,
@@ -75,9 +84,9 @@ static void netns_restore(const char *name, json_t *doc)
 				      NETNS_RUN_DIR "/%s; left alone",
 				      name);
 		/*
-		 * After a reboot no inode can match; the name was claimed during
-		 * boot, most likely by a script that predates netnsd.  Adopting it
-		 * would take ownership of something we did not make.
+		 * After a reboot nothing of ours can still be mounted; the name
+		 * was claimed during boot, most likely by a script that predates
+		 * netnsd.  Adopting it would take over something we did not make.
 		 */
 		return report("netns", name, RECONCILE_FAILED, -EEXIST,
 			      NETNS_RUN_DIR "/%s was created by someone else after the reboot; "
@@ -106,6 +115,7 @@ static void netns_restore(const char *name, json_t *doc)
 	spec_netns_done(&buf);
 	if (r < 0)
 		return report("netns", name, RECONCILE_FAILED, r, "%s", strerror(-r));
+	netns_pin(name);
 	report("netns", name, RECONCILE_RECREATED, 0, NULL);
 }
 

@@ -119,6 +119,9 @@ json_t *spec_netns_to_json(const struct netns_spec *spec, const struct netns_id 
 	json_object_set_new(doc, "identity",
 			    json_pack("{s:I,s:I,s:s}", "dev", (json_int_t)id->dev, "ino",
 				      (json_int_t)id->ino, "boot_id", boot_id));
+	if (id->cookie)
+		json_object_set_new(json_object_get(doc, "identity"), "cookie",
+				    json_integer((json_int_t)id->cookie));
 	return doc;
 }
 
@@ -126,11 +129,13 @@ bool spec_netns_identity(json_t *doc, struct netns_id *ret)
 {
 	json_t *ident = json_object_get(doc, "identity");
 	json_t *dev = json_object_get(ident, "dev"), *ino = json_object_get(ident, "ino");
+	json_t *cookie = json_object_get(ident, "cookie");
 
 	if (!json_is_integer(dev) || !json_is_integer(ino))
 		return false;
 	*ret = (struct netns_id){ (uint64_t)json_integer_value(dev),
-				  (uint64_t)json_integer_value(ino) };
+				  (uint64_t)json_integer_value(ino),
+				  json_is_integer(cookie) ? (uint64_t)json_integer_value(cookie) : 0 };
 	return true;
 }
 

@@ -163,8 +163,8 @@ static int move_aside(const char *path)
 	char aside[PATH_MAX], ts[32];
 
 	snprintf(aside, sizeof(aside), "%s.corrupt-%s", path, format_rfc3339(realtime_usec(), ts));
-	if (rename(path, aside) < 0 && errno != ENOENT)
-		return -errno;
+	if (rename(path, aside) < 0)
+		return errno == ENOENT ? 0 : -errno;
 	log_warning("Moved unreadable state file '%s' aside to '%s'", path, aside);
 	return 0;
 }

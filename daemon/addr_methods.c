@@ -11,6 +11,7 @@
 #include "nlcache.h"
 #include "spec.h"
 #include "state.h"
+#include "views.h"
 
 static const char *ns_str(const char *netns)
 {
@@ -161,27 +162,8 @@ static void method_list(struct call *c, json_t *params)
 		return call_fail_errno(c, n, NULL, "Failed to list addresses: %s",
 				       nl_last_error(nl) ?: strerror(-n));
 	arr = json_array();
-	for (int i = 0; i < n; i++) {
-		char buf[NL_ADDRSTRLEN + 8];
-		_cleanup_(freep) char *key = NULL;
-		json_t *o;
-
-		snprintf(buf, sizeof(buf), "%s/%u", v[i].address, v[i].prefix.prefixlen);
-		o = json_pack("{s:o,s:s,s:i,s:s,s:s,s:s}", "netns",
-			      netns ? json_string(netns) : json_null(), "dev", v[i].dev, "ifindex",
-			      v[i].ifindex, "family", v[i].prefix.family == AF_INET ? "inet" : "inet6",
-			      "address", buf, "scope",
-			      v[i].scope == 0	  ? "global"
-			      : v[i].scope == 253 ? "link"
-			      : v[i].scope == 254 ? "host"
-						  : "other");
-		json_object_set_new(o, "managed",
-				    json_boolean(links_addr_key(o, &key) == 0 &&
-						 state_get(ADDR_COLL, key)));
-		if (v[i].flags & 0x40) /* IFA_F_TENTATIVE */
-			json_object_set_new(o, "tentative", json_true());
-		json_array_append_new(arr, o);
-	}
+	for (int i = 0; i < n; i++)
+		json_array_append_new(arr, view_addr(netns, &v[i]));
 	call_reply(c, json_pack("{s:o}", "addresses", arr));
 }
 

@@ -17,6 +17,7 @@
 #include "nlcache.h"
 #include "spec.h"
 #include "state.h"
+#include "views.h"
 
 /*
  * Check a namespace param: 0 or 1 when netnsd may act there, else the call
@@ -49,58 +50,6 @@ static const char *ns_str(const char *netns)
 	return netns ? netns : "the host";
 }
 
-static json_t *link_view(const char *netns, const struct nl_link_info *l)
-{
-	json_t *rec = links_get(netns, l->name), *o;
-	const char *origin = json_string_value(json_object_get(rec, "origin"));
-	bool marked = !strcmp(l->ifalias, LINK_MARK);
-	char mac[NL_MACSTRLEN];
-
-	o = json_pack("{s:o,s:s,s:i,s:o,s:b,s:s?,s:i,s:s,s:b,s:b,s:s}", "netns",
-		      netns ? json_string(netns) : json_null(), "name", l->name, "ifindex",
-		      l->ifindex, "kind", l->kind[0] ? json_string(l->kind) : json_null(),
-		      "managed", marked || (origin && strcmp(origin, "existing")), "origin",
-		      origin ? origin : (marked ? "created" : NULL), "mtu", (int)l->mtu,
-		      "address", nl_format_mac(l->mac, l->mac_len, mac), "up", l->up, "carrier",
-		      l->carrier, "operstate", nl_operstate_to_string(l->operstate));
-	json_object_set_new(o, "master", l->master_ifindex ? json_string(l->master) : json_null());
-	if (l->addrgen != NL_ADDRGEN_KEEP)
-		json_object_set_new(o, "ipv6_ll", json_boolean(l->addrgen != NL_ADDRGEN_NONE));
-	if (l->ifalias[0])
-		json_object_set_new(o, "alias", json_string(l->ifalias));
-	if (!strcmp(l->kind, "veth")) {
-		json_t *peer = json_object_get(rec, "peer");
-		json_t *p = json_pack("{s:i}", "ifindex", l->link_ifindex);
-
-		if (peer) {
-			json_object_set(p, "name", json_object_get(peer, "name"));
-			json_object_set(p, "netns", json_object_get(peer, "netns"));
-		} else if (l->link_name[0]) {
-			json_object_set_new(p, "name", json_string(l->link_name));
-		}
-		if (l->link_netnsid >= 0)
-			json_object_set_new(p, "netnsid", json_integer(l->link_netnsid));
-		json_object_set_new(o, "peer", p);
-	} else if (!strcmp(l->kind, "vlan")) {
-		json_object_set_new(o, "id", json_integer(l->vlan_id));
-		if (l->link_name[0])
-			json_object_set_new(o, "parent", json_string(l->link_name));
-	} else if (!strcmp(l->kind, "macvlan")) {
-		static const char *const modes[] = { "bridge", "private", "vepa", "passthru" };
-
-		json_object_set_new(o, "mode", json_string(modes[l->macvlan_mode & 3]));
-		if (l->link_name[0])
-			json_object_set_new(o, "parent", json_string(l->link_name));
-	} else if (!strcmp(l->kind, "vxlan")) {
-		json_object_set_new(o, "id", json_integer(l->vxlan_vni));
-		json_object_set_new(o, "port", json_integer(l->vxlan_port));
-	} else if (!strcmp(l->kind, "bridge")) {
-		json_object_set_new(o, "stp", json_boolean(l->bridge_stp));
-		json_object_set_new(o, "vlan_filtering", json_boolean(l->bridge_vlan_filtering));
-	}
-	return o;
-}
-
 static void reply_link(struct call *c, struct nl *nl, const char *netns, const char *name)
 {
 	struct nl_link_info info;
@@ -108,7 +57,7 @@ static void reply_link(struct call *c, struct nl *nl, const char *netns, const c
 
 	if (r < 0)
 		return fail_nl(c, nl, r, "name", "read link", name);
-	call_reply(c, link_view(netns, &info));
+	call_reply(c, view_link(netns, &info));
 }
 
 /* Fail with field when dev does not exist in nl's namespace. */
@@ -531,7 +480,7 @@ static void method_list(struct call *c, json_t *params)
 		return fail_nl(c, nl, n, NULL, "list links of", ns_str(netns));
 	arr = json_array();
 	for (int i = 0; i < n; i++)
-		json_array_append_new(arr, link_view(netns, &links[i]));
+		json_array_append_new(arr, view_link(netns, &links[i]));
 	call_reply(c, json_pack("{s:o}", "links", arr));
 }
 

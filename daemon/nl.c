@@ -1087,7 +1087,8 @@ static int parse_link(const struct nlmsghdr *nlh, struct nl_link_info *l) {
 	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *a, *b, *c;
 
-	if (nlh->nlmsg_type != RTM_NEWLINK || mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifi))
+	if ((nlh->nlmsg_type != RTM_NEWLINK && nlh->nlmsg_type != RTM_DELLINK) ||
+	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifi))
 		return -EBADMSG;
 	*l = (struct nl_link_info) {
 		.ifindex = ifi->ifi_index,
@@ -1158,6 +1159,10 @@ static int parse_link(const struct nlmsghdr *nlh, struct nl_link_info *l) {
 		}
 	}
 	return 0;
+}
+
+int nl_msg_link(const struct nlmsghdr *nlh, struct nl_link_info *ret) {
+	return parse_link(nlh, ret);
 }
 
 static int link_get_cb(const struct nlmsghdr *nlh, void *data) {
@@ -1342,23 +1347,19 @@ struct addr_dump {
 	int family, ifindex;
 };
 
-static int addr_dump_cb(const struct nlmsghdr *nlh, void *data) {
+/* Parses an RTM_NEWADDR/RTM_DELADDR message (dev is left empty). */
+static int parse_addr(const struct nlmsghdr *nlh, struct nl_addr_info *ai) {
 	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *a, *local = NULL, *address = NULL;
-	struct addr_dump *d = data;
-	struct nl_addr_info *ai;
 	size_t alen;
 
-	if (nlh->nlmsg_type != RTM_NEWADDR || mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifa))
+	if ((nlh->nlmsg_type != RTM_NEWADDR && nlh->nlmsg_type != RTM_DELADDR) ||
+	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifa))
 		return -EBADMSG;
 	alen = family_len(ifa->ifa_family);
-	if (!alen || (d->family && ifa->ifa_family != d->family) ||
-	    (d->ifindex > 0 && (int) ifa->ifa_index != d->ifindex))
-		return 0;
-
-	ai = vec_push(&d->v);
-	if (!ai)
-		return -ENOMEM;
+	if (!alen)
+		return -EAFNOSUPPORT;
+	memset(ai, 0, sizeof(*ai));
 	ai->ifindex = (int) ifa->ifa_index;
 	ai->prefix.family = ifa->ifa_family;
 	ai->prefix.prefixlen = ifa->ifa_prefixlen;
@@ -1383,6 +1384,31 @@ static int addr_dump_cb(const struct nlmsghdr *nlh, void *data) {
 	if (a && attr_ok(a, alen))
 		memcpy(ai->prefix.bytes, mnl_attr_get_payload(a), alen);
 	nl_format_addr(ai->prefix.family, ai->prefix.bytes, ai->address);
+	return 0;
+}
+
+int nl_msg_addr(const struct nlmsghdr *nlh, struct nl_addr_info *ret) {
+	return parse_addr(nlh, ret);
+}
+
+static int addr_dump_cb(const struct nlmsghdr *nlh, void *data) {
+	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+	struct addr_dump *d = data;
+	struct nl_addr_info tmp, *ai;
+	int r;
+
+	r = parse_addr(nlh, &tmp);
+	if (r == -EAFNOSUPPORT)
+		return 0;
+	if (r < 0)
+		return r;
+	if ((d->family && ifa->ifa_family != d->family) ||
+	    (d->ifindex > 0 && (int) ifa->ifa_index != d->ifindex))
+		return 0;
+	ai = vec_push(&d->v);
+	if (!ai)
+		return -ENOMEM;
+	*ai = tmp;
 	return 0;
 }
 
@@ -1511,19 +1537,21 @@ struct route_dump {
 	uint32_t table;
 };
 
-static int route_dump_cb(const struct nlmsghdr *nlh, void *data) {
+/* Parses an RTM_NEWROUTE/RTM_DELROUTE message (dev is left empty); -EAGAIN for clones. */
+static int parse_route(const struct nlmsghdr *nlh, struct nl_route_info *ri) {
 	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
-	struct route_dump *d = data;
 	const struct nlattr *a, *b;
-	struct nl_route_info *ri, tmp = {};
-	uint32_t table;
+	struct nl_route_info tmp = {};
 	size_t alen;
 
-	if (nlh->nlmsg_type != RTM_NEWROUTE || mnl_nlmsg_get_payload_len(nlh) < sizeof(*rtm))
+	if ((nlh->nlmsg_type != RTM_NEWROUTE && nlh->nlmsg_type != RTM_DELROUTE) ||
+	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*rtm))
 		return -EBADMSG;
 	alen = family_len(rtm->rtm_family);
-	if (!alen || (d->family && rtm->rtm_family != d->family) || (rtm->rtm_flags & RTM_F_CLONED))
-		return 0;
+	if (!alen)
+		return -EAFNOSUPPORT;
+	if (rtm->rtm_flags & RTM_F_CLONED)
+		return -EAGAIN;
 
 	tmp.dst.family = rtm->rtm_family;
 	tmp.dst.prefixlen = rtm->rtm_dst_len;
@@ -1576,16 +1604,36 @@ static int route_dump_cb(const struct nlmsghdr *nlh, void *data) {
 		}
 	}
 
-	table = tmp.table;
-	if (d->table == 0 ? table == NL_TABLE_LOCAL : d->table != NL_TABLE_ALL && table != d->table)
+	*ri = tmp;
+	nl_format_addr(ri->dst.family, ri->dst.bytes, ri->dst_str);
+	if (ri->gateway.family)
+		nl_format_addr(ri->gateway.family, ri->gateway.bytes, ri->gateway_str);
+	return 0;
+}
+
+int nl_msg_route(const struct nlmsghdr *nlh, struct nl_route_info *ret) {
+	return parse_route(nlh, ret);
+}
+
+static int route_dump_cb(const struct nlmsghdr *nlh, void *data) {
+	struct route_dump *d = data;
+	struct nl_route_info tmp, *ri;
+	int r;
+
+	r = parse_route(nlh, &tmp);
+	if (r == -EAFNOSUPPORT || r == -EAGAIN)
+		return 0;
+	if (r < 0)
+		return r;
+	if (d->family && tmp.dst.family != d->family)
+		return 0;
+	if (d->table == 0 ? tmp.table == NL_TABLE_LOCAL
+			  : d->table != NL_TABLE_ALL && tmp.table != d->table)
 		return 0;
 	ri = vec_push(&d->v);
 	if (!ri)
 		return -ENOMEM;
 	*ri = tmp;
-	nl_format_addr(ri->dst.family, ri->dst.bytes, ri->dst_str);
-	if (ri->gateway.family)
-		nl_format_addr(ri->gateway.family, ri->gateway.bytes, ri->gateway_str);
 	return 0;
 }
 

@@ -438,3 +438,17 @@ int nl_nsid_set(struct nl *nl, int netns_fd, int nsid);
 
 /* Reads the id the handle's namespace has for netns_fd's namespace: -1 when none. */
 int nl_nsid_get(struct nl *nl, int netns_fd, int *ret_nsid);
+
+/* ---- messages ----------------------------------------------------------------------------- */
+
+/*
+ * Parse one rtnetlink message as it arrives on a multicast socket (the monitor): RTM_NEWLINK
+ * and RTM_DELLINK, RTM_NEWADDR and RTM_DELADDR, RTM_NEWROUTE and RTM_DELROUTE. Names that
+ * need another lookup (a link's master and peer names, an address's or route's dev) are left
+ * empty. Return 0, -EBADMSG, -EAFNOSUPPORT (a family other than IPv4/IPv6) or, for routes,
+ * -EAGAIN (a cached clone, not a route).
+ */
+struct nlmsghdr;
+int nl_msg_link(const struct nlmsghdr *nlh, struct nl_link_info *ret);
+int nl_msg_addr(const struct nlmsghdr *nlh, struct nl_addr_info *ret);
+int nl_msg_route(const struct nlmsghdr *nlh, struct nl_route_info *ret);

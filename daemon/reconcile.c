@@ -14,6 +14,7 @@
 #include "reconcile.h"
 #include "spec.h"
 #include "state.h"
+#include "views.h"
 
 static struct reconcile_item *items;
 static size_t nitems;
@@ -350,9 +351,6 @@ static void addr_restore(const char *key, json_t *doc)
 
 static void route_restore(const char *key, json_t *doc)
 {
-	static const char *const types[] = { [RTN_BLACKHOLE] = "blackhole",
-					     [RTN_UNREACHABLE] = "unreachable",
-					     [RTN_PROHIBIT] = "prohibit" };
 	const char *dst = json_string_value(json_object_get(doc, "dst"));
 	const char *via = json_string_value(json_object_get(doc, "via"));
 	const char *dev = json_string_value(json_object_get(doc, "dev"));
@@ -367,9 +365,9 @@ static void route_restore(const char *key, json_t *doc)
 		return;
 	if (!dst || nl_parse_cidr(dst, &r.dst) < 0 || (via && nl_parse_addr(via, &r.gateway) < 0))
 		return report("route", key, RECONCILE_FAILED, -EINVAL, "unreadable stored route");
-	for (size_t i = 0; type && i < ELEMENTSOF(types); i++)
-		if (types[i] && !strcmp(type, types[i]))
-			r.type = (uint8_t)i;
+	for (unsigned t = RTN_UNICAST; type && t <= RTN_PROHIBIT; t++)
+		if (!strcmp(type, view_route_type(t)))
+			r.type = (uint8_t)t;
 	if (dev)
 		r.dev = NL_DEV(dev);
 	r.metric = json_is_integer(metric) ? (uint32_t)json_integer_value(metric) : 0;

@@ -14,22 +14,11 @@
 #include "nlcache.h"
 #include "spec.h"
 #include "state.h"
+#include "views.h"
 
 static const char *ns_str(const char *netns)
 {
 	return netns ? netns : "the host";
-}
-
-static const char *const type_names[] = {
-	[RTN_UNICAST] = "unicast",	   [RTN_BLACKHOLE] = "blackhole",
-	[RTN_UNREACHABLE] = "unreachable", [RTN_PROHIBIT] = "prohibit",
-	[RTN_LOCAL] = "local",		   [RTN_BROADCAST] = "broadcast",
-	[RTN_MULTICAST] = "multicast",	   [RTN_ANYCAST] = "anycast",
-};
-
-static const char *type_name(unsigned t)
-{
-	return t < ELEMENTSOF(type_names) && type_names[t] ? type_names[t] : "other";
 }
 
 /*
@@ -86,12 +75,14 @@ static struct nl *prepare(struct call *c, json_t *params, struct nl_route_spec *
 	}
 	r->type = RTN_UNICAST;
 	if (type) {
-		for (a = 1; a < (int)ELEMENTSOF(type_names); a++)
-			if (type_names[a] && !strcmp(type, type_names[a]) &&
-			    (a == RTN_UNICAST || a == RTN_BLACKHOLE || a == RTN_UNREACHABLE ||
-			     a == RTN_PROHIBIT))
-				break;
-		if (a == (int)ELEMENTSOF(type_names)) {
+		static const int allowed[] = { RTN_UNICAST, RTN_BLACKHOLE, RTN_UNREACHABLE,
+					       RTN_PROHIBIT };
+		size_t i;
+
+		for (i = 0; i < ELEMENTSOF(allowed) && strcmp(type, view_route_type(allowed[i])); i++)
+			;
+		a = i < ELEMENTSOF(allowed) ? allowed[i] : -1;
+		if (a < 0) {
 			call_fail_params(c, "type", "Invalid params: type: must be unicast, "
 						    "blackhole, unreachable or prohibit");
 			return NULL;
@@ -150,7 +141,7 @@ static struct nl *prepare(struct call *c, json_t *params, struct nl_route_spec *
 	if (table)
 		json_object_set(doc, "table", table);
 	if (r->type != RTN_UNICAST)
-		json_object_set_new(doc, "type", json_string(type_name(r->type)));
+		json_object_set_new(doc, "type", json_string(view_route_type(r->type)));
 	if (links_route_key(doc, ret_key) < 0) {
 		json_decref(doc);
 		call_fail(c, RPC_KIND_LIMIT, ENOMEM, NULL, "Out of memory");
@@ -243,34 +234,8 @@ static void method_list(struct call *c, json_t *params)
 		return call_fail_errno(c, n, NULL, "Failed to list routes: %s",
 				       nl_last_error(nl) ?: strerror(-n));
 	arr = json_array();
-	for (int i = 0; i < n; i++) {
-		_cleanup_(freep) char *key = NULL;
-		char dst[NL_ADDRSTRLEN + 8];
-		json_t *o, *k;
-
-		snprintf(dst, sizeof(dst), "%s/%u", v[i].dst_str, v[i].dst.prefixlen);
-		o = json_pack("{s:o,s:s,s:s,s:i,s:i,s:s,s:i}", "netns",
-			      netns ? json_string(netns) : json_null(), "family",
-			      v[i].dst.family == AF_INET ? "inet" : "inet6", "dst",
-			      v[i].dst.prefixlen ? dst : "default", "metric", (int)v[i].metric,
-			      "table", (int)v[i].table, "type", type_name(v[i].type), "protocol",
-			      v[i].protocol);
-		if (v[i].gateway.family)
-			json_object_set_new(o, "via", json_string(v[i].gateway_str));
-		if (v[i].dev[0])
-			json_object_set_new(o, "dev", json_string(v[i].dev));
-		/* The stored key uses the CIDR form and omits metric 0 and table main. */
-		k = json_pack("{s:o,s:s}", "netns", netns ? json_string(netns) : json_null(), "dst",
-			      dst);
-		if (v[i].metric)
-			json_object_set_new(k, "metric", json_integer(v[i].metric));
-		if (v[i].table != 254)
-			json_object_set_new(k, "table", json_integer(v[i].table));
-		json_object_set_new(o, "managed", json_boolean(links_route_key(k, &key) == 0 &&
-							       state_get(ROUTE_COLL, key)));
-		json_decref(k);
-		json_array_append_new(arr, o);
-	}
+	for (int i = 0; i < n; i++)
+		json_array_append_new(arr, view_route(netns, &v[i]));
 	call_reply(c, json_pack("{s:o}", "routes", arr));
 }
 

@@ -16,6 +16,8 @@
 #include "dispatch.h"
 #include "log.h"
 #include "methods.h"
+#include "events.h"
+#include "model.h"
 #include "netns.h"
 #include "nlcache.h"
 #include "reconcile.h"
@@ -30,6 +32,7 @@
 static struct {
 	const char *socket_path, *state_dir, *admin_group;
 	size_t max_message, max_batch, max_connections, max_queued, max_namespaces;
+	size_t event_backlog, event_stall_ms, max_subscriptions, monitor_rcvbuf;
 	bool reset_corrupt;
 	int log_level;
 } arg = {
@@ -41,6 +44,10 @@ static struct {
 	.max_connections = 512,
 	.max_queued = 16 << 20,
 	.max_namespaces = 65536,
+	.event_backlog = 4 << 20,
+	.event_stall_ms = 5000,
+	.max_subscriptions = 1024,
+	.monitor_rcvbuf = 4 << 20,
 	.log_level = LOG_INFO,
 };
 
@@ -74,6 +81,17 @@ static void help(void)
 	       "                               (default 16777216); a client that does not read is\n"
 	       "                               paused at half and disconnected beyond it\n"
 	       "      --max-namespaces N       most managed namespaces (default 65536)\n"
+	       "      --max-subscriptions N    most event subscriptions, all clients together\n"
+	       "                               (default 1024)\n"
+	       "      --event-backlog-bytes N  unread event bytes a subscriber may have before it\n"
+	       "                               loses events (then gets an overflow event) (default\n"
+	       "                               4194304)\n"
+	       "      --event-stall-ms N       a subscriber that keeps losing events this long is\n"
+	       "                               disconnected (default 5000)\n"
+	       "      --monitor-rcvbuf N       receive buffer of each rtnetlink monitor socket\n"
+	       "                               (default 4194304); when the kernel overruns it,\n"
+	       "                               netnsd re-reads that namespace and sends a resync\n"
+	       "                               event\n"
 	       "      --reset-corrupt-state    if the state files are unreadable, move them aside\n"
 	       "                               (FILE.corrupt-TIME) and start empty instead of\n"
 	       "                               refusing to start\n"
@@ -115,6 +133,10 @@ static int parse_args(int argc, char **argv)
 		OPT_MAX_QUEUED,
 		OPT_MAX_NAMESPACES,
 		OPT_RESET_CORRUPT,
+		OPT_MAX_SUBSCRIPTIONS,
+		OPT_EVENT_BACKLOG,
+		OPT_EVENT_STALL,
+		OPT_MONITOR_RCVBUF,
 	};
 	static const struct option options[] = {
 		{ "socket", required_argument, NULL, 's' },
@@ -127,6 +149,10 @@ static int parse_args(int argc, char **argv)
 		{ "max-queued-bytes", required_argument, NULL, OPT_MAX_QUEUED },
 		{ "max-namespaces", required_argument, NULL, OPT_MAX_NAMESPACES },
 		{ "reset-corrupt-state", no_argument, NULL, OPT_RESET_CORRUPT },
+		{ "max-subscriptions", required_argument, NULL, OPT_MAX_SUBSCRIPTIONS },
+		{ "event-backlog-bytes", required_argument, NULL, OPT_EVENT_BACKLOG },
+		{ "event-stall-ms", required_argument, NULL, OPT_EVENT_STALL },
+		{ "monitor-rcvbuf", required_argument, NULL, OPT_MONITOR_RCVBUF },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -171,6 +197,18 @@ static int parse_args(int argc, char **argv)
 		case OPT_RESET_CORRUPT:
 			arg.reset_corrupt = true;
 			break;
+		case OPT_MAX_SUBSCRIPTIONS:
+			target = &arg.max_subscriptions;
+			break;
+		case OPT_EVENT_BACKLOG:
+			target = &arg.event_backlog, min = 4096;
+			break;
+		case OPT_EVENT_STALL:
+			target = &arg.event_stall_ms;
+			break;
+		case OPT_MONITOR_RCVBUF:
+			target = &arg.monitor_rcvbuf, min = 1024;
+			break;
 		case 'h':
 			help();
 			return 0;
@@ -182,8 +220,13 @@ static int parse_args(int argc, char **argv)
 			return -EINVAL;
 		}
 		if (target && parse_size(optarg, min, target) < 0) {
+			const char *name = "option";
+
+			for (const struct option *o = options; o->name; o++)
+				if (o->val == c)
+					name = o->name;
 			fprintf(stderr, "netnsd: invalid value '%s' for --%s (a number >= %zu)\n",
-				optarg, options[c - OPT_MAX_MESSAGE + 4].name, min);
+				optarg, name, min);
 			return -EINVAL;
 		}
 	}
@@ -227,6 +270,8 @@ static void close_walk(uv_handle_t *h, void *data)
 static void finish_shutdown(void)
 {
 	rpc_exit();
+	model_exit();
+	events_exit();
 	state_exit();
 	uv_walk(uv_default_loop(), close_walk, NULL);
 }
@@ -252,6 +297,7 @@ static void on_signal(uv_signal_t *s, int signum)
 	shutting_down = true;
 	log_notice("Received %s, shutting down", strsignal(signum));
 	sd_notify(0, "STOPPING=1\nSTATUS=Shutting down");
+	events_publish(EVENT_DAEMON, "stopping", NULL, NULL, NULL, NULL);
 	rpc_quiesce();
 	dispatch_set_shutting_down(true);
 	shutdown_started = now_usec();
@@ -303,10 +349,27 @@ int main(int argc, char **argv)
 	if (r < 0)
 		return 1;
 	dispatch_set_max_batch(arg.max_batch);
+	events_init(loop, &(struct events_config){ .backlog_bytes = arg.event_backlog,
+						   .stall_ms = (unsigned)arg.event_stall_ms,
+						   .max_subscriptions = arg.max_subscriptions });
 	reconcile_run();
 	r = state_flush();
 	if (r < 0)
 		log_error("Failed to persist the restored state: %s", strerror(-r));
+	r = model_init(loop, (int)arg.monitor_rcvbuf);
+	if (r < 0) {
+		log_error("Failed to start the kernel monitor: %s", strerror(-r));
+		state_exit();
+		return 1;
+	}
+	{
+		json_t *doc;
+		const char *name;
+
+		json_object_foreach(state_collection("netns"), name, doc)
+			if (netns_pinned_mounted(name) && model_watch(name) < 0)
+				log_warning("Failed to follow namespace '%s'", name);
+	}
 
 	rcfg = (struct rpc_config){
 		.socket_path = arg.socket_path,
@@ -336,6 +399,7 @@ int main(int argc, char **argv)
 		   activated ? " (socket activation)" : "", arg.state_dir);
 	sd_notify(0, "READY=1");
 	notify_status();
+	events_publish(EVENT_DAEMON, "ready", NULL, NULL, NULL, NULL);
 
 	uv_run(loop, UV_RUN_DEFAULT);
 

@@ -12,6 +12,7 @@ static const struct method *const tables[] = {
 	link_methods,
 	addr_methods,
 	route_methods,
+	events_methods,
 };
 static size_t sizes[ELEMENTSOF(tables)];
 static struct methods_context context;
@@ -23,14 +24,17 @@ int methods_init(const struct methods_context *ctx)
 	sizes[2] = link_methods_count;
 	sizes[3] = addr_methods_count;
 	sizes[4] = route_methods_count;
+	sizes[5] = events_methods_count;
 	if (ctx)
 		context = *ctx;
 	dispatch_init(tables, sizes, ELEMENTSOF(tables));
+	events_methods_init();
 	return 0;
 }
 
 void methods_exit(void)
 {
+	events_methods_exit();
 	daemon_methods_exit();
 	netns_methods_exit();
 	dispatch_exit();

@@ -27,6 +27,12 @@ extern const struct method addr_methods[];
 extern const size_t addr_methods_count;
 extern const struct method route_methods[];
 extern const size_t route_methods_count;
+extern const struct method events_methods[];
+extern const size_t events_methods_count;
+
+/* The events family registers a hook for peers that go away. */
+void events_methods_init(void);
+void events_methods_exit(void);
 
 /* Free what the families cached or keep open. */
 void daemon_methods_exit(void);

@@ -13,6 +13,7 @@
 
 #include "links.h"
 #include "log.h"
+#include "model.h"
 #include "methods.h"
 #include "netns.h"
 #include "spec.h"
@@ -148,6 +149,8 @@ static void method_add(struct call *c, json_t *params)
 				       strerror(-r));
 	}
 	netns_pin(name);
+	if (model_watch(name) < 0)
+		log_warning("Failed to follow namespace '%s'; no events from it", name);
 	log_info("Created namespace '%s'", name);
 	call_reply(c, netns_view(name, state_get(COLL, name)));
 }
@@ -309,6 +312,7 @@ static void deletion_finish(struct deletion *d)
 
 	deletion_unlink(d);
 	links_release_netns(d->name);
+	model_unwatch(d->name);
 	netns_etc_remove(d->name);
 	r = netns_remove(d->name);
 	if (r < 0 && r != -ENOENT) {
@@ -444,6 +448,7 @@ static void method_delete(struct call *c, json_t *params)
 		if (r < 0)
 			netns_etc_remove(name); /* nothing mounted uses them */
 		links_release_netns(name);
+		model_unwatch(name);
 		state_del(COLL, name);
 		netns_unpin(name);
 		return call_reply(c, json_pack("{s:s,s:[],s:[]}", "name", name, "terminated",

@@ -1,0 +1,180 @@
+/*
+ * events_methods.c: events.subscribe and events.unsubscribe.  A
+ * subscription belongs to the connection that made it and ends with it.
+ * Notifications reach the peer through the same output queue as replies, so
+ * the bus's backlog limit is measured on that queue.
+ */
+#include <string.h>
+
+#include "dispatch.h"
+#include "events.h"
+#include "methods.h"
+#include "model.h"
+
+#define MAX_PER_PEER 16
+
+struct subscription {
+	struct dispatch_peer *peer;
+	struct events_sub *sub;
+	struct subscription *next;
+};
+
+static struct subscription *subs;
+
+static int sub_send(void *owner, char *frame, size_t len)
+{
+	struct subscription *s = owner;
+
+	if (s->peer->gone) {
+		free(frame);
+		return -EPIPE;
+	}
+	return s->peer->ops->send(s->peer, frame, len);
+}
+
+static size_t sub_pending(void *owner)
+{
+	struct subscription *s = owner;
+
+	return s->peer->gone ? 0 : s->peer->ops->pending(s->peer);
+}
+
+static void sub_cutoff(void *owner)
+{
+	struct subscription *s = owner;
+
+	if (!s->peer->gone)
+		s->peer->ops->hangup(s->peer);
+}
+
+static const struct events_sub_ops sub_ops = {
+	.send = sub_send,
+	.pending = sub_pending,
+	.cutoff = sub_cutoff,
+};
+
+static void sub_free(struct subscription *s)
+{
+	events_unsubscribe(s->sub);
+	dispatch_peer_unref(s->peer);
+	free(s);
+}
+
+static void on_peer_gone(struct dispatch_peer *p)
+{
+	struct subscription **pp = &subs, *s;
+
+	while ((s = *pp)) {
+		if (s->peer == p) {
+			*pp = s->next;
+			sub_free(s);
+		} else {
+			pp = &s->next;
+		}
+	}
+}
+
+static const char *check_topics(json_t *v, const char **ret_sub)
+{
+	static char idx[24];
+	size_t i;
+	json_t *t;
+
+	json_array_foreach(v, i, t) {
+		snprintf(idx, sizeof(idx), "%zu", i);
+		*ret_sub = idx;
+		if (!json_is_string(t) || !events_topic_from_string(json_string_value(t)))
+			return "unknown topic: expected netns, link, addr, route, neigh, proc or "
+			       "daemon";
+	}
+	*ret_sub = NULL;
+	return NULL;
+}
+
+static void method_subscribe(struct call *c, json_t *params)
+{
+	json_t *topics = json_object_get(params, "topics"), *t;
+	const char *netns = json_string_value(json_object_get(params, "netns"));
+	struct dispatch_peer *peer = call_peer(c);
+	struct subscription *s;
+	unsigned mask = 0, n = 0;
+	size_t i;
+
+	json_array_foreach(topics, i, t)
+		mask |= events_topic_from_string(json_string_value(t));
+	for (s = subs; s; s = s->next)
+		n += s->peer == peer;
+	if (n >= MAX_PER_PEER)
+		return call_fail(c, RPC_KIND_LIMIT, 0, NULL,
+				 "A connection may hold at most %d subscriptions", MAX_PER_PEER);
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return call_fail(c, RPC_KIND_LIMIT, ENOMEM, NULL, "Out of memory");
+	s->peer = peer;
+	s->sub = events_subscribe(mask, netns, &sub_ops, s);
+	if (!s->sub) {
+		free(s);
+		return call_fail(c, RPC_KIND_LIMIT, errno, NULL,
+				 "Too many subscriptions: the limit is %zu",
+				 events_config()->max_subscriptions);
+	}
+	dispatch_peer_ref(peer);
+	s->next = subs;
+	subs = s;
+	/* The reply first; the snapshot and the live events after it. */
+	call_reply(c, json_pack("{s:I}", "subscription", (json_int_t)events_sub_id(s->sub)));
+	if (json_is_true(json_object_get(params, "initial_state")))
+		model_snapshot(s->sub);
+}
+
+static void method_unsubscribe(struct call *c, json_t *params)
+{
+	json_int_t id = json_integer_value(json_object_get(params, "subscription"));
+	struct subscription **pp, *s;
+
+	for (pp = &subs; (s = *pp); pp = &s->next) {
+		if (s->peer == call_peer(c) && (json_int_t)events_sub_id(s->sub) == id) {
+			*pp = s->next;
+			sub_free(s);
+			return call_reply(c, json_pack("{s:I}", "subscription", id));
+		}
+	}
+	call_fail(c, RPC_KIND_NOT_FOUND, ENOENT, "subscription",
+		  "No subscription %lld on this connection", (long long)id);
+}
+
+void events_methods_init(void)
+{
+	dispatch_on_peer_gone(on_peer_gone);
+}
+
+void events_methods_exit(void)
+{
+	while (subs) {
+		struct subscription *s = subs;
+
+		subs = s->next;
+		sub_free(s);
+	}
+}
+
+static const struct param p_subscribe[] = {
+	{ .name = "topics", .type = P_ARRAY, .max = 16, .check = check_topics },
+	{ .name = "netns", .type = P_NETNS },
+	{ .name = "initial_state", .type = P_BOOL },
+	{ 0 },
+};
+
+static const struct param p_unsubscribe[] = {
+	{ .name = "subscription", .type = P_INT, .required = true, .min = 1,
+	  .max = 0x7fffffffffffffffLL },
+	{ 0 },
+};
+
+const struct method events_methods[] = {
+	{ .name = "events.subscribe", .fn = method_subscribe, .params = p_subscribe,
+	  .access = ACCESS_ADMIN },
+	{ .name = "events.unsubscribe", .fn = method_unsubscribe, .params = p_unsubscribe,
+	  .access = ACCESS_ADMIN },
+};
+const size_t events_methods_count = ELEMENTSOF(events_methods);

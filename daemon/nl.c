@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 /*
  * nl: rtnetlink requests for links, addresses, routes and namespace ids, one socket per
@@ -79,20 +79,20 @@ struct nl {
 	struct mnl_socket *sock;
 	int fd;
 	uint32_t portid;
-	uint32_t seq;                   /* sequence number of the next request */
+	uint32_t seq; /* sequence number of the next request */
 
-	size_t len;                     /* bytes queued in buf */
-	size_t last_off;                /* offset of the last queued request */
+	size_t len;	 /* bytes queued in buf */
+	size_t last_off; /* offset of the last queued request */
 	unsigned nqueued;
-	uint32_t seq_first;             /* sequence number of the first queued request */
-	size_t msg_op[NL_MAX_QUEUED];   /* operation index of each queued request */
-	int msg_err[NL_MAX_QUEUED];     /* answer to each request of the last flush */
+	uint32_t seq_first;	      /* sequence number of the first queued request */
+	size_t msg_op[NL_MAX_QUEUED]; /* operation index of each queued request */
+	int msg_err[NL_MAX_QUEUED];   /* answer to each request of the last flush */
 
 	bool batching;
-	size_t nops;                    /* operations started in this batch */
-	size_t cur_op;                  /* index of the operation being built */
+	size_t nops;   /* operations started in this batch */
+	size_t cur_op; /* index of the operation being built */
 
-	int first_err;                  /* first failure of this operation, or of the batch */
+	int first_err; /* first failure of this operation, or of the batch */
 	size_t first_err_op;
 	bool has_errmsg;
 	char errmsg[256];
@@ -102,15 +102,18 @@ struct nl {
 
 /* ---- pure helpers ------------------------------------------------------------------------- */
 
-static size_t family_len(int family) {
+static size_t family_len(int family)
+{
 	return family == AF_INET ? 4 : family == AF_INET6 ? 16 : 0;
 }
 
-static unsigned family_bits(int family) {
+static unsigned family_bits(int family)
+{
 	return family_len(family) * 8;
 }
 
-int nl_parse_addr(const char *s, struct nl_addr *ret) {
+int nl_parse_addr(const char *s, struct nl_addr *ret)
+{
 	struct nl_addr a = {};
 
 	if (!s)
@@ -128,7 +131,8 @@ int nl_parse_addr(const char *s, struct nl_addr *ret) {
 	return 0;
 }
 
-int nl_parse_cidr(const char *s, struct nl_prefix *ret) {
+int nl_parse_cidr(const char *s, struct nl_prefix *ret)
+{
 	char buf[NL_ADDRSTRLEN];
 	struct nl_addr a;
 	const char *slash;
@@ -139,7 +143,7 @@ int nl_parse_cidr(const char *s, struct nl_prefix *ret) {
 	if (!s)
 		return -EINVAL;
 	slash = strchr(s, '/');
-	n = slash ? (size_t) (slash - s) : strlen(s);
+	n = slash ? (size_t)(slash - s) : strlen(s);
 	if (n == 0 || n >= sizeof(buf))
 		return -EINVAL;
 	memcpy(buf, s, n);
@@ -157,17 +161,18 @@ int nl_parse_cidr(const char *s, struct nl_prefix *ret) {
 		/* Decimal only: no sign, no spaces, no leading zeros, no trailing text. */
 		if (digits == 0 || digits > 3 || p[digits] != '\0' || (p[0] == '0' && digits > 1))
 			return -EINVAL;
-		len = (unsigned) strtoul(p, NULL, 10);
+		len = (unsigned)strtoul(p, NULL, 10);
 		if (len > family_bits(a.family))
 			return -EINVAL;
 	}
 
-	*ret = (struct nl_prefix) { .family = a.family, .prefixlen = len };
+	*ret = (struct nl_prefix){ .family = a.family, .prefixlen = len };
 	memcpy(ret->bytes, a.bytes, sizeof(ret->bytes));
 	return 0;
 }
 
-bool nl_prefix_has_host_bits(const struct nl_prefix *p) {
+bool nl_prefix_has_host_bits(const struct nl_prefix *p)
+{
 	unsigned bits = family_bits(p->family);
 
 	for (unsigned i = p->prefixlen; i < bits; i++)
@@ -176,20 +181,23 @@ bool nl_prefix_has_host_bits(const struct nl_prefix *p) {
 	return false;
 }
 
-void nl_prefix_mask(struct nl_prefix *p) {
+void nl_prefix_mask(struct nl_prefix *p)
+{
 	unsigned bits = family_bits(p->family);
 
 	for (unsigned i = p->prefixlen; i < bits; i++)
 		p->bytes[i / 8] &= (uint8_t) ~(0x80 >> (i % 8));
 }
 
-const char *nl_format_addr(int family, const void *bytes, char buf[static NL_ADDRSTRLEN]) {
+const char *nl_format_addr(int family, const void *bytes, char buf[static NL_ADDRSTRLEN])
+{
 	if (!family_len(family) || !inet_ntop(family, bytes, buf, NL_ADDRSTRLEN))
 		buf[0] = '\0';
 	return buf;
 }
 
-static int hexval(char c) {
+static int hexval(char c)
+{
 	if (c >= '0' && c <= '9')
 		return c - '0';
 	if (c >= 'a' && c <= 'f')
@@ -199,7 +207,8 @@ static int hexval(char c) {
 	return -1;
 }
 
-int nl_parse_mac(const char *s, uint8_t ret[static NL_ETH_ALEN]) {
+int nl_parse_mac(const char *s, uint8_t ret[static NL_ETH_ALEN])
+{
 	uint8_t mac[ETH_ALEN];
 	bool zero = true;
 
@@ -211,7 +220,7 @@ int nl_parse_mac(const char *s, uint8_t ret[static NL_ETH_ALEN]) {
 
 		if (hi < 0 || lo < 0 || (i < ETH_ALEN - 1 && p[2] != ':'))
 			return -EINVAL;
-		mac[i] = (uint8_t) (hi << 4 | lo);
+		mac[i] = (uint8_t)(hi << 4 | lo);
 		if (mac[i])
 			zero = false;
 	}
@@ -222,7 +231,8 @@ int nl_parse_mac(const char *s, uint8_t ret[static NL_ETH_ALEN]) {
 	return 0;
 }
 
-const char *nl_format_mac(const uint8_t *mac, size_t len, char buf[static NL_MACSTRLEN]) {
+const char *nl_format_mac(const uint8_t *mac, size_t len, char buf[static NL_MACSTRLEN])
+{
 	static const char hex[] = "0123456789abcdef";
 	char *p = buf;
 
@@ -238,7 +248,8 @@ const char *nl_format_mac(const uint8_t *mac, size_t len, char buf[static NL_MAC
 	return buf;
 }
 
-bool nl_ifname_is_valid(const char *name) {
+bool nl_ifname_is_valid(const char *name)
+{
 	size_t n;
 
 	if (!name)
@@ -252,7 +263,8 @@ bool nl_ifname_is_valid(const char *name) {
 	return true;
 }
 
-const char *nl_operstate_to_string(uint8_t operstate) {
+const char *nl_operstate_to_string(uint8_t operstate)
+{
 	switch (operstate) {
 	case NL_OPER_NOTPRESENT:
 		return "notpresent";
@@ -273,13 +285,15 @@ const char *nl_operstate_to_string(uint8_t operstate) {
 
 /* ---- errors ------------------------------------------------------------------------------- */
 
-const char *nl_last_error(const struct nl *nl) {
+const char *nl_last_error(const struct nl *nl)
+{
 	return nl && nl->has_errmsg ? nl->errmsg : NULL;
 }
 
 /* Notes a failure of operation op. Only the first failure of an operation (outside a
  * batch) or of the batch counts; later ones, such as those of a cleanup, leave it. */
-static void record(struct nl *nl, size_t op, int err, const char *msg) {
+static void record(struct nl *nl, size_t op, int err, const char *msg)
+{
 	if (nl->first_err)
 		return;
 	nl->first_err = err;
@@ -290,7 +304,8 @@ static void record(struct nl *nl, size_t op, int err, const char *msg) {
 }
 
 /* Refuses the current operation locally with a reason. Returns err. */
-static int __attribute__((format(printf, 3, 4))) fail(struct nl *nl, int err, const char *fmt, ...) {
+static int __attribute__((format(printf, 3, 4))) fail(struct nl *nl, int err, const char *fmt, ...)
+{
 	char msg[sizeof(nl->errmsg)];
 	va_list ap;
 
@@ -302,7 +317,8 @@ static int __attribute__((format(printf, 3, 4))) fail(struct nl *nl, int err, co
 }
 
 /* Starts an operation: a changing call, or a query outside a batch. */
-static void op_start(struct nl *nl, bool changing) {
+static void op_start(struct nl *nl, bool changing)
+{
 	if (nl->batching) {
 		if (changing)
 			nl->cur_op = nl->nops++;
@@ -315,8 +331,10 @@ static void op_start(struct nl *nl, bool changing) {
 
 /* ---- socket ------------------------------------------------------------------------------- */
 
-int nl_open(int netns_fd, int host_fd, struct nl **ret) {
-	struct timeval tv = { .tv_sec = NL_TIMEOUT_MS / 1000, .tv_usec = NL_TIMEOUT_MS % 1000 * 1000 };
+int nl_open(int netns_fd, int host_fd, struct nl **ret)
+{
+	struct timeval tv = { .tv_sec = NL_TIMEOUT_MS / 1000,
+			      .tv_usec = NL_TIMEOUT_MS % 1000 * 1000 };
 	struct mnl_socket *sock;
 	struct nl *nl;
 	int one = 1, r;
@@ -340,7 +358,7 @@ int nl_open(int netns_fd, int host_fd, struct nl **ret) {
 
 	if (netns_fd >= 0 && setns(host_fd, CLONE_NEWNET) < 0) {
 		static const char m[] = "nl: cannot return to the host network namespace\n";
-		(void) !write(STDERR_FILENO, m, sizeof(m) - 1);
+		(void)!write(STDERR_FILENO, m, sizeof(m) - 1);
 		abort();
 	}
 	if (r < 0)
@@ -366,9 +384,9 @@ int nl_open(int netns_fd, int host_fd, struct nl **ret) {
 
 	/* Error texts and short acks (without a copy of the request) are only wanted, not
 	 * needed: older kernels lack them. Strict checking lets the kernel filter dumps. */
-	(void) setsockopt(nl->fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
-	(void) setsockopt(nl->fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
-	(void) setsockopt(nl->fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one, sizeof(one));
+	(void)setsockopt(nl->fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+	(void)setsockopt(nl->fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+	(void)setsockopt(nl->fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one, sizeof(one));
 	if (setsockopt(nl->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0) {
 		r = -errno;
 		nl_close(nl);
@@ -379,7 +397,8 @@ int nl_open(int netns_fd, int host_fd, struct nl **ret) {
 	return 0;
 }
 
-void nl_close(struct nl *nl) {
+void nl_close(struct nl *nl)
+{
 	if (!nl)
 		return;
 	if (nl->sock)
@@ -388,10 +407,13 @@ void nl_close(struct nl *nl) {
 }
 
 /* Receives one datagram from the kernel into buf. Returns its length or -errno. */
-static ssize_t nl_recv(struct nl *nl) {
+static ssize_t nl_recv(struct nl *nl)
+{
 	struct sockaddr_nl addr;
 	struct iovec iov = { .iov_base = nl->buf, .iov_len = sizeof(nl->buf) };
-	struct msghdr mh = { .msg_name = &addr, .msg_namelen = sizeof(addr), .msg_iov = &iov, .msg_iovlen = 1 };
+	struct msghdr mh = {
+		.msg_name = &addr, .msg_namelen = sizeof(addr), .msg_iov = &iov, .msg_iovlen = 1
+	};
 	ssize_t n;
 
 	for (;;) {
@@ -412,7 +434,8 @@ static ssize_t nl_recv(struct nl *nl) {
 	return n;
 }
 
-static int nl_send(struct nl *nl, size_t len) {
+static int nl_send(struct nl *nl, size_t len)
+{
 	for (;;) {
 		if (mnl_socket_sendto(nl->sock, nl->buf, len) >= 0)
 			return 0;
@@ -423,7 +446,8 @@ static int nl_send(struct nl *nl, size_t len) {
 
 /* Decodes an NLMSG_ERROR answer: returns its error (0 for an ack) and points *msg at the
  * extended ack text, if any. */
-static int parse_error(const struct nlmsghdr *nlh, const char **msg) {
+static int parse_error(const struct nlmsghdr *nlh, const char **msg)
+{
 	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
 	size_t plen = mnl_nlmsg_get_payload_len(nlh), off;
 	const struct nlattr *a;
@@ -436,8 +460,8 @@ static int parse_error(const struct nlmsghdr *nlh, const char **msg) {
 		if (!(nlh->nlmsg_flags & NLM_F_CAPPED) && e->msg.nlmsg_len >= NLMSG_HDRLEN)
 			off += e->msg.nlmsg_len - NLMSG_HDRLEN;
 		off = MNL_ALIGN(off);
-		for (a = (const struct nlattr *) ((const uint8_t *) e + off);
-		     off < plen && mnl_attr_ok(a, (int) (plen - off)); a = mnl_attr_next(a)) {
+		for (a = (const struct nlattr *)((const uint8_t *)e + off);
+		     off < plen && mnl_attr_ok(a, (int)(plen - off)); a = mnl_attr_next(a)) {
 			off += MNL_ALIGN(a->nla_len);
 			if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG &&
 			    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) >= 0)
@@ -451,7 +475,8 @@ static int parse_error(const struct nlmsghdr *nlh, const char **msg) {
  * Sends the queued requests and reads their answers; msg_err[] gets each request's result
  * and each failure is recorded against its operation. Returns the first failure or 0.
  */
-static int nl_flush(struct nl *nl) {
+static int nl_flush(struct nl *nl)
+{
 	unsigned n = nl->nqueued;
 	uint32_t first = nl->seq_first;
 	bool done = false;
@@ -460,7 +485,7 @@ static int nl_flush(struct nl *nl) {
 	if (n == 0)
 		return 0;
 
-	((struct nlmsghdr *) (nl->buf + nl->last_off))->nlmsg_flags |= NLM_F_ACK;
+	((struct nlmsghdr *)(nl->buf + nl->last_off))->nlmsg_flags |= NLM_F_ACK;
 	for (unsigned i = 0; i < n; i++)
 		nl->msg_err[i] = 0;
 	r = nl_send(nl, nl->len);
@@ -475,24 +500,26 @@ static int nl_flush(struct nl *nl) {
 
 	while (!done) {
 		const struct nlmsghdr *nlh;
-		int len = (int) nl_recv(nl);
+		int len = (int)nl_recv(nl);
 
 		if (len < 0) {
 			/* The answers are lost; count the requests without one as failed. */
 			record(nl, nl->msg_op[n - 1], len,
-			       len == -ETIMEDOUT ? "no answer from the kernel in time" : "receiving from the kernel failed");
+			       len == -ETIMEDOUT ? "no answer from the kernel in time"
+						 : "receiving from the kernel failed");
 			for (unsigned i = 0; i < n; i++)
 				if (!nl->msg_err[i])
 					nl->msg_err[i] = len;
 			break;
 		}
-		for (nlh = (const struct nlmsghdr *) nl->buf; mnl_nlmsg_ok(nlh, len);
+		for (nlh = (const struct nlmsghdr *)nl->buf; mnl_nlmsg_ok(nlh, len);
 		     nlh = mnl_nlmsg_next(nlh, &len)) {
 			uint32_t idx = nlh->nlmsg_seq - first;
 			const char *msg;
 			int err;
 
-			if (idx >= n || nlh->nlmsg_pid != nl->portid || nlh->nlmsg_type != NLMSG_ERROR)
+			if (idx >= n || nlh->nlmsg_pid != nl->portid ||
+			    nlh->nlmsg_type != NLMSG_ERROR)
 				continue;
 			err = parse_error(nlh, &msg);
 			if (err < 0) {
@@ -511,11 +538,12 @@ static int nl_flush(struct nl *nl) {
 }
 
 /* Starts a request at the end of the queue, flushing first if the queue is full. */
-static struct nlmsghdr *msg_begin(struct nl *nl, uint16_t type, uint16_t flags) {
+static struct nlmsghdr *msg_begin(struct nl *nl, uint16_t type, uint16_t flags)
+{
 	struct nlmsghdr *nlh;
 
 	if (nl->len + NL_MSG_MAX > sizeof(nl->buf) || nl->nqueued >= NL_MAX_QUEUED)
-		(void) nl_flush(nl);
+		(void)nl_flush(nl);
 	/* Older libmnl leaves attribute padding as it finds it; send zeros, not old answers. */
 	memset(nl->buf + nl->len, 0, NL_MSG_MAX);
 	nlh = mnl_nlmsg_put_header(nl->buf + nl->len);
@@ -525,7 +553,8 @@ static struct nlmsghdr *msg_begin(struct nl *nl, uint16_t type, uint16_t flags) 
 }
 
 /* Appends the request started by msg_begin() to the queue. */
-static void msg_queue(struct nl *nl, struct nlmsghdr *nlh) {
+static void msg_queue(struct nl *nl, struct nlmsghdr *nlh)
+{
 	assert(nlh->nlmsg_len <= NL_MSG_MAX);
 	nlh->nlmsg_seq = nl->seq++;
 	if (nl->nqueued == 0)
@@ -536,16 +565,18 @@ static void msg_queue(struct nl *nl, struct nlmsghdr *nlh) {
 }
 
 /* Ends a changing operation: outside a batch, sends it and returns its result. */
-static int op_finish(struct nl *nl) {
+static int op_finish(struct nl *nl)
+{
 	if (nl->batching)
 		return 0;
 	return nl_flush(nl);
 }
 
-int nl_batch_begin(struct nl *nl) {
+int nl_batch_begin(struct nl *nl)
+{
 	if (nl->batching)
 		return -EBUSY;
-	(void) nl_flush(nl);
+	(void)nl_flush(nl);
 	nl->batching = true;
 	nl->nops = 0;
 	nl->first_err = 0;
@@ -553,10 +584,11 @@ int nl_batch_begin(struct nl *nl) {
 	return 0;
 }
 
-int nl_batch_end(struct nl *nl, size_t *failed_op) {
+int nl_batch_end(struct nl *nl, size_t *failed_op)
+{
 	if (!nl->batching)
 		return -EINVAL;
-	(void) nl_flush(nl);
+	(void)nl_flush(nl);
 	nl->batching = false;
 	if (nl->first_err) {
 		if (failed_op)
@@ -574,23 +606,24 @@ typedef int (*reply_cb)(const struct nlmsghdr *nlh, void *data);
  * so that the kernel does not keep a half-finished dump on the socket. Returns 0, the
  * first error of cb or the kernel, or -EAGAIN if the dump was interrupted by changes.
  */
-static int nl_query(struct nl *nl, struct nlmsghdr *nlh, reply_cb cb, void *data) {
+static int nl_query(struct nl *nl, struct nlmsghdr *nlh, reply_cb cb, void *data)
+{
 	bool dump = nlh->nlmsg_flags & NLM_F_DUMP, intr = false;
 	uint32_t seq;
 	int r = 0;
 
-	assert(nl->nqueued == 0 && (uint8_t *) nlh == nl->buf);
+	assert(nl->nqueued == 0 && (uint8_t *)nlh == nl->buf);
 	nlh->nlmsg_seq = seq = nl->seq++;
 	r = nl_send(nl, nlh->nlmsg_len);
 	if (r < 0)
 		return r;
 
 	for (;;) {
-		int len = (int) nl_recv(nl);
+		int len = (int)nl_recv(nl);
 
 		if (len < 0)
 			return len;
-		for (nlh = (struct nlmsghdr *) nl->buf; mnl_nlmsg_ok(nlh, len);
+		for (nlh = (struct nlmsghdr *)nl->buf; mnl_nlmsg_ok(nlh, len);
 		     nlh = mnl_nlmsg_next(nlh, &len)) {
 			if (nlh->nlmsg_seq != seq || nlh->nlmsg_pid != nl->portid)
 				continue;
@@ -607,7 +640,7 @@ static int nl_query(struct nl *nl, struct nlmsghdr *nlh, reply_cb cb, void *data
 			}
 			if (nlh->nlmsg_type == NLMSG_DONE) {
 				if (r == 0 && mnl_nlmsg_get_payload_len(nlh) >= sizeof(int)) {
-					int err = *(const int *) mnl_nlmsg_get_payload(nlh);
+					int err = *(const int *)mnl_nlmsg_get_payload(nlh);
 					if (err < 0)
 						r = err;
 				}
@@ -626,23 +659,27 @@ static int nl_query(struct nl *nl, struct nlmsghdr *nlh, reply_cb cb, void *data
 }
 
 /* Checks a device name given by the caller. */
-static int check_name(struct nl *nl, const char *name, const char *what) {
+static int check_name(struct nl *nl, const char *name, const char *what)
+{
 	if (!nl_ifname_is_valid(name))
-		return fail(nl, -EINVAL, "%s name '%s' is not a valid interface name", what, name ? name : "");
+		return fail(nl, -EINVAL, "%s name '%s' is not a valid interface name", what,
+			    name ? name : "");
 	return 0;
 }
 
-static int getlink_ifindex_cb(const struct nlmsghdr *nlh, void *data) {
+static int getlink_ifindex_cb(const struct nlmsghdr *nlh, void *data)
+{
 	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
 
 	if (nlh->nlmsg_type != RTM_NEWLINK || mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifi))
 		return -EBADMSG;
-	*(int *) data = ifi->ifi_index;
+	*(int *)data = ifi->ifi_index;
 	return 0;
 }
 
 /* Puts an RTM_GETLINK request for one device into the empty queue. */
-static struct nlmsghdr *getlink_request(struct nl *nl, int ifindex, const char *name) {
+static struct nlmsghdr *getlink_request(struct nl *nl, int ifindex, const char *name)
+{
 	struct nlmsghdr *nlh = msg_begin(nl, RTM_GETLINK, 0);
 	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
 
@@ -658,7 +695,8 @@ static struct nlmsghdr *getlink_request(struct nl *nl, int ifindex, const char *
  * Resolves a device to its ifindex for the current operation. Sends what is queued first,
  * so the lookup sees its effect. Returns the ifindex or -errno (recorded).
  */
-static int resolve(struct nl *nl, struct nl_dev dev, const char *what) {
+static int resolve(struct nl *nl, struct nl_dev dev, const char *what)
+{
 	int ifindex = 0, r;
 
 	if (dev.ifindex > 0)
@@ -666,7 +704,7 @@ static int resolve(struct nl *nl, struct nl_dev dev, const char *what) {
 	r = check_name(nl, dev.name, what);
 	if (r < 0)
 		return r;
-	(void) nl_flush(nl);
+	(void)nl_flush(nl);
 	r = nl_query(nl, getlink_request(nl, 0, dev.name), getlink_ifindex_cb, &ifindex);
 	if (r == -ENODEV)
 		return fail(nl, r, "%s '%s' does not exist", what, dev.name);
@@ -675,14 +713,16 @@ static int resolve(struct nl *nl, struct nl_dev dev, const char *what) {
 	return ifindex;
 }
 
-int nl_link_ifindex(struct nl *nl, const char *name) {
+int nl_link_ifindex(struct nl *nl, const char *name)
+{
 	op_start(nl, false);
 	return resolve(nl, NL_DEV(name), "device");
 }
 
 /* ---- links: changes ----------------------------------------------------------------------- */
 
-static uint8_t addrgen_to_kernel(enum nl_addrgen g) {
+static uint8_t addrgen_to_kernel(enum nl_addrgen g)
+{
 	switch (g) {
 	case NL_ADDRGEN_NONE:
 		return IN6_ADDR_GEN_MODE_NONE;
@@ -695,7 +735,8 @@ static uint8_t addrgen_to_kernel(enum nl_addrgen g) {
 	}
 }
 
-static enum nl_addrgen addrgen_from_kernel(uint8_t m) {
+static enum nl_addrgen addrgen_from_kernel(uint8_t m)
+{
 	switch (m) {
 	case IN6_ADDR_GEN_MODE_EUI64:
 		return NL_ADDRGEN_EUI64;
@@ -710,7 +751,8 @@ static enum nl_addrgen addrgen_from_kernel(uint8_t m) {
 	}
 }
 
-static uint32_t macvlan_mode_to_kernel(enum nl_macvlan_mode m) {
+static uint32_t macvlan_mode_to_kernel(enum nl_macvlan_mode m)
+{
 	switch (m) {
 	case NL_MACVLAN_PRIVATE:
 		return MACVLAN_MODE_PRIVATE;
@@ -723,7 +765,8 @@ static uint32_t macvlan_mode_to_kernel(enum nl_macvlan_mode m) {
 	}
 }
 
-static enum nl_macvlan_mode macvlan_mode_from_kernel(uint32_t m) {
+static enum nl_macvlan_mode macvlan_mode_from_kernel(uint32_t m)
+{
 	switch (m) {
 	case MACVLAN_MODE_PRIVATE:
 		return NL_MACVLAN_PRIVATE;
@@ -736,13 +779,15 @@ static enum nl_macvlan_mode macvlan_mode_from_kernel(uint32_t m) {
 	}
 }
 
-static bool is_macvlan_kind(const char *kind) {
+static bool is_macvlan_kind(const char *kind)
+{
 	return !strcmp(kind, "macvlan") || !strcmp(kind, "macvtap");
 }
 
 /* Starts an RTM_NEWLINK/RTM_DELLINK request naming an existing device. */
 static struct nlmsghdr *link_request(struct nl *nl, uint16_t type, int ifindex, const char *name,
-				     struct ifinfomsg **ret_ifi) {
+				     struct ifinfomsg **ret_ifi)
+{
 	struct nlmsghdr *nlh = msg_begin(nl, type, 0);
 	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
 
@@ -755,7 +800,8 @@ static struct nlmsghdr *link_request(struct nl *nl, uint16_t type, int ifindex, 
 	return nlh;
 }
 
-static void put_flags_up(struct ifinfomsg *ifi, bool up) {
+static void put_flags_up(struct ifinfomsg *ifi, bool up)
+{
 	ifi->ifi_change |= IFF_UP;
 	if (up)
 		ifi->ifi_flags |= IFF_UP;
@@ -763,7 +809,8 @@ static void put_flags_up(struct ifinfomsg *ifi, bool up) {
 		ifi->ifi_flags &= ~IFF_UP;
 }
 
-static void put_addrgen(struct nlmsghdr *nlh, enum nl_addrgen g) {
+static void put_addrgen(struct nlmsghdr *nlh, enum nl_addrgen g)
+{
 	struct nlattr *spec = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
 	struct nlattr *in6 = mnl_attr_nest_start(nlh, AF_INET6);
 
@@ -772,14 +819,16 @@ static void put_addrgen(struct nlmsghdr *nlh, enum nl_addrgen g) {
 	mnl_attr_nest_end(nlh, spec);
 }
 
-static void put_addr(struct nlmsghdr *nlh, uint16_t type4, uint16_t type6, const struct nl_addr *a) {
+static void put_addr(struct nlmsghdr *nlh, uint16_t type4, uint16_t type6, const struct nl_addr *a)
+{
 	if (a->family == AF_INET)
 		mnl_attr_put(nlh, type4, 4, a->bytes);
 	else if (a->family == AF_INET6)
 		mnl_attr_put(nlh, type6, 16, a->bytes);
 }
 
-static int check_link_spec(struct nl *nl, const struct nl_link_spec *s) {
+static int check_link_spec(struct nl *nl, const struct nl_link_spec *s)
+{
 	int r;
 
 	r = check_name(nl, s->name, "link");
@@ -804,7 +853,8 @@ static int check_link_spec(struct nl *nl, const struct nl_link_spec *s) {
 	if (!strcmp(s->kind, "vlan")) {
 		if (s->vlan.id < 1 || s->vlan.id > 4094)
 			return fail(nl, -EINVAL, "VLAN id %u is out of range 1..4094", s->vlan.id);
-		if (s->vlan.protocol && s->vlan.protocol != ETH_P_8021Q && s->vlan.protocol != ETH_P_8021AD)
+		if (s->vlan.protocol && s->vlan.protocol != ETH_P_8021Q &&
+		    s->vlan.protocol != ETH_P_8021AD)
 			return fail(nl, -EINVAL, "VLAN protocol must be 802.1Q or 802.1ad");
 		if (!nl_dev_is_set(s->parent))
 			return fail(nl, -EINVAL, "a vlan needs a parent device");
@@ -817,19 +867,22 @@ static int check_link_spec(struct nl *nl, const struct nl_link_spec *s) {
 	}
 	if (!strcmp(s->kind, "vxlan")) {
 		if (s->vxlan.vni >= 1u << 24)
-			return fail(nl, -EINVAL, "VXLAN id %u is out of range 0..16777215", s->vxlan.vni);
+			return fail(nl, -EINVAL, "VXLAN id %u is out of range 0..16777215",
+				    s->vxlan.vni);
 		if ((s->vxlan.remote.family && !family_len(s->vxlan.remote.family)) ||
 		    (s->vxlan.local.family && !family_len(s->vxlan.local.family)))
 			return fail(nl, -EINVAL, "VXLAN addresses must be IPv4 or IPv6");
 		if (s->vxlan.remote.family && s->vxlan.local.family &&
 		    s->vxlan.remote.family != s->vxlan.local.family)
-			return fail(nl, -EINVAL, "VXLAN remote and local must be of the same family");
+			return fail(nl, -EINVAL,
+				    "VXLAN remote and local must be of the same family");
 	}
 	return 0;
 }
 
 /* Appends the kind-specific IFLA_INFO_DATA. */
-static void put_info_data(struct nlmsghdr *nlh, const struct nl_link_spec *s, int parent) {
+static void put_info_data(struct nlmsghdr *nlh, const struct nl_link_spec *s, int parent)
+{
 	struct nlattr *data, *peer;
 	struct ifinfomsg *ifi;
 
@@ -840,7 +893,7 @@ static void put_info_data(struct nlmsghdr *nlh, const struct nl_link_spec *s, in
 		ifi->ifi_family = AF_UNSPEC;
 		mnl_attr_put_strz(nlh, IFLA_IFNAME, s->peer.name);
 		if (s->peer.in_netns)
-			mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t) s->peer.netns_fd);
+			mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)s->peer.netns_fd);
 		if (s->peer.mtu || s->mtu)
 			mnl_attr_put_u32(nlh, IFLA_MTU, s->peer.mtu ? s->peer.mtu : s->mtu);
 		if (s->peer.mac)
@@ -860,7 +913,8 @@ static void put_info_data(struct nlmsghdr *nlh, const struct nl_link_spec *s, in
 	} else if (!strcmp(s->kind, "vlan")) {
 		data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
 		mnl_attr_put_u16(nlh, IFLA_VLAN_ID, s->vlan.id);
-		mnl_attr_put_u16(nlh, IFLA_VLAN_PROTOCOL, htons(s->vlan.protocol ? s->vlan.protocol : ETH_P_8021Q));
+		mnl_attr_put_u16(nlh, IFLA_VLAN_PROTOCOL,
+				 htons(s->vlan.protocol ? s->vlan.protocol : ETH_P_8021Q));
 		mnl_attr_nest_end(nlh, data);
 	} else if (is_macvlan_kind(s->kind)) {
 		data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
@@ -871,14 +925,16 @@ static void put_info_data(struct nlmsghdr *nlh, const struct nl_link_spec *s, in
 		mnl_attr_put_u32(nlh, IFLA_VXLAN_ID, s->vxlan.vni);
 		put_addr(nlh, IFLA_VXLAN_GROUP, IFLA_VXLAN_GROUP6, &s->vxlan.remote);
 		put_addr(nlh, IFLA_VXLAN_LOCAL, IFLA_VXLAN_LOCAL6, &s->vxlan.local);
-		mnl_attr_put_u16(nlh, IFLA_VXLAN_PORT, htons(s->vxlan.port ? s->vxlan.port : NL_VXLAN_PORT));
+		mnl_attr_put_u16(nlh, IFLA_VXLAN_PORT,
+				 htons(s->vxlan.port ? s->vxlan.port : NL_VXLAN_PORT));
 		if (parent > 0)
-			mnl_attr_put_u32(nlh, IFLA_VXLAN_LINK, (uint32_t) parent);
+			mnl_attr_put_u32(nlh, IFLA_VXLAN_LINK, (uint32_t)parent);
 		mnl_attr_nest_end(nlh, data);
 	}
 }
 
-int nl_link_add(struct nl *nl, const struct nl_link_spec *s) {
+int nl_link_add(struct nl *nl, const struct nl_link_spec *s)
+{
 	bool follow = s->ifalias || s->addrgen != NL_ADDRGEN_KEEP;
 	int master = 0, parent = 0, r;
 	struct nlmsghdr *nlh;
@@ -913,9 +969,9 @@ int nl_link_add(struct nl *nl, const struct nl_link_spec *s) {
 	if (s->mac)
 		mnl_attr_put(nlh, IFLA_ADDRESS, ETH_ALEN, s->mac);
 	if (master > 0)
-		mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t) master);
+		mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)master);
 	if (parent > 0 && strcmp(s->kind, "vxlan"))
-		mnl_attr_put_u32(nlh, IFLA_LINK, (uint32_t) parent);
+		mnl_attr_put_u32(nlh, IFLA_LINK, (uint32_t)parent);
 	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
 	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, s->kind);
 	put_info_data(nlh, s, parent);
@@ -928,7 +984,7 @@ int nl_link_add(struct nl *nl, const struct nl_link_spec *s) {
 	 * is known to have succeeded: else they would change a same-named link that was there
 	 * before. */
 	idx = nl->nqueued - 1;
-	(void) nl_flush(nl);
+	(void)nl_flush(nl);
 	r = nl->msg_err[idx];
 	if (r < 0)
 		return nl->batching ? 0 : r;
@@ -952,12 +1008,13 @@ int nl_link_add(struct nl *nl, const struct nl_link_spec *s) {
 	if (r < 0) {
 		/* Keep the promise of all or nothing; the first failure stays the reported one. */
 		msg_queue(nl, link_request(nl, RTM_DELLINK, 0, s->name, NULL));
-		(void) nl_flush(nl);
+		(void)nl_flush(nl);
 	}
 	return r;
 }
 
-int nl_link_del(struct nl *nl, struct nl_dev dev) {
+int nl_link_del(struct nl *nl, struct nl_dev dev)
+{
 	int r;
 
 	op_start(nl, true);
@@ -967,7 +1024,8 @@ int nl_link_del(struct nl *nl, struct nl_dev dev) {
 	return op_finish(nl);
 }
 
-int nl_link_set(struct nl *nl, struct nl_dev dev, const struct nl_link_change *c) {
+int nl_link_set(struct nl *nl, struct nl_dev dev, const struct nl_link_change *c)
+{
 	bool up_later = c->addrgen != NL_ADDRGEN_KEEP && c->up == NL_ON;
 	int ifindex = dev.ifindex > 0 ? dev.ifindex : 0, master = 0, r;
 	struct nlmsghdr *nlh;
@@ -988,9 +1046,11 @@ int nl_link_set(struct nl *nl, struct nl_dev dev, const struct nl_link_change *c
 		if (c->netns_fd < 0)
 			return fail(nl, -EBADF, "target namespace fd is invalid");
 		if (nl_dev_is_set(c->master))
-			return fail(nl, -EINVAL, "cannot attach to a master while moving to another namespace");
+			return fail(nl, -EINVAL,
+				    "cannot attach to a master while moving to another namespace");
 		if (up_later)
-			return fail(nl, -EINVAL, "cannot set addrgen and bring a link up while moving it");
+			return fail(nl, -EINVAL,
+				    "cannot set addrgen and bring a link up while moving it");
 	}
 
 	/* A rename must name the device by ifindex: IFLA_IFNAME is then the new name. */
@@ -1009,7 +1069,7 @@ int nl_link_set(struct nl *nl, struct nl_dev dev, const struct nl_link_change *c
 	if (c->rename)
 		mnl_attr_put_strz(nlh, IFLA_IFNAME, c->rename);
 	if (c->move_netns)
-		mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t) c->netns_fd);
+		mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)c->netns_fd);
 	if (c->mac)
 		mnl_attr_put(nlh, IFLA_ADDRESS, ETH_ALEN, c->mac);
 	if (c->mtu)
@@ -1019,26 +1079,29 @@ int nl_link_set(struct nl *nl, struct nl_dev dev, const struct nl_link_change *c
 	if (c->up != NL_KEEP && !up_later)
 		put_flags_up(ifi, c->up == NL_ON);
 	if (master > 0 || c->nomaster)
-		mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t) master);
+		mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)master);
 	if (c->addrgen != NL_ADDRGEN_KEEP)
 		put_addrgen(nlh, c->addrgen);
 	msg_queue(nl, nlh);
 
 	if (up_later) {
-		nlh = link_request(nl, RTM_NEWLINK, ifindex, c->rename ? c->rename : dev.name, &ifi);
+		nlh =
+		    link_request(nl, RTM_NEWLINK, ifindex, c->rename ? c->rename : dev.name, &ifi);
 		put_flags_up(ifi, true);
 		msg_queue(nl, nlh);
 	}
 	return op_finish(nl);
 }
 
-int nl_link_set_up(struct nl *nl, struct nl_dev dev, bool up) {
-	return nl_link_set(nl, dev, &(struct nl_link_change) { .up = up ? NL_ON : NL_OFF });
+int nl_link_set_up(struct nl *nl, struct nl_dev dev, bool up)
+{
+	return nl_link_set(nl, dev, &(struct nl_link_change){ .up = up ? NL_ON : NL_OFF });
 }
 
 /* ---- links: reading ----------------------------------------------------------------------- */
 
-static void copy_str(char *dst, size_t size, const struct nlattr *a) {
+static void copy_str(char *dst, size_t size, const struct nlattr *a)
+{
 	size_t n = mnl_attr_get_payload_len(a);
 	const char *s = mnl_attr_get_payload(a);
 
@@ -1049,11 +1112,13 @@ static void copy_str(char *dst, size_t size, const struct nlattr *a) {
 	dst[n] = '\0';
 }
 
-static bool attr_ok(const struct nlattr *a, size_t min) {
+static bool attr_ok(const struct nlattr *a, size_t min)
+{
 	return mnl_attr_get_payload_len(a) >= min;
 }
 
-static void parse_info_data(const struct nlattr *data, struct nl_link_info *l) {
+static void parse_info_data(const struct nlattr *data, struct nl_link_info *l)
+{
 	const struct nlattr *a;
 
 	mnl_attr_for_each_nested(a, data) {
@@ -1073,7 +1138,7 @@ static void parse_info_data(const struct nlattr *data, struct nl_link_info *l) {
 			else if (t == IFLA_VXLAN_PORT && attr_ok(a, 2))
 				l->vxlan_port = ntohs(mnl_attr_get_u16(a));
 			else if (t == IFLA_VXLAN_LINK && attr_ok(a, 4))
-				l->vxlan_link = (int) mnl_attr_get_u32(a);
+				l->vxlan_link = (int)mnl_attr_get_u32(a);
 		} else if (!strcmp(l->kind, "bridge")) {
 			if (t == IFLA_BR_VLAN_FILTERING && attr_ok(a, 1))
 				l->bridge_vlan_filtering = mnl_attr_get_u8(a);
@@ -1083,14 +1148,15 @@ static void parse_info_data(const struct nlattr *data, struct nl_link_info *l) {
 	}
 }
 
-static int parse_link(const struct nlmsghdr *nlh, struct nl_link_info *l) {
+static int parse_link(const struct nlmsghdr *nlh, struct nl_link_info *l)
+{
 	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *a, *b, *c;
 
 	if ((nlh->nlmsg_type != RTM_NEWLINK && nlh->nlmsg_type != RTM_DELLINK) ||
 	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifi))
 		return -EBADMSG;
-	*l = (struct nl_link_info) {
+	*l = (struct nl_link_info){
 		.ifindex = ifi->ifi_index,
 		.flags = ifi->ifi_flags,
 		.up = ifi->ifi_flags & IFF_UP,
@@ -1134,26 +1200,28 @@ static int parse_link(const struct nlmsghdr *nlh, struct nl_link_info *l) {
 			break;
 		case IFLA_MASTER:
 			if (attr_ok(a, 4))
-				l->master_ifindex = (int) mnl_attr_get_u32(a);
+				l->master_ifindex = (int)mnl_attr_get_u32(a);
 			break;
 		case IFLA_IFALIAS:
 			copy_str(l->ifalias, sizeof(l->ifalias), a);
 			break;
 		case IFLA_LINK:
 			if (attr_ok(a, 4))
-				l->link_ifindex = (int) mnl_attr_get_u32(a);
+				l->link_ifindex = (int)mnl_attr_get_u32(a);
 			break;
 		case IFLA_LINK_NETNSID:
 			if (attr_ok(a, 4))
-				l->link_netnsid = (int) mnl_attr_get_u32(a);
+				l->link_netnsid = (int)mnl_attr_get_u32(a);
 			break;
 		case IFLA_AF_SPEC:
 			mnl_attr_for_each_nested(b, a) {
 				if (mnl_attr_get_type(b) != AF_INET6)
 					continue;
 				mnl_attr_for_each_nested(c, b)
-					if (mnl_attr_get_type(c) == IFLA_INET6_ADDR_GEN_MODE && attr_ok(c, 1))
-						l->addrgen = addrgen_from_kernel(mnl_attr_get_u8(c));
+					if (mnl_attr_get_type(c) == IFLA_INET6_ADDR_GEN_MODE &&
+					    attr_ok(c, 1))
+						l->addrgen =
+						    addrgen_from_kernel(mnl_attr_get_u8(c));
 			}
 			break;
 		}
@@ -1161,11 +1229,13 @@ static int parse_link(const struct nlmsghdr *nlh, struct nl_link_info *l) {
 	return 0;
 }
 
-int nl_msg_link(const struct nlmsghdr *nlh, struct nl_link_info *ret) {
+int nl_msg_link(const struct nlmsghdr *nlh, struct nl_link_info *ret)
+{
 	return parse_link(nlh, ret);
 }
 
-static int link_get_cb(const struct nlmsghdr *nlh, void *data) {
+static int link_get_cb(const struct nlmsghdr *nlh, void *data)
+{
 	return parse_link(nlh, data);
 }
 
@@ -1175,7 +1245,8 @@ struct vec {
 	size_t n, cap, size;
 };
 
-static void *vec_push(struct vec *v) {
+static void *vec_push(struct vec *v)
+{
 	if (v->n == v->cap) {
 		size_t cap = v->cap ? v->cap * 2 : 16;
 		void *p = realloc(v->items, cap * v->size);
@@ -1185,10 +1256,11 @@ static void *vec_push(struct vec *v) {
 		v->items = p;
 		v->cap = cap;
 	}
-	return memset((char *) v->items + v->n++ * v->size, 0, v->size);
+	return memset((char *)v->items + v->n++ * v->size, 0, v->size);
 }
 
-static int link_dump_cb(const struct nlmsghdr *nlh, void *data) {
+static int link_dump_cb(const struct nlmsghdr *nlh, void *data)
+{
 	struct nl_link_info *l = vec_push(data);
 
 	if (!l)
@@ -1196,23 +1268,26 @@ static int link_dump_cb(const struct nlmsghdr *nlh, void *data) {
 	return parse_link(nlh, l);
 }
 
-static int cmp_ifindex(const void *a, const void *b) {
-	int x = *(const int *) a, y = *(const int *) b;
+static int cmp_ifindex(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
 
 	return (x > y) - (x < y);
 }
 
-static const struct nl_link_info *find_link(const struct nl_link_info *links, size_t n, int ifindex) {
+static const struct nl_link_info *find_link(const struct nl_link_info *links, size_t n, int ifindex)
+{
 	return bsearch(&ifindex, links, n, sizeof(*links), cmp_ifindex);
 }
 
 /* Dumps all links, sorted by ifindex, with master and link names filled in. */
-static int link_dump(struct nl *nl, struct nl_link_info **ret) {
+static int link_dump(struct nl *nl, struct nl_link_info **ret)
+{
 	struct vec v = { .size = sizeof(struct nl_link_info) };
 	struct nl_link_info *links;
 	int r = -EAGAIN;
 
-	(void) nl_flush(nl);
+	(void)nl_flush(nl);
 	for (int try = 0; try < NL_DUMP_TRIES && r == -EAGAIN; try++) {
 		struct nlmsghdr *nlh = msg_begin(nl, RTM_GETLINK, NLM_F_DUMP);
 		struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
@@ -1232,37 +1307,41 @@ static int link_dump(struct nl *nl, struct nl_link_info **ret) {
 	for (size_t i = 0; i < v.n; i++) {
 		const struct nl_link_info *o;
 
-		if (links[i].master_ifindex > 0 && (o = find_link(links, v.n, links[i].master_ifindex)))
+		if (links[i].master_ifindex > 0 &&
+		    (o = find_link(links, v.n, links[i].master_ifindex)))
 			memcpy(links[i].master, o->name, NL_IFNAMSIZ);
 		if (links[i].link_ifindex > 0 && links[i].link_netnsid < 0 &&
 		    (o = find_link(links, v.n, links[i].link_ifindex)))
 			memcpy(links[i].link_name, o->name, NL_IFNAMSIZ);
 	}
 	*ret = v.n ? links : (free(links), NULL);
-	return (int) v.n;
+	return (int)v.n;
 }
 
-int nl_link_list(struct nl *nl, struct nl_link_info **ret) {
+int nl_link_list(struct nl *nl, struct nl_link_info **ret)
+{
 	op_start(nl, false);
 	return link_dump(nl, ret);
 }
 
 /* Reads the name of ifindex into name (NL_IFNAMSIZ), or leaves it empty. */
-static void name_of(struct nl *nl, int ifindex, char *name) {
+static void name_of(struct nl *nl, int ifindex, char *name)
+{
 	struct nl_link_info other;
 
 	if (nl_query(nl, getlink_request(nl, ifindex, NULL), link_get_cb, &other) >= 0)
 		memcpy(name, other.name, NL_IFNAMSIZ);
 }
 
-int nl_link_get(struct nl *nl, struct nl_dev dev, struct nl_link_info *ret) {
+int nl_link_get(struct nl *nl, struct nl_dev dev, struct nl_link_info *ret)
+{
 	struct nl_link_info l;
 	int r;
 
 	op_start(nl, false);
 	if (dev.ifindex <= 0 && (r = check_name(nl, dev.name, "link")) < 0)
 		return r;
-	(void) nl_flush(nl);
+	(void)nl_flush(nl);
 	r = nl_query(nl, getlink_request(nl, dev.ifindex, dev.name), link_get_cb, &l);
 	if (r == -ENODEV && dev.ifindex > 0)
 		return fail(nl, r, "link with ifindex %d does not exist", dev.ifindex);
@@ -1280,14 +1359,16 @@ int nl_link_get(struct nl *nl, struct nl_dev dev, struct nl_link_info *ret) {
 
 /* ---- addresses ---------------------------------------------------------------------------- */
 
-static int check_prefix(struct nl *nl, const struct nl_prefix *p) {
+static int check_prefix(struct nl *nl, const struct nl_prefix *p)
+{
 	if (!family_len(p->family) || p->prefixlen > family_bits(p->family))
 		return fail(nl, -EINVAL, "address family or prefix length is invalid");
 	return 0;
 }
 
 static int addr_change(struct nl *nl, uint16_t type, struct nl_dev dev, const struct nl_prefix *p,
-		       unsigned flags) {
+		       unsigned flags)
+{
 	struct nlmsghdr *nlh;
 	struct ifaddrmsg *ifa;
 	size_t alen;
@@ -1304,11 +1385,12 @@ static int addr_change(struct nl *nl, uint16_t type, struct nl_dev dev, const st
 
 	nlh = msg_begin(nl, type, type == RTM_NEWADDR ? NLM_F_CREATE | NLM_F_EXCL : 0);
 	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
-	ifa->ifa_family = (uint8_t) p->family;
-	ifa->ifa_prefixlen = (uint8_t) p->prefixlen;
-	ifa->ifa_index = (uint32_t) ifindex;
+	ifa->ifa_family = (uint8_t)p->family;
+	ifa->ifa_prefixlen = (uint8_t)p->prefixlen;
+	ifa->ifa_index = (uint32_t)ifindex;
 	/* As ip(8) does: 127.0.0.0/8 is host scope; the kernel derives IPv6 scopes itself. */
-	ifa->ifa_scope = p->family == AF_INET && p->bytes[0] == 127 ? RT_SCOPE_HOST : RT_SCOPE_UNIVERSE;
+	ifa->ifa_scope =
+	    p->family == AF_INET && p->bytes[0] == 127 ? RT_SCOPE_HOST : RT_SCOPE_UNIVERSE;
 	mnl_attr_put(nlh, IFA_LOCAL, alen, p->bytes);
 	mnl_attr_put(nlh, IFA_ADDRESS, alen, p->bytes);
 	if (type == RTM_NEWADDR) {
@@ -1326,7 +1408,7 @@ static int addr_change(struct nl *nl, uint16_t type, struct nl_dev dev, const st
 		if (flags & NL_ADDR_NOPREFIXROUTE)
 			f |= IFA_F_NOPREFIXROUTE;
 		if (f) {
-			ifa->ifa_flags = (uint8_t) (f & 0xff);
+			ifa->ifa_flags = (uint8_t)(f & 0xff);
 			mnl_attr_put_u32(nlh, IFA_FLAGS, f);
 		}
 	}
@@ -1334,11 +1416,13 @@ static int addr_change(struct nl *nl, uint16_t type, struct nl_dev dev, const st
 	return op_finish(nl);
 }
 
-int nl_addr_add(struct nl *nl, struct nl_dev dev, const struct nl_prefix *p, unsigned flags) {
+int nl_addr_add(struct nl *nl, struct nl_dev dev, const struct nl_prefix *p, unsigned flags)
+{
 	return addr_change(nl, RTM_NEWADDR, dev, p, flags);
 }
 
-int nl_addr_del(struct nl *nl, struct nl_dev dev, const struct nl_prefix *p) {
+int nl_addr_del(struct nl *nl, struct nl_dev dev, const struct nl_prefix *p)
+{
 	return addr_change(nl, RTM_DELADDR, dev, p, 0);
 }
 
@@ -1348,7 +1432,8 @@ struct addr_dump {
 };
 
 /* Parses an RTM_NEWADDR/RTM_DELADDR message (dev is left empty). */
-static int parse_addr(const struct nlmsghdr *nlh, struct nl_addr_info *ai) {
+static int parse_addr(const struct nlmsghdr *nlh, struct nl_addr_info *ai)
+{
 	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *a, *local = NULL, *address = NULL;
 	size_t alen;
@@ -1360,7 +1445,7 @@ static int parse_addr(const struct nlmsghdr *nlh, struct nl_addr_info *ai) {
 	if (!alen)
 		return -EAFNOSUPPORT;
 	memset(ai, 0, sizeof(*ai));
-	ai->ifindex = (int) ifa->ifa_index;
+	ai->ifindex = (int)ifa->ifa_index;
 	ai->prefix.family = ifa->ifa_family;
 	ai->prefix.prefixlen = ifa->ifa_prefixlen;
 	ai->scope = ifa->ifa_scope;
@@ -1387,11 +1472,13 @@ static int parse_addr(const struct nlmsghdr *nlh, struct nl_addr_info *ai) {
 	return 0;
 }
 
-int nl_msg_addr(const struct nlmsghdr *nlh, struct nl_addr_info *ret) {
+int nl_msg_addr(const struct nlmsghdr *nlh, struct nl_addr_info *ret)
+{
 	return parse_addr(nlh, ret);
 }
 
-static int addr_dump_cb(const struct nlmsghdr *nlh, void *data) {
+static int addr_dump_cb(const struct nlmsghdr *nlh, void *data)
+{
 	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
 	struct addr_dump *d = data;
 	struct nl_addr_info tmp, *ai;
@@ -1403,7 +1490,7 @@ static int addr_dump_cb(const struct nlmsghdr *nlh, void *data) {
 	if (r < 0)
 		return r;
 	if ((d->family && ifa->ifa_family != d->family) ||
-	    (d->ifindex > 0 && (int) ifa->ifa_index != d->ifindex))
+	    (d->ifindex > 0 && (int)ifa->ifa_index != d->ifindex))
 		return 0;
 	ai = vec_push(&d->v);
 	if (!ai)
@@ -1412,7 +1499,8 @@ static int addr_dump_cb(const struct nlmsghdr *nlh, void *data) {
 	return 0;
 }
 
-int nl_addr_list(struct nl *nl, int family, struct nl_dev dev, struct nl_addr_info **ret) {
+int nl_addr_list(struct nl *nl, int family, struct nl_dev dev, struct nl_addr_info **ret)
+{
 	struct addr_dump d = { .v.size = sizeof(struct nl_addr_info), .family = family };
 	struct nl_link_info *links = NULL;
 	struct nl_addr_info *addrs;
@@ -1426,13 +1514,13 @@ int nl_addr_list(struct nl *nl, int family, struct nl_dev dev, struct nl_addr_in
 		if (d.ifindex < 0)
 			return d.ifindex;
 	}
-	(void) nl_flush(nl);
+	(void)nl_flush(nl);
 	for (int try = 0; try < NL_DUMP_TRIES && r == -EAGAIN; try++) {
 		struct nlmsghdr *nlh = msg_begin(nl, RTM_GETADDR, NLM_F_DUMP);
 		struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
 
-		ifa->ifa_family = (uint8_t) family;
-		ifa->ifa_index = (uint32_t) (d.ifindex > 0 ? d.ifindex : 0);
+		ifa->ifa_family = (uint8_t)family;
+		ifa->ifa_index = (uint32_t)(d.ifindex > 0 ? d.ifindex : 0);
 		d.v.n = 0;
 		r = nl_query(nl, nlh, addr_dump_cb, &d);
 	}
@@ -1447,14 +1535,14 @@ int nl_addr_list(struct nl *nl, int family, struct nl_dev dev, struct nl_addr_in
 	}
 	addrs = d.v.items;
 	for (size_t i = 0; i < d.v.n; i++) {
-		const struct nl_link_info *l = find_link(links, (size_t) nlinks, addrs[i].ifindex);
+		const struct nl_link_info *l = find_link(links, (size_t)nlinks, addrs[i].ifindex);
 
 		if (l)
 			memcpy(addrs[i].dev, l->name, NL_IFNAMSIZ);
 	}
 	free(links);
 	*ret = d.v.n ? addrs : (free(addrs), NULL);
-	return (int) d.v.n;
+	return (int)d.v.n;
 
 fail:
 	free(d.v.items);
@@ -1463,7 +1551,8 @@ fail:
 
 /* ---- routes ------------------------------------------------------------------------------- */
 
-static int route_change(struct nl *nl, uint16_t type, const struct nl_route_spec *rs) {
+static int route_change(struct nl *nl, uint16_t type, const struct nl_route_spec *rs)
+{
 	int family = rs->dst.family ? rs->dst.family : rs->gateway.family;
 	uint32_t table = rs->table ? rs->table : NL_TABLE_MAIN;
 	struct nl_prefix dst = rs->dst;
@@ -1473,20 +1562,22 @@ static int route_change(struct nl *nl, uint16_t type, const struct nl_route_spec
 
 	op_start(nl, true);
 	if (!family_len(family))
-		return fail(nl, -EINVAL, "route family is unknown: give a destination or a gateway");
+		return fail(nl, -EINVAL,
+			    "route family is unknown: give a destination or a gateway");
 	if (rs->dst.family && rs->dst.prefixlen > family_bits(family))
 		return fail(nl, -EINVAL, "route prefix length is invalid");
 	if (rs->gateway.family && rs->gateway.family != family)
 		return fail(nl, -EINVAL, "gateway and destination are of different families");
 	if (!rs->dst.family) {
-		dst = (struct nl_prefix) { .family = family };
+		dst = (struct nl_prefix){ .family = family };
 	}
 	if (nl_prefix_has_host_bits(&dst))
 		return fail(nl, -EINVAL, "route destination has bits set beyond its prefix length");
 	if (table == RT_TABLE_UNSPEC || table == NL_TABLE_ALL)
 		return fail(nl, -EINVAL, "route table %u is reserved", table);
-	if (type == RTM_NEWROUTE && (rs->type == RTN_LOCAL || rs->type == RTN_BROADCAST ||
-				     rs->type == RTN_MULTICAST || rs->type == RTN_ANYCAST || rs->type > RTN_MAX))
+	if (type == RTM_NEWROUTE &&
+	    (rs->type == RTN_LOCAL || rs->type == RTN_BROADCAST || rs->type == RTN_MULTICAST ||
+	     rs->type == RTN_ANYCAST || rs->type > RTN_MAX))
 		return fail(nl, -EINVAL, "route type %u is not supported", rs->type);
 	if (nl_dev_is_set(rs->dev)) {
 		ifindex = resolve(nl, rs->dev, "device");
@@ -1494,17 +1585,21 @@ static int route_change(struct nl *nl, uint16_t type, const struct nl_route_spec
 			return ifindex;
 	}
 
-	nlh = msg_begin(nl, type, type == RTM_NEWROUTE ? (NLM_F_CREATE | (rs->replace ? NLM_F_REPLACE : NLM_F_EXCL)) : 0);
+	nlh = msg_begin(
+	    nl, type,
+	    type == RTM_NEWROUTE ? (NLM_F_CREATE | (rs->replace ? NLM_F_REPLACE : NLM_F_EXCL)) : 0);
 	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	rtm->rtm_family = (uint8_t) family;
-	rtm->rtm_dst_len = (uint8_t) dst.prefixlen;
-	rtm->rtm_table = table < 256 ? (uint8_t) table : RT_TABLE_UNSPEC;
+	rtm->rtm_family = (uint8_t)family;
+	rtm->rtm_dst_len = (uint8_t)dst.prefixlen;
+	rtm->rtm_table = table < 256 ? (uint8_t)table : RT_TABLE_UNSPEC;
 	if (type == RTM_NEWROUTE) {
 		rtm->rtm_protocol = rs->protocol ? rs->protocol : RTPROT_STATIC;
 		rtm->rtm_type = rs->type ? rs->type : RTN_UNICAST;
 		/* As ip(8) does: an IPv4 unicast route without a gateway is on the link. */
-		rtm->rtm_scope = family == AF_INET && rtm->rtm_type == RTN_UNICAST && !rs->gateway.family
-				 ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
+		rtm->rtm_scope =
+		    family == AF_INET && rtm->rtm_type == RTN_UNICAST && !rs->gateway.family
+			? RT_SCOPE_LINK
+			: RT_SCOPE_UNIVERSE;
 	} else {
 		/* Match any protocol and scope; the type only when given. */
 		rtm->rtm_scope = RT_SCOPE_NOWHERE;
@@ -1515,7 +1610,7 @@ static int route_change(struct nl *nl, uint16_t type, const struct nl_route_spec
 	if (rs->gateway.family)
 		mnl_attr_put(nlh, RTA_GATEWAY, family_len(family), rs->gateway.bytes);
 	if (ifindex > 0)
-		mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t) ifindex);
+		mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)ifindex);
 	if (rs->metric)
 		mnl_attr_put_u32(nlh, RTA_PRIORITY, rs->metric);
 	mnl_attr_put_u32(nlh, RTA_TABLE, table);
@@ -1523,11 +1618,13 @@ static int route_change(struct nl *nl, uint16_t type, const struct nl_route_spec
 	return op_finish(nl);
 }
 
-int nl_route_add(struct nl *nl, const struct nl_route_spec *r) {
+int nl_route_add(struct nl *nl, const struct nl_route_spec *r)
+{
 	return route_change(nl, RTM_NEWROUTE, r);
 }
 
-int nl_route_del(struct nl *nl, const struct nl_route_spec *r) {
+int nl_route_del(struct nl *nl, const struct nl_route_spec *r)
+{
 	return route_change(nl, RTM_DELROUTE, r);
 }
 
@@ -1538,7 +1635,8 @@ struct route_dump {
 };
 
 /* Parses an RTM_NEWROUTE/RTM_DELROUTE message (dev is left empty); -EAGAIN for clones. */
-static int parse_route(const struct nlmsghdr *nlh, struct nl_route_info *ri) {
+static int parse_route(const struct nlmsghdr *nlh, struct nl_route_info *ri)
+{
 	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *a, *b;
 	struct nl_route_info tmp = {};
@@ -1573,7 +1671,7 @@ static int parse_route(const struct nlmsghdr *nlh, struct nl_route_info *ri) {
 			break;
 		case RTA_OIF:
 			if (attr_ok(a, 4))
-				tmp.ifindex = (int) mnl_attr_get_u32(a);
+				tmp.ifindex = (int)mnl_attr_get_u32(a);
 			break;
 		case RTA_PRIORITY:
 			if (attr_ok(a, 4))
@@ -1587,13 +1685,16 @@ static int parse_route(const struct nlmsghdr *nlh, struct nl_route_info *ri) {
 			const struct rtnexthop *nh = mnl_attr_get_payload(a);
 			size_t len = mnl_attr_get_payload_len(a);
 
-			if (len < sizeof(*nh) || nh->rtnh_len < sizeof(*nh) || nh->rtnh_len > len || tmp.ifindex)
+			if (len < sizeof(*nh) || nh->rtnh_len < sizeof(*nh) || nh->rtnh_len > len ||
+			    tmp.ifindex)
 				break;
 			tmp.ifindex = nh->rtnh_ifindex;
 			len = nh->rtnh_len - RTNH_LENGTH(0);
-			for (b = (const struct nlattr *) ((const uint8_t *) nh + RTNH_LENGTH(0));
-			     mnl_attr_ok(b, (int) len); b = mnl_attr_next(b)) {
-				len -= (size_t) MNL_ALIGN(b->nla_len) < len ? (size_t) MNL_ALIGN(b->nla_len) : len;
+			for (b = (const struct nlattr *)((const uint8_t *)nh + RTNH_LENGTH(0));
+			     mnl_attr_ok(b, (int)len); b = mnl_attr_next(b)) {
+				len -= (size_t)MNL_ALIGN(b->nla_len) < len
+					   ? (size_t)MNL_ALIGN(b->nla_len)
+					   : len;
 				if (mnl_attr_get_type(b) == RTA_GATEWAY && attr_ok(b, alen)) {
 					tmp.gateway.family = rtm->rtm_family;
 					memcpy(tmp.gateway.bytes, mnl_attr_get_payload(b), alen);
@@ -1611,11 +1712,13 @@ static int parse_route(const struct nlmsghdr *nlh, struct nl_route_info *ri) {
 	return 0;
 }
 
-int nl_msg_route(const struct nlmsghdr *nlh, struct nl_route_info *ret) {
+int nl_msg_route(const struct nlmsghdr *nlh, struct nl_route_info *ret)
+{
 	return parse_route(nlh, ret);
 }
 
-static int route_dump_cb(const struct nlmsghdr *nlh, void *data) {
+static int route_dump_cb(const struct nlmsghdr *nlh, void *data)
+{
 	struct route_dump *d = data;
 	struct nl_route_info tmp, *ri;
 	int r;
@@ -1637,8 +1740,11 @@ static int route_dump_cb(const struct nlmsghdr *nlh, void *data) {
 	return 0;
 }
 
-int nl_route_list(struct nl *nl, int family, uint32_t table, struct nl_route_info **ret) {
-	struct route_dump d = { .v.size = sizeof(struct nl_route_info), .family = family, .table = table };
+int nl_route_list(struct nl *nl, int family, uint32_t table, struct nl_route_info **ret)
+{
+	struct route_dump d = { .v.size = sizeof(struct nl_route_info),
+				.family = family,
+				.table = table };
 	struct nl_link_info *links = NULL;
 	struct nl_route_info *routes;
 	int nlinks, r = -EAGAIN;
@@ -1646,15 +1752,15 @@ int nl_route_list(struct nl *nl, int family, uint32_t table, struct nl_route_inf
 	op_start(nl, false);
 	if (family != AF_UNSPEC && !family_len(family))
 		return fail(nl, -EAFNOSUPPORT, "route family must be IPv4, IPv6 or both");
-	(void) nl_flush(nl);
+	(void)nl_flush(nl);
 	for (int try = 0; try < NL_DUMP_TRIES && r == -EAGAIN; try++) {
 		struct nlmsghdr *nlh = msg_begin(nl, RTM_GETROUTE, NLM_F_DUMP);
 		struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
 
-		rtm->rtm_family = (uint8_t) family;
+		rtm->rtm_family = (uint8_t)family;
 		/* Let the kernel filter one table; the callback filters again regardless. */
 		if (table != 0 && table != NL_TABLE_ALL) {
-			rtm->rtm_table = table < 256 ? (uint8_t) table : RT_TABLE_UNSPEC;
+			rtm->rtm_table = table < 256 ? (uint8_t)table : RT_TABLE_UNSPEC;
 			mnl_attr_put_u32(nlh, RTA_TABLE, table);
 		}
 		d.v.n = 0;
@@ -1672,12 +1778,13 @@ int nl_route_list(struct nl *nl, int family, uint32_t table, struct nl_route_inf
 	for (size_t i = 0; i < d.v.n; i++) {
 		const struct nl_link_info *l;
 
-		if (routes[i].ifindex > 0 && (l = find_link(links, (size_t) nlinks, routes[i].ifindex)))
+		if (routes[i].ifindex > 0 &&
+		    (l = find_link(links, (size_t)nlinks, routes[i].ifindex)))
 			memcpy(routes[i].dev, l->name, NL_IFNAMSIZ);
 	}
 	free(links);
 	*ret = d.v.n ? routes : (free(routes), NULL);
-	return (int) d.v.n;
+	return (int)d.v.n;
 
 fail:
 	free(d.v.items);
@@ -1686,31 +1793,34 @@ fail:
 
 /* ---- namespace ids ------------------------------------------------------------------------ */
 
-static struct nlmsghdr *nsid_request(struct nl *nl, uint16_t type, int netns_fd) {
+static struct nlmsghdr *nsid_request(struct nl *nl, uint16_t type, int netns_fd)
+{
 	struct nlmsghdr *nlh = msg_begin(nl, type, 0);
 	struct rtgenmsg *g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
 
 	g->rtgen_family = AF_UNSPEC;
-	mnl_attr_put_u32(nlh, NETNSA_FD, (uint32_t) netns_fd);
+	mnl_attr_put_u32(nlh, NETNSA_FD, (uint32_t)netns_fd);
 	return nlh;
 }
 
-static int nsid_cb(const struct nlmsghdr *nlh, void *data) {
+static int nsid_cb(const struct nlmsghdr *nlh, void *data)
+{
 	const struct nlattr *a;
 
 	if (nlh->nlmsg_type != RTM_NEWNSID)
 		return -EBADMSG;
-	*(int *) data = -1;
+	*(int *)data = -1;
 	mnl_attr_for_each(a, nlh, sizeof(struct rtgenmsg))
 		if (mnl_attr_get_type(a) == NETNSA_NSID && attr_ok(a, 4))
-			*(int *) data = (int) mnl_attr_get_u32(a);
+			*(int *)data = (int)mnl_attr_get_u32(a);
 	return 0;
 }
 
-static int nsid_get(struct nl *nl, int netns_fd, int *ret_nsid) {
+static int nsid_get(struct nl *nl, int netns_fd, int *ret_nsid)
+{
 	int nsid = -1, r;
 
-	(void) nl_flush(nl);
+	(void)nl_flush(nl);
 	r = nl_query(nl, nsid_request(nl, RTM_GETNSID, netns_fd), nsid_cb, &nsid);
 	if (r < 0)
 		return r;
@@ -1718,14 +1828,16 @@ static int nsid_get(struct nl *nl, int netns_fd, int *ret_nsid) {
 	return 0;
 }
 
-int nl_nsid_get(struct nl *nl, int netns_fd, int *ret_nsid) {
+int nl_nsid_get(struct nl *nl, int netns_fd, int *ret_nsid)
+{
 	op_start(nl, false);
 	if (netns_fd < 0)
 		return fail(nl, -EBADF, "namespace fd is invalid");
 	return nsid_get(nl, netns_fd, ret_nsid);
 }
 
-int nl_nsid_set(struct nl *nl, int netns_fd, int nsid) {
+int nl_nsid_set(struct nl *nl, int netns_fd, int nsid)
+{
 	struct nlmsghdr *nlh;
 	int r;
 
@@ -1733,7 +1845,7 @@ int nl_nsid_set(struct nl *nl, int netns_fd, int nsid) {
 	if (netns_fd < 0)
 		return fail(nl, -EBADF, "namespace fd is invalid");
 	nlh = nsid_request(nl, RTM_NEWNSID, netns_fd);
-	mnl_attr_put_u32(nlh, NETNSA_NSID, (uint32_t) (nsid < 0 ? -1 : nsid));
+	mnl_attr_put_u32(nlh, NETNSA_NSID, (uint32_t)(nsid < 0 ? -1 : nsid));
 	msg_queue(nl, nlh);
 	r = op_finish(nl);
 	if (r < 0 || nl->batching)

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
 /*
@@ -39,13 +39,13 @@ struct nl;
 
 /* Sizes of the text and byte fields in the structures below, including the terminating NUL.
  * (Spelled out so that this header needs neither <net/if.h> nor <linux/if.h>, which clash.) */
-#define NL_IFNAMSIZ     16  /* IFNAMSIZ */
-#define NL_ETH_ALEN     6   /* ETH_ALEN */
-#define NL_ADDRSTRLEN   46  /* INET6_ADDRSTRLEN */
-#define NL_KIND_MAX     32
-#define NL_IFALIAS_MAX  256 /* IFALIASZ */
-#define NL_HWADDR_MAX   32  /* MAX_ADDR_LEN */
-#define NL_MACSTRLEN    (NL_HWADDR_MAX * 3)
+#define NL_IFNAMSIZ    16 /* IFNAMSIZ */
+#define NL_ETH_ALEN    6  /* ETH_ALEN */
+#define NL_ADDRSTRLEN  46 /* INET6_ADDRSTRLEN */
+#define NL_KIND_MAX    32
+#define NL_IFALIAS_MAX 256 /* IFALIASZ */
+#define NL_HWADDR_MAX  32  /* MAX_ADDR_LEN */
+#define NL_MACSTRLEN   (NL_HWADDR_MAX * 3)
 
 /* ---- pure helpers (no kernel access) ------------------------------------------------------ */
 
@@ -120,7 +120,8 @@ int nl_open(int netns_fd, int host_fd, struct nl **ret);
 /* Closes the handle (sending nothing still queued). Accepts NULL. */
 void nl_close(struct nl *nl);
 
-static inline void nl_closep(struct nl **nl) {
+static inline void nl_closep(struct nl **nl)
+{
 	nl_close(*nl);
 }
 
@@ -168,10 +169,11 @@ struct nl_dev {
 	const char *name;
 };
 
-#define NL_DEV(n)     ((struct nl_dev) { .name = (n) })
-#define NL_IFINDEX(i) ((struct nl_dev) { .ifindex = (i) })
+#define NL_DEV(n)     ((struct nl_dev){ .name = (n) })
+#define NL_IFINDEX(i) ((struct nl_dev){ .ifindex = (i) })
 
-static inline bool nl_dev_is_set(struct nl_dev d) {
+static inline bool nl_dev_is_set(struct nl_dev d)
+{
 	return d.ifindex > 0 || d.name;
 }
 
@@ -206,33 +208,33 @@ enum nl_switch {
  * refuses kinds it does not know with -EOPNOTSUPP ("Unknown device type").
  */
 struct nl_link_spec {
-	const char *name;           /* required */
-	const char *kind;           /* required: "veth", "bridge", "dummy", "vlan", "macvlan", "vxlan", ... */
-	int ifindex;                /* > 0: ask for this ifindex (-EBUSY if taken) */
+	const char *name; /* required */
+	const char *kind; /* required: "veth", "bridge", "dummy", "vlan", "macvlan", "vxlan", ... */
+	int ifindex;	  /* > 0: ask for this ifindex (-EBUSY if taken) */
 	uint32_t mtu;
-	const uint8_t *mac;         /* NL_ETH_ALEN bytes */
+	const uint8_t *mac; /* NL_ETH_ALEN bytes */
 	bool up;
-	struct nl_dev master;       /* a bridge to enslave the new link to */
-	const char *ifalias;        /* < NL_IFALIAS_MAX bytes */
-	enum nl_addrgen addrgen;    /* applied before the link goes up */
-	struct nl_dev parent;       /* vlan, macvlan: the lower device; vxlan: the underlay device */
+	struct nl_dev master;	 /* a bridge to enslave the new link to */
+	const char *ifalias;	 /* < NL_IFALIAS_MAX bytes */
+	enum nl_addrgen addrgen; /* applied before the link goes up */
+	struct nl_dev parent;	 /* vlan, macvlan: the lower device; vxlan: the underlay device */
 
 	struct {
-		const char *name;   /* required for veth */
-		bool in_netns;      /* create the peer in netns_fd instead of the handle's namespace */
+		const char *name; /* required for veth */
+		bool in_netns; /* create the peer in netns_fd instead of the handle's namespace */
 		int netns_fd;
-		uint32_t mtu;       /* 0: the same as mtu */
+		uint32_t mtu; /* 0: the same as mtu */
 		const uint8_t *mac;
 	} peer;
 
 	struct {
-		bool stp;           /* off by default; forward delay is 0 while STP is off */
+		bool stp; /* off by default; forward delay is 0 while STP is off */
 		bool vlan_filtering;
 	} bridge;
 
 	struct {
-		uint16_t id;        /* 1..4094 */
-		uint16_t protocol;  /* ETH_P_8021Q (default) or ETH_P_8021AD, host byte order */
+		uint16_t id;	   /* 1..4094 */
+		uint16_t protocol; /* ETH_P_8021Q (default) or ETH_P_8021AD, host byte order */
 	} vlan;
 
 	struct {
@@ -240,10 +242,11 @@ struct nl_link_spec {
 	} macvlan;
 
 	struct {
-		uint32_t vni;       /* 0..2^24-1 */
-		struct nl_addr remote; /* unicast remote or multicast group (needs parent); optional */
-		struct nl_addr local;  /* optional; same family as remote */
-		uint16_t port;      /* UDP destination port; 0 means 4789 (IANA) */
+		uint32_t vni; /* 0..2^24-1 */
+		struct nl_addr
+		    remote; /* unicast remote or multicast group (needs parent); optional */
+		struct nl_addr local; /* optional; same family as remote */
+		uint16_t port;	      /* UDP destination port; 0 means 4789 (IANA) */
 	} vxlan;
 };
 
@@ -277,13 +280,13 @@ int nl_link_del(struct nl *nl, struct nl_dev dev);
 struct nl_link_change {
 	enum nl_switch up;
 	uint32_t mtu;
-	const uint8_t *mac;         /* NL_ETH_ALEN bytes */
-	struct nl_dev master;       /* attach to this bridge */
-	bool nomaster;              /* detach from its master */
-	const char *rename;         /* new name; with move_netns, the name in the target namespace */
-	bool move_netns;            /* move to the namespace netns_fd refers to */
+	const uint8_t *mac;   /* NL_ETH_ALEN bytes */
+	struct nl_dev master; /* attach to this bridge */
+	bool nomaster;	      /* detach from its master */
+	const char *rename;   /* new name; with move_netns, the name in the target namespace */
+	bool move_netns;      /* move to the namespace netns_fd refers to */
 	int netns_fd;
-	const char *ifalias;        /* "" clears it */
+	const char *ifalias; /* "" clears it */
 	enum nl_addrgen addrgen;
 };
 
@@ -302,28 +305,28 @@ int nl_link_set_up(struct nl *nl, struct nl_dev dev, bool up);
 struct nl_link_info {
 	int ifindex;
 	char name[NL_IFNAMSIZ];
-	char kind[NL_KIND_MAX];        /* IFLA_INFO_KIND; "" for physical devices and lo */
-	char slave_kind[NL_KIND_MAX];  /* "bridge" for a bridge port, else "" */
+	char kind[NL_KIND_MAX];	      /* IFLA_INFO_KIND; "" for physical devices and lo */
+	char slave_kind[NL_KIND_MAX]; /* "bridge" for a bridge port, else "" */
 	uint32_t mtu;
 	uint8_t mac[NL_HWADDR_MAX];
 	size_t mac_len;
-	unsigned flags;                /* IFF_* */
-	bool up;                       /* IFF_UP: administratively up */
-	bool carrier;                  /* IFF_LOWER_UP */
-	uint8_t operstate;             /* IF_OPER_*; see nl_operstate_to_string() */
-	int master_ifindex;            /* 0: none */
+	unsigned flags;	    /* IFF_* */
+	bool up;	    /* IFF_UP: administratively up */
+	bool carrier;	    /* IFF_LOWER_UP */
+	uint8_t operstate;  /* IF_OPER_*; see nl_operstate_to_string() */
+	int master_ifindex; /* 0: none */
 	char master[NL_IFNAMSIZ];
 	char ifalias[NL_IFALIAS_MAX];
-	int link_ifindex;              /* veth peer, vlan/macvlan parent (IFLA_LINK); 0: none */
-	int link_netnsid;              /* namespace of link_ifindex as an nsid; -1: this one */
-	char link_name[NL_IFNAMSIZ];      /* set when the link is in this namespace */
-	enum nl_addrgen addrgen;       /* KEEP when the link has no IPv6 */
+	int link_ifindex;	     /* veth peer, vlan/macvlan parent (IFLA_LINK); 0: none */
+	int link_netnsid;	     /* namespace of link_ifindex as an nsid; -1: this one */
+	char link_name[NL_IFNAMSIZ]; /* set when the link is in this namespace */
+	enum nl_addrgen addrgen;     /* KEEP when the link has no IPv6 */
 	uint16_t vlan_id;
-	uint16_t vlan_protocol;        /* host byte order */
+	uint16_t vlan_protocol; /* host byte order */
 	enum nl_macvlan_mode macvlan_mode;
 	uint32_t vxlan_vni;
 	uint16_t vxlan_port;
-	int vxlan_link;                /* underlay ifindex, 0: none */
+	int vxlan_link; /* underlay ifindex, 0: none */
 	bool bridge_vlan_filtering;
 	bool bridge_stp;
 };
@@ -347,8 +350,8 @@ int nl_link_ifindex(struct nl *nl, const char *name);
 /* ---- addresses ---------------------------------------------------------------------------- */
 
 enum {
-	NL_ADDR_NODAD          = 1 << 0, /* IPv6: usable at once, no duplicate detection */
-	NL_ADDR_NOPREFIXROUTE  = 1 << 1, /* no automatic route for the prefix */
+	NL_ADDR_NODAD = 1 << 0,		/* IPv6: usable at once, no duplicate detection */
+	NL_ADDR_NOPREFIXROUTE = 1 << 1, /* no automatic route for the prefix */
 };
 
 /*
@@ -364,9 +367,9 @@ struct nl_addr_info {
 	int ifindex;
 	char dev[NL_IFNAMSIZ];
 	struct nl_prefix prefix;
-	char address[NL_ADDRSTRLEN];   /* prefix's address as text, without "/len" */
-	uint8_t scope;                 /* RT_SCOPE_* */
-	uint32_t flags;                /* IFA_F_* (IFA_F_TENTATIVE, IFA_F_PERMANENT, ...) */
+	char address[NL_ADDRSTRLEN]; /* prefix's address as text, without "/len" */
+	uint8_t scope;		     /* RT_SCOPE_* */
+	uint32_t flags;		     /* IFA_F_* (IFA_F_TENTATIVE, IFA_F_PERMANENT, ...) */
 };
 
 /*
@@ -378,19 +381,19 @@ int nl_addr_list(struct nl *nl, int family, struct nl_dev dev, struct nl_addr_in
 /* ---- routes ------------------------------------------------------------------------------- */
 
 /* Route tables: 0 in a spec means main; in nl_route_list() it means all but local. */
-#define NL_TABLE_MAIN 254u
+#define NL_TABLE_MAIN  254u
 #define NL_TABLE_LOCAL 255u
-#define NL_TABLE_ALL 0xffffffffu       /* nl_route_list(): every table, local included */
+#define NL_TABLE_ALL   0xffffffffu /* nl_route_list(): every table, local included */
 
 struct nl_route_spec {
-	struct nl_prefix dst;       /* prefixlen 0 = default; family 0 = the gateway's */
-	struct nl_addr gateway;     /* family 0 = none (a route on the link) */
+	struct nl_prefix dst;	/* prefixlen 0 = default; family 0 = the gateway's */
+	struct nl_addr gateway; /* family 0 = none (a route on the link) */
 	struct nl_dev dev;
-	uint32_t metric;            /* RTA_PRIORITY; 0 = the kernel's default (0 v4, 1024 v6) */
-	uint32_t table;             /* 0 = main */
-	uint8_t type;               /* RTN_*: 0 = unicast; blackhole, unreachable, prohibit */
-	uint8_t protocol;           /* RTPROT_*: 0 = RTPROT_STATIC; ignored by delete */
-	bool replace;               /* add: replace a route with the same key instead of -EEXIST */
+	uint32_t metric;  /* RTA_PRIORITY; 0 = the kernel's default (0 v4, 1024 v6) */
+	uint32_t table;	  /* 0 = main */
+	uint8_t type;	  /* RTN_*: 0 = unicast; blackhole, unreachable, prohibit */
+	uint8_t protocol; /* RTPROT_*: 0 = RTPROT_STATIC; ignored by delete */
+	bool replace;	  /* add: replace a route with the same key instead of -EEXIST */
 };
 
 /*
@@ -407,11 +410,11 @@ int nl_route_add(struct nl *nl, const struct nl_route_spec *r);
 int nl_route_del(struct nl *nl, const struct nl_route_spec *r);
 
 struct nl_route_info {
-	struct nl_prefix dst;       /* prefixlen 0: default */
+	struct nl_prefix dst; /* prefixlen 0: default */
 	char dst_str[NL_ADDRSTRLEN];
-	struct nl_addr gateway;     /* family 0: none */
+	struct nl_addr gateway; /* family 0: none */
 	char gateway_str[NL_ADDRSTRLEN];
-	int ifindex;                /* 0: none */
+	int ifindex; /* 0: none */
 	char dev[NL_IFNAMSIZ];
 	uint32_t metric;
 	uint32_t table;

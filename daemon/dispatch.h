@@ -35,6 +35,11 @@ struct dispatch_peer_ops {
 	void (*hangup)(struct dispatch_peer *p);
 	/* The last call in flight for the peer finished (optional). */
 	void (*settled)(struct dispatch_peer *p);
+	/*
+	 * The oldest descriptor the peer passed (SCM_RIGHTS) and no request
+	 * took yet; ownership passes to the caller.  -EBADF when none.
+	 */
+	int (*take_fd)(struct dispatch_peer *p);
 };
 
 struct dispatch_peer {

@@ -220,6 +220,7 @@ static void method_delete(struct call *c, json_t *params)
 	_cleanup_(freep) char *key = NULL;
 	struct nl_link_info info;
 	const char *origin;
+	bool returned;
 	json_t *rec;
 	struct nl *nl;
 	int r;
@@ -238,6 +239,7 @@ static void method_delete(struct call *c, json_t *params)
 		return call_fail(c, RPC_KIND_NOT_FOUND, ENODEV, "name", "No link '%s' in %s", name,
 				 ns_str(netns));
 	origin = rec ? json_string_value(json_object_get(rec, "origin")) : NULL;
+	returned = origin && !strcmp(origin, "borrowed");
 	if (!rec && strcmp(info.ifalias, LINK_MARK))
 		return call_fail(c, RPC_KIND_PERMISSION, EPERM, "name",
 				 "Link '%s' in %s was not created by netnsd; refusing to delete it",
@@ -247,7 +249,7 @@ static void method_delete(struct call *c, json_t *params)
 				 "Link '%s' in %s was not created by netnsd; refusing to delete it",
 				 name, ns_str(netns));
 
-	if (origin && !strcmp(origin, "borrowed")) {
+	if (returned) {
 		json_t *from = json_object_get(rec, "from");
 		const char *from_ns = json_string_value(json_object_get(from, "netns"));
 		bool owned;
@@ -288,8 +290,7 @@ static void method_delete(struct call *c, json_t *params)
 	}
 	links_forget_dev(netns, name);
 	call_reply(c, json_pack("{s:o,s:s,s:s}", "netns", netns ? json_string(netns) : json_null(),
-				"name", name, "action",
-				origin && !strcmp(origin, "borrowed") ? "returned" : "deleted"));
+				"name", name, "action", returned ? "returned" : "deleted"));
 }
 
 /* link.set */

@@ -347,6 +347,8 @@ static void addr_restore(const char *key, json_t *doc)
 			json_is_true(json_object_get(doc, "nodad")) ? NL_ADDR_NODAD : 0);
 	if (r < 0 && r != -EEXIST)
 		report("addr", key, RECONCILE_FAILED, r, "%s", nl_last_error(nl) ?: strerror(-r));
+	else
+		report("addr", key, r == -EEXIST ? RECONCILE_ADOPTED : RECONCILE_RECREATED, 0, NULL);
 }
 
 static void route_restore(const char *key, json_t *doc)
@@ -375,6 +377,9 @@ static void route_restore(const char *key, json_t *doc)
 	e = nl_route_add(nl, &r);
 	if (e < 0 && e != -EEXIST)
 		report("route", key, RECONCILE_FAILED, e, "%s", nl_last_error(nl) ?: strerror(-e));
+	else
+		report("route", key, e == -EEXIST ? RECONCILE_ADOPTED : RECONCILE_RECREATED, 0,
+		       NULL);
 }
 
 static void links_restore(void)

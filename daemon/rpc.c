@@ -2,11 +2,13 @@
  * rpc.c: listening socket, connections and NDJSON framing (see rpc.h).
  *
  * Output is corked while a read is being processed, so the replies to a
- * pipelined burst leave in one write.  A peer whose replies pile up beyond
+ * pipelined burst leave in one write.  Descriptors a client passes with
+ * SCM_RIGHTS are queued on its connection until a request takes them.  A peer whose replies pile up beyond
  * half of max_queued stops being read until it drains (backpressure); one
  * that would exceed max_queued is disconnected.  An over-long frame gets an
  * error and the connection is closed once the error is written.
  */
+#include <fcntl.h>
 #include <grp.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -21,114 +23,101 @@
 #include "util.h"
 
 #define READ_CHUNK (64u << 10)
+#define READS_PER_WAKEUP 16
+#define MAX_PASSED_FDS 16 /* per message */
+#define MAX_QUEUED_FDS 64 /* per connection, not yet taken by a request */
 
+/*
+ * Connections are driven with uv_poll and plain recvmsg()/send(), not
+ * uv_pipe streams: recvmsg() is what receives the descriptors a client
+ * passes with a request (SCM_RIGHTS, for proc.spawn and netnsctl exec),
+ * which libuv's stream reads would not hand over.
+ */
 struct conn {
-	uv_pipe_t pipe;
+	uv_poll_t poll;
+	int fd;
 	struct dispatch_peer peer;
 	struct conn *prev, *next;
 	char *in;
 	size_t in_len, in_cap, scanned;
 	char *out;
-	size_t out_len, out_cap;
-	size_t queued; /* bytes handed to libuv and not yet written */
-	bool corked, paused, closing, close_after_flush;
-	uv_shutdown_t shutdown_req;
-};
-
-struct write_req {
-	uv_write_t req;
-	size_t len;
-	char data[];
+	size_t out_off, out_len, out_cap; /* unsent bytes are out[out_off..out_len) */
+	int fds[MAX_QUEUED_FDS];	  /* received, not yet taken */
+	unsigned nfds;
+	int events; /* UV_READABLE | UV_WRITABLE being polled */
+	bool corked, paused, closing, close_after_flush, eof;
 };
 
 static struct {
 	uv_loop_t *loop;
 	struct rpc_config cfg;
 	char *path;
-	uv_pipe_t server;
+	uv_poll_t server;
+	int server_fd;
 	bool listening, owns_path, quiescing;
 	struct conn *conns;
 	struct rpc_stats stats;
-} rpc;
+} rpc = { .server_fd = -1 };
 
 static void conn_close(struct conn *c);
-static void conn_flush(struct conn *c);
-static void conn_resume(struct conn *c);
+static void on_poll(uv_poll_t *p, int status, int events);
+
+static size_t conn_unsent(const struct conn *c)
+{
+	return c->out_len - c->out_off;
+}
+
+static void conn_poll(struct conn *c)
+{
+	int want = 0;
+
+	if (c->closing)
+		return;
+	if (!c->paused && !c->eof && !c->close_after_flush && !rpc.quiescing)
+		want |= UV_READABLE;
+	if (conn_unsent(c))
+		want |= UV_WRITABLE;
+	if (want == c->events)
+		return;
+	c->events = want;
+	if (want)
+		uv_poll_start(&c->poll, want, on_poll);
+	else
+		uv_poll_stop(&c->poll);
+}
+
+/* Hang up once nothing is owed: no call in flight, no byte unsent. */
+static void maybe_finish(struct conn *c)
+{
+	if (c->close_after_flush && !c->closing && conn_unsent(c) == 0 && c->peer.inflight == 0)
+		conn_close(c);
+}
 
 /* Output. */
 
-static void after_shutdown(uv_shutdown_t *req, int status)
-{
-	conn_close(container_of(req, struct conn, shutdown_req));
-}
-
-static void maybe_finish(struct conn *c)
-{
-	if (c->close_after_flush && !c->closing && c->queued == 0 && c->out_len == 0 &&
-	    c->peer.inflight == 0) {
-		c->closing = true; /* no more output; shutdown then close */
-		if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->pipe, after_shutdown) < 0) {
-			c->closing = false;
-			conn_close(c);
-		}
-	}
-}
-
-static void on_write(uv_write_t *req, int status)
-{
-	struct write_req *w = container_of(req, struct write_req, req);
-	struct conn *c = req->data;
-
-	c->queued -= w->len;
-	free(w);
-	if (status < 0 || c->closing)
-		return;
-	if (c->paused && !rpc.quiescing && c->queued + c->out_len < rpc.cfg.max_queued / 4)
-		conn_resume(c);
-	maybe_finish(c);
-}
-
 static void conn_flush(struct conn *c)
 {
-	struct write_req *w;
-	uv_buf_t b;
-	int n = 0;
+	while (conn_unsent(c) > 0 && !c->closing) {
+		ssize_t n = send(c->fd, c->out + c->out_off, conn_unsent(c),
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
 
-	if (c->out_len == 0 || c->closing)
-		goto done;
-	if (c->queued == 0) {
-		b = uv_buf_init(c->out, (unsigned)c->out_len);
-		n = uv_try_write((uv_stream_t *)&c->pipe, &b, 1);
-		if (n == UV_EAGAIN)
-			n = 0;
 		if (n < 0) {
-			c->out_len = 0;
-			conn_close(c);
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				break;
+			conn_close(c); /* the peer is gone; what it was owed goes with it */
 			return;
 		}
+		c->out_off += (size_t)n;
 	}
-	if ((size_t)n < c->out_len) {
-		size_t rest = c->out_len - (size_t)n;
-
-		w = malloc(sizeof(*w) + rest);
-		if (!w) {
-			conn_close(c);
-			return;
-		}
-		memcpy(w->data, c->out + n, rest);
-		w->len = rest;
-		w->req.data = c;
-		b = uv_buf_init(w->data, (unsigned)rest);
-		if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1, on_write) < 0) {
-			free(w);
-			c->out_len = 0;
-			conn_close(c);
-			return;
-		}
-		c->queued += rest;
-	}
-	c->out_len = 0;
-done:
+	if (c->closing)
+		return;
+	if (conn_unsent(c) == 0)
+		c->out_off = c->out_len = 0;
+	if (c->paused && !rpc.quiescing && conn_unsent(c) < rpc.cfg.max_queued / 4)
+		c->paused = false;
+	conn_poll(c);
 	maybe_finish(c);
 }
 
@@ -140,12 +129,17 @@ static int conn_send(struct dispatch_peer *p, char *frame, size_t len)
 		free(frame);
 		return -EPIPE;
 	}
-	if (c->queued + c->out_len + len > rpc.cfg.max_queued) {
+	if (conn_unsent(c) + len > rpc.cfg.max_queued) {
 		free(frame);
 		log_warning("Disconnecting client (pid %d): more than %zu bytes of replies unread",
 			    (int)p->pid, rpc.cfg.max_queued);
 		conn_close(c);
 		return -ENOBUFS;
+	}
+	if (c->out_off > 0 && c->out_len + len > c->out_cap) {
+		memmove(c->out, c->out + c->out_off, conn_unsent(c));
+		c->out_len -= c->out_off;
+		c->out_off = 0;
 	}
 	if (c->out_len + len > c->out_cap) {
 		size_t cap = c->out_cap ? c->out_cap : 4096;
@@ -172,6 +166,13 @@ static int conn_send(struct dispatch_peer *p, char *frame, size_t len)
 
 /* Close and release. */
 
+static void close_fds(struct conn *c)
+{
+	for (unsigned i = 0; i < c->nfds; i++)
+		close(c->fds[i]);
+	c->nfds = 0;
+}
+
 static void conn_release(struct dispatch_peer *p)
 {
 	struct conn *c = container_of(p, struct conn, peer);
@@ -183,9 +184,7 @@ static void conn_release(struct dispatch_peer *p)
 
 static size_t conn_pending(struct dispatch_peer *p)
 {
-	struct conn *c = container_of(p, struct conn, peer);
-
-	return c->queued + c->out_len;
+	return conn_unsent(container_of(p, struct conn, peer));
 }
 
 static void conn_hangup(struct dispatch_peer *p)
@@ -201,18 +200,33 @@ static void conn_settled(struct dispatch_peer *p)
 		maybe_finish(c);
 }
 
+static int conn_take_fd(struct dispatch_peer *p)
+{
+	struct conn *c = container_of(p, struct conn, peer);
+	int fd;
+
+	if (c->nfds == 0)
+		return -EBADF;
+	fd = c->fds[0];
+	memmove(c->fds, c->fds + 1, --c->nfds * sizeof(int));
+	return fd;
+}
+
 static const struct dispatch_peer_ops conn_ops = {
 	.send = conn_send,
 	.release = conn_release,
 	.pending = conn_pending,
 	.hangup = conn_hangup,
 	.settled = conn_settled,
+	.take_fd = conn_take_fd,
 };
 
 static void on_conn_closed(uv_handle_t *h)
 {
-	struct conn *c = container_of((uv_pipe_t *)h, struct conn, pipe);
+	struct conn *c = container_of((uv_poll_t *)h, struct conn, poll);
 
+	close(c->fd);
+	close_fds(c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -225,43 +239,23 @@ static void on_conn_closed(uv_handle_t *h)
 
 static void conn_close(struct conn *c)
 {
-	if (uv_is_closing((uv_handle_t *)&c->pipe))
+	if (uv_is_closing((uv_handle_t *)&c->poll))
 		return;
 	c->closing = true;
 	c->peer.gone = true;
-	uv_read_stop((uv_stream_t *)&c->pipe);
-	uv_close((uv_handle_t *)&c->pipe, on_conn_closed);
+	uv_close((uv_handle_t *)&c->poll, on_conn_closed);
 }
 
 /* Send an error that is not the answer to a request, then hang up. */
 static void conn_refuse(struct conn *c, int code, enum rpc_kind kind, const char *msg)
 {
 	c->close_after_flush = true;
-	uv_read_stop((uv_stream_t *)&c->pipe);
 	dispatch_peer_send(&c->peer, jsonrpc_error(NULL, code, msg, jsonrpc_error_data(kind, 0, NULL)));
 	if (!c->closing)
 		conn_flush(c);
 }
 
 /* Input. */
-
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-	struct conn *c = container_of((uv_pipe_t *)h, struct conn, pipe);
-
-	if (c->in_cap - c->in_len < READ_CHUNK) {
-		size_t cap = c->in_len + READ_CHUNK;
-		char *p = realloc(c->in, cap);
-
-		if (!p) {
-			*buf = uv_buf_init(NULL, 0);
-			return;
-		}
-		c->in = p;
-		c->in_cap = cap;
-	}
-	*buf = uv_buf_init(c->in + c->in_len, (unsigned)(c->in_cap - c->in_len));
-}
 
 static bool blank(const char *s, size_t n)
 {
@@ -271,31 +265,59 @@ static bool blank(const char *s, size_t n)
 	return true;
 }
 
-static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+/* Keep the descriptors that came with a message, for the request that names them. */
+static void take_cmsg(struct conn *c, struct msghdr *msg)
 {
-	struct conn *c = container_of((uv_pipe_t *)s, struct conn, pipe);
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
+		int *fds = (int *)CMSG_DATA(cm);
+		size_t n;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < n; i++) {
+			if (c->nfds < MAX_QUEUED_FDS)
+				c->fds[c->nfds++] = fds[i];
+			else
+				close(fds[i]); /* a peer hoarding descriptors gets none kept */
+		}
+	}
+}
+
+/* Read what is there (bounded); returns bytes read, 0 at EOF, -errno. */
+static ssize_t conn_recv(struct conn *c)
+{
+	char cbuf[CMSG_SPACE(MAX_PASSED_FDS * sizeof(int))];
+	struct iovec iov;
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			      .msg_controllen = sizeof(cbuf) };
+	ssize_t n;
+
+	if (c->in_cap - c->in_len < READ_CHUNK) {
+		size_t cap = c->in_len + READ_CHUNK;
+		char *p = realloc(c->in, cap);
+
+		if (!p)
+			return -ENOMEM;
+		c->in = p;
+		c->in_cap = cap;
+	}
+	iov = (struct iovec){ c->in + c->in_len, c->in_cap - c->in_len };
+	do
+		n = recvmsg(c->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	take_cmsg(c, &msg);
+	c->in_len += (size_t)n;
+	return n;
+}
+
+/* Hand every complete line to dispatch; enforce the frame size. */
+static void conn_process(struct conn *c)
+{
 	size_t start = 0;
 
-	if (nread == UV_EOF) {
-		/*
-		 * The peer finished sending (it may have only shut down its
-		 * writing side): answer what is in flight, then hang up.
-		 */
-		uv_read_stop(s);
-		c->close_after_flush = true;
-		maybe_finish(c);
-		return;
-	}
-	if (nread < 0) {
-		/* A reset: replies still owed are dropped with the peer. */
-		conn_close(c);
-		return;
-	}
-	if (nread == 0)
-		return;
-	c->in_len += (size_t)nread;
-	dispatch_peer_ref(&c->peer);
-	c->corked = true;
 	while (!c->closing && !c->close_after_flush) {
 		char *nl = memchr(c->in + c->scanned, '\n', c->in_len - c->scanned);
 		size_t len;
@@ -309,45 +331,74 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		if (len > rpc.cfg.max_message) {
 			conn_refuse(c, JSONRPC_INVALID_REQUEST, RPC_KIND_LIMIT,
 				    "Invalid Request: message exceeds the size limit");
-			break;
+			return;
 		}
 		if (!blank(c->in + start, len))
 			dispatch_frame(&c->peer, c->in + start, len);
 		start = c->scanned;
 	}
-	if (!c->closing && !c->close_after_flush) {
-		if (start > 0) {
-			memmove(c->in, c->in + start, c->in_len - start);
-			c->in_len -= start;
-			c->scanned -= start;
+	if (c->closing || c->close_after_flush)
+		return;
+	if (start > 0) {
+		memmove(c->in, c->in + start, c->in_len - start);
+		c->in_len -= start;
+		c->scanned -= start;
+	}
+	if (c->in_len > rpc.cfg.max_message)
+		conn_refuse(c, JSONRPC_INVALID_REQUEST, RPC_KIND_LIMIT,
+			    "Invalid Request: message exceeds the size limit");
+}
+
+static void conn_readable(struct conn *c)
+{
+	dispatch_peer_ref(&c->peer);
+	c->corked = true;
+	for (int i = 0; i < READS_PER_WAKEUP && !c->closing && !c->close_after_flush; i++) {
+		ssize_t n = conn_recv(c);
+
+		if (n == -EAGAIN)
+			break;
+		if (n == 0) {
+			/*
+			 * The peer finished sending (it may have only shut down its
+			 * writing side): answer what is in flight, then hang up.
+			 */
+			c->eof = true;
+			c->close_after_flush = true;
+			break;
 		}
-		if (c->in_len > rpc.cfg.max_message)
-			conn_refuse(c, JSONRPC_INVALID_REQUEST, RPC_KIND_LIMIT,
-				    "Invalid Request: message exceeds the size limit");
+		if (n < 0) {
+			/* A reset: replies still owed are dropped with the peer. */
+			conn_close(c);
+			break;
+		}
+		conn_process(c);
+		if (conn_unsent(c) > rpc.cfg.max_queued / 2) {
+			c->paused = true; /* backpressure: read on once it drained */
+			break;
+		}
 	}
 	c->corked = false;
-	if (!c->closing) {
+	if (!c->closing)
 		conn_flush(c);
-		if (!c->closing && !c->paused && c->queued > rpc.cfg.max_queued / 2) {
-			uv_read_stop(s);
-			c->paused = true;
-		}
-	}
 	dispatch_peer_unref(&c->peer);
 }
 
-static void conn_resume(struct conn *c)
+static void on_poll(uv_poll_t *p, int status, int events)
 {
-	c->paused = false;
-	uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
+	struct conn *c = container_of(p, struct conn, poll);
+
+	if (status < 0) {
+		conn_close(c);
+		return;
+	}
+	if (events & UV_WRITABLE)
+		conn_flush(c);
+	if ((events & UV_READABLE) && !c->closing)
+		conn_readable(c);
 }
 
 /* Accept. */
-
-static void free_unlisted(uv_handle_t *h)
-{
-	conn_release(&container_of((uv_pipe_t *)h, struct conn, pipe)->peer);
-}
 
 static bool peer_privileged(int fd, const struct ucred *cred)
 {
@@ -368,24 +419,23 @@ static bool peer_privileged(int fd, const struct ucred *cred)
 	return false;
 }
 
-static void on_connection(uv_stream_t *server, int status)
+static void accept_one(int fd)
 {
-	struct conn *c;
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
-	uv_os_fd_t fd;
+	struct conn *c;
 
-	if (status < 0) {
-		log_warning("Failed to accept a connection: %s", uv_strerror(status));
+	c = calloc(1, sizeof(*c));
+	if (!c || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		free(c);
+		close(fd);
 		return;
 	}
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		return;
 	dispatch_peer_init(&c->peer, &conn_ops);
-	uv_pipe_init(rpc.loop, &c->pipe, 0);
-	if (uv_accept(server, (uv_stream_t *)&c->pipe) < 0) {
-		uv_close((uv_handle_t *)&c->pipe, free_unlisted);
+	c->fd = fd;
+	if (uv_poll_init(rpc.loop, &c->poll, fd) < 0) {
+		free(c);
+		close(fd);
 		return;
 	}
 	c->next = rpc.conns;
@@ -394,12 +444,6 @@ static void on_connection(uv_stream_t *server, int status)
 	rpc.conns = c;
 	rpc.stats.connections++;
 	rpc.stats.accepted++;
-
-	if (uv_fileno((uv_handle_t *)&c->pipe, &fd) < 0 ||
-	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
-		conn_close(c);
-		return;
-	}
 	c->peer.uid = cred.uid;
 	c->peer.gid = cred.gid;
 	c->peer.pid = cred.pid;
@@ -411,7 +455,22 @@ static void on_connection(uv_stream_t *server, int status)
 		conn_refuse(c, RPC_KIND_LIMIT, RPC_KIND_LIMIT, "Too many connections");
 		return;
 	}
-	uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
+	conn_poll(c);
+}
+
+static void on_connection(uv_poll_t *p, int status, int events)
+{
+	/* Bounded, so a flood of connections cannot hold the loop. */
+	for (int i = 0; i < 64; i++) {
+		int fd = accept4(rpc.server_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+				log_warning("Failed to accept a connection: %m");
+			return;
+		}
+		accept_one(fd);
+	}
 }
 
 /* Listening. */
@@ -521,10 +580,16 @@ int rpc_init(uv_loop_t *loop, const struct rpc_config *cfg, bool *ret_activated)
 		rpc.owns_path = true;
 		*ret_activated = false;
 	}
-	uv_pipe_init(loop, &rpc.server, 0);
-	r = uv_pipe_open(&rpc.server, fd);
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+		r = -errno;
+		log_error("Failed to set up the listening socket: %s", strerror(-r));
+		return r;
+	}
+	rpc.server_fd = fd;
+	r = uv_poll_init(loop, &rpc.server, fd);
 	if (r == 0)
-		r = uv_listen((uv_stream_t *)&rpc.server, SOMAXCONN, on_connection);
+		r = uv_poll_start(&rpc.server, UV_READABLE, on_connection);
 	if (r < 0) {
 		log_error("Failed to listen: %s", uv_strerror(r));
 		return r;
@@ -533,23 +598,29 @@ int rpc_init(uv_loop_t *loop, const struct rpc_config *cfg, bool *ret_activated)
 	return 0;
 }
 
+static void server_closed(uv_handle_t *h)
+{
+	close(rpc.server_fd);
+	rpc.server_fd = -1;
+}
+
 void rpc_quiesce(void)
 {
 	rpc.quiescing = true;
 	if (rpc.listening) {
-		uv_close((uv_handle_t *)&rpc.server, NULL);
+		uv_close((uv_handle_t *)&rpc.server, server_closed);
 		rpc.listening = false;
 		if (rpc.owns_path)
 			unlink(rpc.path);
 	}
 	for (struct conn *c = rpc.conns; c; c = c->next)
-		uv_read_stop((uv_stream_t *)&c->pipe);
+		conn_poll(c);
 }
 
 bool rpc_drained(void)
 {
 	for (struct conn *c = rpc.conns; c; c = c->next)
-		if (!c->closing && (c->queued || c->out_len))
+		if (!c->closing && conn_unsent(c))
 			return false;
 	return true;
 }

@@ -4,10 +4,7 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
-#include <libmnl/libmnl.h>
 #include <limits.h>
-#include <linux/net_namespace.h>
-#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <sched.h>
 #include <string.h>
@@ -19,9 +16,11 @@
 
 #include "log.h"
 #include "netns.h"
+#include "nl.h"
 #include "util.h"
 
 static int host_fd = -1;
+static struct nl *host_nl;
 static dev_t nsfs_dev;
 static char boot_id[37];
 
@@ -47,6 +46,8 @@ int netns_init(void)
 void netns_exit(void)
 {
 	netns_unpin_all();
+	nl_close(host_nl);
+	host_nl = NULL;
 	if (host_fd >= 0)
 		close(TAKE_FD(host_fd));
 }
@@ -579,81 +580,38 @@ int netns_pids(const struct netns_id *id, pid_t **ret, size_t *ret_n)
 	return 0;
 }
 
-/* nsid: one RTM_GETNSID/RTM_NEWNSID exchange with the host's rtnetlink. */
-static int nsid_request(int type, int fd, int nsid, int *ret_nsid)
+/* nsid: through one rtnetlink socket of the host, opened on first use. */
+
+static int host_handle(struct nl **ret)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct mnl_socket *nl;
-	struct nlmsghdr *nlh;
-	struct rtgenmsg *g;
-	unsigned seq = 1;
-	int r = 0;
-	ssize_t n;
+	int r;
 
-	nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
-	if (!nl)
-		return -errno;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		r = -errno;
-		goto out;
+	if (!host_nl) {
+		r = nl_open(-1, host_fd, &host_nl);
+		if (r < 0)
+			return r;
 	}
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = (uint16_t)type;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	nlh->nlmsg_seq = seq;
-	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
-	g->rtgen_family = AF_UNSPEC;
-	mnl_attr_put_u32(nlh, NETNSA_FD, (uint32_t)fd);
-	if (type == RTM_NEWNSID)
-		mnl_attr_put_u32(nlh, NETNSA_NSID, (uint32_t)nsid);
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		r = -errno;
-		goto out;
-	}
-	for (;;) {
-		struct nlmsghdr *h;
-
-		n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-		if (n < 0) {
-			r = -errno;
-			goto out;
-		}
-		for (h = (struct nlmsghdr *)buf; mnl_nlmsg_ok(h, (int)n); h = mnl_nlmsg_next(h, (int *)&n)) {
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
-
-				r = e->error;
-				goto out;
-			}
-			if (h->nlmsg_type == RTM_NEWNSID && ret_nsid) {
-				struct nlattr *a;
-
-				*ret_nsid = -1;
-				mnl_attr_for_each(a, h, sizeof(struct rtgenmsg))
-					if (mnl_attr_get_type(a) == NETNSA_NSID)
-						*ret_nsid = (int)mnl_attr_get_u32(a);
-			}
-		}
-	}
-out:
-	mnl_socket_close(nl);
-	return r;
+	*ret = host_nl;
+	return 0;
 }
 
 int netns_get_nsid(int fd, int *ret_nsid)
 {
-	int nsid = -1, r;
+	struct nl *nl;
+	int r = host_handle(&nl);
 
-	r = nsid_request(RTM_GETNSID, fd, 0, &nsid);
-	if (r < 0)
-		return r;
-	*ret_nsid = nsid;
-	return 0;
+	return r < 0 ? r : nl_nsid_get(nl, fd, ret_nsid);
 }
 
 int netns_set_nsid(int fd, int nsid)
 {
-	return nsid_request(RTM_NEWNSID, fd, nsid, NULL);
+	struct nl *nl;
+	int r = host_handle(&nl);
+
+	if (r < 0)
+		return r;
+	r = nl_nsid_set(nl, fd, nsid);
+	return r < 0 ? r : 0;
 }
 
 const char *netns_boot_id(void)

@@ -428,6 +428,13 @@ struct dispatch_peer *call_peer(struct call *c)
 	return c->peer;
 }
 
+int call_take_fd(struct call *c)
+{
+	if (c->peer->gone || !c->peer->ops->take_fd)
+		return -EBADF;
+	return c->peer->ops->take_fd(c->peer);
+}
+
 bool call_is_notification(struct call *c)
 {
 	return c->id == NULL;

@@ -134,6 +134,11 @@ void call_fail_errno(struct call *c, int errnum, const char *field, const char *
 void call_fail_params(struct call *c, const char *field, const char *fmt, ...) _printf_(3, 4);
 
 struct dispatch_peer *call_peer(struct call *c);
+/*
+ * The oldest descriptor the caller passed over the connection (SCM_RIGHTS)
+ * and no request took yet: the caller owns it.  -EBADF when none is left.
+ */
+int call_take_fd(struct call *c);
 bool call_is_notification(struct call *c);
 
 /* Counters for daemon.info. */

@@ -6,6 +6,7 @@
  * write out the replies, persist, exit 0.
  */
 #include <getopt.h>
+#include <limits.h>
 #include <grp.h>
 #include <signal.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "events.h"
 #include "model.h"
 #include "netns.h"
+#include "proc.h"
 #include "nlcache.h"
 #include "reconcile.h"
 #include "rpc.h"
@@ -26,11 +28,15 @@
 
 #define DEFAULT_SOCKET	  "/run/netnsd/netnsd.sock"
 #define DEFAULT_STATE_DIR "/var/lib/netnsd"
+#define DEFAULT_RUNTIME_DIR "/run/netnsd"
+#ifndef NETNSD_LIBEXECDIR
+#define NETNSD_LIBEXECDIR "/usr/local/libexec"
+#endif
 #define DEFAULT_GROUP	  "netnsd"
 #define SHUTDOWN_MAX_MS	  10000
 
 static struct {
-	const char *socket_path, *state_dir, *admin_group;
+	const char *socket_path, *state_dir, *admin_group, *runtime_dir, *shim;
 	size_t max_message, max_batch, max_connections, max_queued, max_namespaces;
 	size_t event_backlog, event_stall_ms, max_subscriptions, monitor_rcvbuf;
 	bool reset_corrupt;
@@ -38,6 +44,7 @@ static struct {
 } arg = {
 	.socket_path = DEFAULT_SOCKET,
 	.state_dir = DEFAULT_STATE_DIR,
+	.runtime_dir = DEFAULT_RUNTIME_DIR,
 	.admin_group = DEFAULT_GROUP,
 	.max_message = 1 << 20,
 	.max_batch = 1024,
@@ -70,6 +77,11 @@ static void help(void)
 	       "                               ignored when systemd passes a socket (LISTEN_FDS)\n"
 	       "  -d, --state-dir DIR          keep the desired state in DIR\n"
 	       "                               (default " DEFAULT_STATE_DIR ")\n"
+	       "  -r, --runtime-dir DIR        per-process supervisor records (DIR/procs)\n"
+	       "                               (default " DEFAULT_RUNTIME_DIR "); keep it across\n"
+	       "                               restarts of netnsd so running processes are adopted\n"
+	       "      --shim PATH              the per-process supervisor (default: netnsd-shim\n"
+	       "                               beside netnsd, else " NETNSD_LIBEXECDIR "/netnsd-shim)\n"
 	       "  -l, --log-level LEVEL        debug, info (default), notice, warning or error\n"
 	       "  -g, --admin-group NAME       members of NAME may use the socket besides root\n"
 	       "                               (default " DEFAULT_GROUP "; ignored if it does not exist)\n"
@@ -137,10 +149,13 @@ static int parse_args(int argc, char **argv)
 		OPT_EVENT_BACKLOG,
 		OPT_EVENT_STALL,
 		OPT_MONITOR_RCVBUF,
+		OPT_SHIM,
 	};
 	static const struct option options[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "state-dir", required_argument, NULL, 'd' },
+		{ "runtime-dir", required_argument, NULL, 'r' },
+		{ "shim", required_argument, NULL, OPT_SHIM },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "admin-group", required_argument, NULL, 'g' },
 		{ "max-message-bytes", required_argument, NULL, OPT_MAX_MESSAGE },
@@ -159,7 +174,7 @@ static int parse_args(int argc, char **argv)
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "s:d:l:g:hV", options, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, "s:d:r:l:g:hV", options, NULL)) >= 0) {
 		size_t *target = NULL, min = 1;
 
 		switch (c) {
@@ -168,6 +183,12 @@ static int parse_args(int argc, char **argv)
 			break;
 		case 'd':
 			arg.state_dir = optarg;
+			break;
+		case 'r':
+			arg.runtime_dir = optarg;
+			break;
+		case OPT_SHIM:
+			arg.shim = optarg;
 			break;
 		case 'l':
 			arg.log_level = log_level_from_string(optarg);
@@ -269,6 +290,8 @@ static void close_walk(uv_handle_t *h, void *data)
 
 static void finish_shutdown(void)
 {
+	/* Supervised processes keep running; the next netnsd adopts them. */
+	proc_exit();
 	rpc_exit();
 	model_exit();
 	events_exit();
@@ -302,6 +325,26 @@ static void on_signal(uv_signal_t *s, int signum)
 	dispatch_set_shutting_down(true);
 	shutdown_started = now_usec();
 	uv_timer_start(&shutdown_timer, on_shutdown_tick, 0, 10);
+}
+
+/* The supervisor binary: beside netnsd (a build tree), else the installed one. */
+static const char *find_shim(char buf[static PATH_MAX])
+{
+	ssize_t n = readlink("/proc/self/exe", buf, PATH_MAX - 16);
+	char *slash;
+
+	if (arg.shim)
+		return arg.shim;
+	if (n > 0) {
+		buf[n] = '\0';
+		slash = strrchr(buf, '/');
+		if (slash) {
+			strcpy(slash + 1, "netnsd-shim");
+			if (access(buf, X_OK) == 0)
+				return buf;
+		}
+	}
+	return NETNSD_LIBEXECDIR "/netnsd-shim";
 }
 
 static gid_t lookup_group(const char *name)
@@ -369,6 +412,28 @@ int main(int argc, char **argv)
 		json_object_foreach(state_collection("netns"), name, doc)
 			if (netns_pinned_mounted(name) && model_watch(name) < 0)
 				log_warning("Failed to follow namespace '%s'", name);
+	}
+	{
+		char path[PATH_MAX];
+		const char *shim = find_shim(path);
+
+		r = proc_init(loop, arg.runtime_dir, shim);
+		if (r < 0) {
+			log_error("Failed to set up process supervision in '%s': %s",
+				  arg.runtime_dir, strerror(-r));
+			state_exit();
+			return 1;
+		}
+		if (access(shim, X_OK) < 0)
+			log_warning("Supervisor '%s' is missing: proc.spawn will fail", shim);
+		proc_methods_init();
+		r = proc_adopt_all();
+		if (r > 0)
+			log_notice("Adopted %d supervised processes", r);
+		r = proc_methods_restore();
+		if (r > 0)
+			log_notice("Started %d services again", r);
+		state_flush();
 	}
 
 	rcfg = (struct rpc_config){

@@ -13,6 +13,7 @@ static const struct method *const tables[] = {
 	addr_methods,
 	route_methods,
 	events_methods,
+	proc_methods,
 };
 static size_t sizes[ELEMENTSOF(tables)];
 static struct methods_context context;
@@ -25,6 +26,7 @@ int methods_init(const struct methods_context *ctx)
 	sizes[3] = addr_methods_count;
 	sizes[4] = route_methods_count;
 	sizes[5] = events_methods_count;
+	sizes[6] = proc_methods_count;
 	if (ctx)
 		context = *ctx;
 	dispatch_init(tables, sizes, ELEMENTSOF(tables));

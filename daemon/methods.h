@@ -29,6 +29,12 @@ extern const struct method route_methods[];
 extern const size_t route_methods_count;
 extern const struct method events_methods[];
 extern const size_t events_methods_count;
+extern const struct method proc_methods[];
+extern const size_t proc_methods_count;
+
+/* The proc family: events from the supervisor, and services started again after a reboot. */
+int proc_methods_init(void);
+int proc_methods_restore(void);
 
 /* The events family registers a hook for peers that go away. */
 void events_methods_init(void);

@@ -16,6 +16,7 @@
 #include "model.h"
 #include "methods.h"
 #include "netns.h"
+#include "proc.h"
 #include "spec.h"
 #include "state.h"
 
@@ -29,7 +30,8 @@ struct deletion {
 	struct netns_id id;
 	uv_timer_t timer;
 	uint64_t term_deadline, kill_deadline;
-	json_t *terminated, *killed;
+	json_t *terminated, *killed, *processes;
+	unsigned grace_ms;
 	size_t alive; /* processes seen by the last scan */
 	struct deletion *next, *start_next;
 };
@@ -303,6 +305,7 @@ static void deletion_closed(uv_handle_t *h)
 
 	json_decref(d->terminated);
 	json_decref(d->killed);
+	json_decref(d->processes);
 	free(d);
 }
 
@@ -322,8 +325,9 @@ static void deletion_finish(struct deletion *d)
 		state_del(COLL, d->name);
 		netns_unpin(d->name);
 		log_info("Deleted namespace '%s'", d->name);
-		call_reply(d->call, json_pack("{s:s,s:O,s:O}", "name", d->name, "terminated",
-					      d->terminated, "killed", d->killed));
+		call_reply(d->call, json_pack("{s:s,s:O,s:O,s:O}", "name", d->name, "terminated",
+					      d->terminated, "killed", d->killed, "processes",
+					      d->processes));
 	}
 	uv_close((uv_handle_t *)&d->timer, deletion_closed);
 }
@@ -417,6 +421,39 @@ static void deletion_start(struct deletion *d)
 	}
 }
 
+static int collect_proc(const struct proc_info *info, void *userdata)
+{
+	json_array_append_new(userdata, json_string(info->id));
+	return 0;
+}
+
+/* Services of a namespace that goes leave the desired state with it. */
+static void forget_services(const char *netns)
+{
+	json_t *coll = state_collection("proc"), *doc, *gone = json_array(), *k;
+	const char *id;
+	size_t i;
+
+	json_object_foreach(coll, id, doc) {
+		const char *ns = json_string_value(json_object_get(doc, "netns"));
+
+		if (ns && !strcmp(ns, netns))
+			json_array_append_new(gone, json_string(id));
+	}
+	json_array_foreach(gone, i, k)
+		state_del("proc", json_string_value(k));
+	json_decref(gone);
+}
+
+static void on_procs_stopped(int r, void *userdata)
+{
+	struct deletion *d = userdata;
+
+	/* What is left (not started by netnsd) gets SIGTERM, grace, SIGKILL. */
+	d->term_deadline = now_usec() + (uint64_t)d->grace_ms * 1000;
+	deletion_start(d);
+}
+
 static void method_delete(struct call *c, json_t *params)
 {
 	const char *name = json_string_value(json_object_get(params, "name"));
@@ -451,8 +488,8 @@ static void method_delete(struct call *c, json_t *params)
 		model_unwatch(name);
 		state_del(COLL, name);
 		netns_unpin(name);
-		return call_reply(c, json_pack("{s:s,s:[],s:[]}", "name", name, "terminated",
-					       "killed"));
+		return call_reply(c, json_pack("{s:s,s:[],s:[],s:[]}", "name", name, "terminated",
+					       "killed", "processes"));
 	}
 	d = calloc(1, sizeof(*d));
 	if (!d)
@@ -462,11 +499,16 @@ static void method_delete(struct call *c, json_t *params)
 	d->id = id;
 	d->terminated = json_array();
 	d->killed = json_array();
-	d->term_deadline = now_usec() + (uint64_t)(grace ? json_integer_value(grace) : 3000) * 1000;
+	d->processes = json_array();
+	d->grace_ms = grace ? (unsigned)json_integer_value(grace) : 3000;
 	d->next = deletions;
 	deletions = d;
 	uv_timer_init(uv_default_loop(), &d->timer);
-	deletion_start(d);
+	/* netnsd's own processes first, through their supervisors: exact exit status. */
+	proc_foreach(name, collect_proc, d->processes);
+	forget_services(name);
+	if (proc_stop_netns(name, d->grace_ms, on_procs_stopped, d) <= 0)
+		on_procs_stopped(0, d);
 }
 
 void netns_methods_exit(void)

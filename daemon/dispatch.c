@@ -263,11 +263,14 @@ static const char *validate_value(const struct param *p, json_t *v, char *field,
 		}
 	}
 	if (p->type == P_OBJECT && p->fields) {
-		const char *err = validate_object(p->fields, v, field, fieldlen);
+		char here[256];
+		const char *err;
 
+		snprintf(here, sizeof(here), "%s", field);
+		err = validate_object(p->fields, v, field, fieldlen);
 		if (err)
 			return err;
-		snprintf(field, fieldlen, "%s", p->name); /* restore for check() */
+		snprintf(field, fieldlen, "%s", here); /* restore for check() */
 	}
 	if (p->check) {
 		const char *sub = NULL, *err = p->check(v, &sub);

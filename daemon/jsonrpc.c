@@ -192,14 +192,52 @@ static int shortest_precision(double d)
 	return 17;
 }
 
+/*
+ * A fractional id is printed with the fewest digits that read back as the
+ * same double.  JSON_REAL_PRECISION would apply to every real in the message,
+ * so the id is encoded on its own and spliced in for a placeholder.
+ */
 static char *encode_one(json_t *msg)
 {
-	size_t flags = JSON_COMPACT;
+	static const char placeholder[] = "\"\\u0001id\\u0001\"";
 	json_t *id = json_object_get(msg, "id");
+	char idtext[64], *s, *p, *out;
+	size_t n;
 
-	if (json_is_real(id) && isfinite(json_real_value(id)))
-		flags |= JSON_REAL_PRECISION(shortest_precision(json_real_value(id)));
-	return json_dumps(msg, flags);
+	if (!json_is_real(id) || !isfinite(json_real_value(id)))
+		return json_dumps(msg, JSON_COMPACT);
+	snprintf(idtext, sizeof(idtext), "%.*g", shortest_precision(json_real_value(id)),
+		 json_real_value(id));
+	/* As jansson prints reals: "1e20", "-2.25e-7" (no '+', no leading zeros), "3.0". */
+	if ((p = strchr(idtext, 'e'))) {
+		char *q = p + 1, *d;
+
+		if (*q == '+')
+			memmove(q, q + 1, strlen(q));
+		else if (*q == '-')
+			q++;
+		for (d = q; *d == '0' && d[1]; d++)
+			;
+		memmove(q, d, strlen(d) + 1);
+	} else if (!strchr(idtext, '.')) {
+		strcat(idtext, ".0"); /* a real stays a real */
+	}
+	json_incref(id);
+	json_object_set_new(msg, "id", json_string("\001id\001"));
+	s = json_dumps(msg, JSON_COMPACT);
+	json_object_set_new(msg, "id", id);
+	if (!s)
+		return NULL;
+	p = strstr(s, placeholder);
+	if (!p)
+		return s;
+	n = strlen(s) - (sizeof(placeholder) - 1) + strlen(idtext);
+	out = malloc(n + 1);
+	if (out)
+		snprintf(out, n + 1, "%.*s%s%s", (int)(p - s), s, idtext,
+			 p + sizeof(placeholder) - 1);
+	free(s);
+	return out;
 }
 
 /*

@@ -14,16 +14,11 @@
 #include <systemd/sd-daemon.h>
 #include <uv.h>
 
-#include "dispatch.h"
-#include "log.h"
-#include "methods.h"
 #include "events.h"
-#include "model.h"
+#include "log.h"
 #include "netns.h"
-#include "proc.h"
-#include "nlcache.h"
-#include "reconcile.h"
 #include "rpc.h"
+#include "service.h"
 #include "state.h"
 
 #define DEFAULT_SOCKET	  "/run/netnsd/netnsd.sock"
@@ -290,24 +285,17 @@ static void close_walk(uv_handle_t *h, void *data)
 
 static void finish_shutdown(void)
 {
-	/* Supervised processes keep running; the next netnsd adopts them. */
-	proc_exit();
-	rpc_exit();
-	model_exit();
-	events_exit();
-	state_exit();
+	service_close();
 	uv_walk(uv_default_loop(), close_walk, NULL);
 }
 
 static void on_shutdown_tick(uv_timer_t *t)
 {
-	struct dispatch_stats ds;
+	bool idle = service_idle();
 
-	dispatch_get_stats(&ds);
-	if ((ds.inflight == 0 && rpc_drained()) ||
-	    now_usec() - shutdown_started > SHUTDOWN_MAX_MS * 1000ull) {
-		if (ds.inflight)
-			log_warning("Shutting down with %u requests unfinished", ds.inflight);
+	if (idle || now_usec() - shutdown_started > SHUTDOWN_MAX_MS * 1000ull) {
+		if (!idle)
+			log_warning("Shutting down with requests unfinished");
 		uv_timer_stop(t);
 		finish_shutdown();
 	}
@@ -321,8 +309,7 @@ static void on_signal(uv_signal_t *s, int signum)
 	log_notice("Received %s, shutting down", strsignal(signum));
 	sd_notify(0, "STOPPING=1\nSTATUS=Shutting down");
 	events_publish(EVENT_DAEMON, "stopping", NULL, NULL, NULL, NULL);
-	rpc_quiesce();
-	dispatch_set_shutting_down(true);
+	service_quiesce();
 	shutdown_started = now_usec();
 	uv_timer_start(&shutdown_timer, on_shutdown_tick, 0, 10);
 }
@@ -347,22 +334,11 @@ static const char *find_shim(char buf[static PATH_MAX])
 	return NETNSD_LIBEXECDIR "/netnsd-shim";
 }
 
-static gid_t lookup_group(const char *name)
-{
-	struct group *g = getgrnam(name);
-
-	if (!g) {
-		log_info("Admin group '%s' does not exist; only root may use the socket", name);
-		return (gid_t)-1;
-	}
-	return g->gr_gid;
-}
 
 int main(int argc, char **argv)
 {
-	struct methods_context ctx = { .version = PACKAGE_VERSION };
 	uv_loop_t *loop = uv_default_loop();
-	struct rpc_config rcfg;
+	char shim[PATH_MAX];
 	bool activated = false;
 	uint64_t wd_usec;
 	int r;
@@ -377,79 +353,31 @@ int main(int argc, char **argv)
 	if (geteuid() != 0)
 		log_warning("Not running as root: creating namespaces will fail");
 
-	ctx.start_usec = now_usec();
-	ctx.socket_path = arg.socket_path;
-	ctx.state_dir = arg.state_dir;
-	ctx.max_namespaces = arg.max_namespaces;
-
 	sd_notify(0, "STATUS=Restoring state");
-	r = netns_init();
+	r = service_start(loop,
+			  &(struct service_config){
+				  .version = PACKAGE_VERSION,
+				  .socket_path = arg.socket_path,
+				  .state_dir = arg.state_dir,
+				  .runtime_dir = arg.runtime_dir,
+				  .shim = find_shim(shim),
+				  .admin_group = arg.admin_group,
+				  .reset_corrupt = arg.reset_corrupt,
+				  .max_message = arg.max_message,
+				  .max_batch = arg.max_batch,
+				  .max_connections = arg.max_connections,
+				  .max_queued = arg.max_queued,
+				  .max_namespaces = arg.max_namespaces,
+				  .event_backlog = arg.event_backlog,
+				  .event_stall_ms = arg.event_stall_ms,
+				  .max_subscriptions = arg.max_subscriptions,
+				  .monitor_rcvbuf = arg.monitor_rcvbuf,
+			  },
+			  &activated);
 	if (r < 0) {
-		log_error("Failed to open the host network namespace: %s", strerror(-r));
+		uv_run(loop, UV_RUN_NOWAIT); /* let closed handles go */
 		return 1;
 	}
-	r = state_init(loop, arg.state_dir, arg.reset_corrupt);
-	if (r < 0)
-		return 1;
-	dispatch_set_max_batch(arg.max_batch);
-	events_init(loop, &(struct events_config){ .backlog_bytes = arg.event_backlog,
-						   .stall_ms = (unsigned)arg.event_stall_ms,
-						   .max_subscriptions = arg.max_subscriptions });
-	reconcile_run();
-	r = state_flush();
-	if (r < 0)
-		log_error("Failed to persist the restored state: %s", strerror(-r));
-	r = model_init(loop, (int)arg.monitor_rcvbuf);
-	if (r < 0) {
-		log_error("Failed to start the kernel monitor: %s", strerror(-r));
-		state_exit();
-		return 1;
-	}
-	{
-		json_t *doc;
-		const char *name;
-
-		json_object_foreach(state_collection("netns"), name, doc)
-			if (netns_pinned_mounted(name) && model_watch(name) < 0)
-				log_warning("Failed to follow namespace '%s'", name);
-	}
-	{
-		char path[PATH_MAX];
-		const char *shim = find_shim(path);
-
-		r = proc_init(loop, arg.runtime_dir, shim);
-		if (r < 0) {
-			log_error("Failed to set up process supervision in '%s': %s",
-				  arg.runtime_dir, strerror(-r));
-			state_exit();
-			return 1;
-		}
-		if (access(shim, X_OK) < 0)
-			log_warning("Supervisor '%s' is missing: proc.spawn will fail", shim);
-		proc_methods_init();
-		r = proc_adopt_all();
-		if (r > 0)
-			log_notice("Adopted %d supervised processes", r);
-		r = proc_methods_restore();
-		if (r > 0)
-			log_notice("Started %d services again", r);
-		state_flush();
-	}
-
-	rcfg = (struct rpc_config){
-		.socket_path = arg.socket_path,
-		.admin_gid = lookup_group(arg.admin_group),
-		.max_message = arg.max_message,
-		.max_connections = arg.max_connections,
-		.max_queued = arg.max_queued,
-	};
-	r = rpc_init(loop, &rcfg, &activated);
-	if (r < 0) {
-		state_exit();
-		return 1;
-	}
-	ctx.socket_activated = activated;
-	methods_init(&ctx);
 
 	uv_signal_init(loop, &sig_term);
 	uv_signal_init(loop, &sig_int);
@@ -468,10 +396,7 @@ int main(int argc, char **argv)
 
 	uv_run(loop, UV_RUN_DEFAULT);
 
-	methods_exit();
-	nlcache_exit();
-	reconcile_exit();
-	netns_exit();
+	service_free();
 	r = uv_loop_close(loop);
 	if (r < 0)
 		log_debug("Loop closed with handles left: %s", uv_strerror(r));

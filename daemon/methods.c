@@ -47,6 +47,11 @@ const struct methods_context *methods_context(void)
 	return &context;
 }
 
+void methods_set_socket_activated(bool b)
+{
+	context.socket_activated = b;
+}
+
 const char *methods_openrpc_text(void)
 {
 	return netnsd_openrpc_json;

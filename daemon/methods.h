@@ -48,6 +48,8 @@ void netns_methods_exit(void);
 int methods_init(const struct methods_context *ctx);
 void methods_exit(void);
 const struct methods_context *methods_context(void);
+/* Known only once rpc listens, after methods_init(). */
+void methods_set_socket_activated(bool b);
 
 /* The OpenRPC document (protocol/netnsd.openrpc.json), embedded at build time. */
 const char *methods_openrpc_text(void);

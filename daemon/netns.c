@@ -153,10 +153,14 @@ static int write_sysctl(const struct netns_sysctl *s)
 	n = (size_t)snprintf(path, sizeof(path), "/proc/sys/%s", s->key);
 	if (n >= sizeof(path))
 		return -ENAMETOOLONG;
-	if (!strchr(s->key, '/'))
+	/*
+	 * As sysctl(8) reads keys: when the first separator is a dot, dots
+	 * separate and a slash stands for a dot inside a name
+	 * (net.ipv4.conf.eth0/100.forwarding); otherwise it is a path.
+	 */
+	if (s->key[strcspn(s->key, "./")] == '.')
 		for (p = path + strlen("/proc/sys/"); *p; p++)
-			if (*p == '.')
-				*p = '/';
+			*p = *p == '.' ? '/' : *p == '/' ? '.' : *p;
 	fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -errno;

@@ -276,8 +276,12 @@ static void signal_pid(pid_t pid, int sig, json_t *record)
 	/* Through a pidfd, so a PID reused since the scan is never hit. */
 	int fd = pidfd_open(pid, 0);
 
-	if (fd < 0)
+	if (fd < 0) {
+		/* No pidfds (old kernel, or valgrind): the plain, racy way. */
+		if (errno == ENOSYS && kill(pid, sig) == 0 && record)
+			json_array_append_new(record, json_integer(pid));
 		return;
+	}
 	if (pidfd_send_signal(fd, sig, NULL, 0) == 0 && record)
 		json_array_append_new(record, json_integer(pid));
 	close(fd);
@@ -507,7 +511,7 @@ static void method_delete(struct call *c, json_t *params)
 	/* netnsd's own processes first, through their supervisors: exact exit status. */
 	proc_foreach(name, collect_proc, d->processes);
 	forget_services(name);
-	if (proc_stop_netns(name, d->grace_ms, on_procs_stopped, d) <= 0)
+	if (proc_stop_netns(name, d->grace_ms, on_procs_stopped, d) < 0)
 		on_procs_stopped(0, d);
 }
 

@@ -95,8 +95,11 @@ static void maybe_finish(struct conn *c)
 
 /* Output. */
 
+static void conn_process(struct conn *c);
+
 static void conn_flush(struct conn *c)
 {
+again:
 	while (conn_unsent(c) > 0 && !c->closing) {
 		ssize_t n = send(c->fd, c->out + c->out_off, conn_unsent(c),
 				 MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -115,8 +118,20 @@ static void conn_flush(struct conn *c)
 		return;
 	if (conn_unsent(c) == 0)
 		c->out_off = c->out_len = 0;
-	if (c->paused && !rpc.quiescing && conn_unsent(c) < rpc.cfg.max_queued / 4)
+	if (c->paused && !rpc.quiescing && conn_unsent(c) < rpc.cfg.max_queued / 4) {
 		c->paused = false;
+		if (c->in_len > c->scanned || memchr(c->in, '\n', c->in_len)) {
+			/* Lines read before the pause are answered before reading on. */
+			dispatch_peer_ref(&c->peer);
+			c->corked = true;
+			conn_process(c);
+			c->corked = false;
+			dispatch_peer_unref(&c->peer);
+			if (!c->closing)
+				goto again;
+			return;
+		}
+	}
 	conn_poll(c);
 	maybe_finish(c);
 }
@@ -336,6 +351,11 @@ static void conn_process(struct conn *c)
 		if (!blank(c->in + start, len))
 			dispatch_frame(&c->peer, c->in + start, len);
 		start = c->scanned;
+		if (conn_unsent(c) > rpc.cfg.max_queued / 2) {
+			/* Backpressure: the rest waits until the peer read its replies. */
+			c->paused = true;
+			break;
+		}
 	}
 	if (c->closing || c->close_after_flush)
 		return;
@@ -373,7 +393,7 @@ static void conn_readable(struct conn *c)
 			break;
 		}
 		conn_process(c);
-		if (conn_unsent(c) > rpc.cfg.max_queued / 2) {
+		if (c->paused || conn_unsent(c) > rpc.cfg.max_queued / 2) {
 			c->paused = true; /* backpressure: read on once it drained */
 			break;
 		}
@@ -536,7 +556,7 @@ static int bind_socket(const char *path)
 	umask(old);
 	if (r < 0)
 		return -errno;
-	if (rpc.cfg.admin_gid != (gid_t)-1 && chown(path, 0, rpc.cfg.admin_gid) < 0)
+	if (rpc.cfg.admin_gid != (gid_t)-1 && chown(path, (uid_t)-1, rpc.cfg.admin_gid) < 0)
 		log_warning("Failed to give socket '%s' to the admin group: %m", path);
 	if (listen(fd, SOMAXCONN) < 0) {
 		r = -errno;

@@ -271,12 +271,11 @@ static void on_idle(uv_idle_t *h)
 	/* Only here to keep the loop from sleeping while a commit is due. */
 }
 
-int state_init(uv_loop_t *loop, const char *dir, bool reset_corrupt)
+static int init(uv_loop_t *loop, const char *dir, bool reset_corrupt)
 {
 	unsigned long long snapshot_seq = 0;
 	int r;
 
-	st.loop = loop;
 	st.dir = strdup(dir);
 	if (!st.dir || path_join(&st.snapshot_path, dir, "state.json") < 0 ||
 	    path_join(&st.journal_path, dir, "journal.jsonl") < 0)
@@ -321,7 +320,18 @@ int state_init(uv_loop_t *loop, const char *dir, bool reset_corrupt)
 	uv_check_init(loop, &st.check);
 	uv_idle_init(loop, &st.idle);
 	uv_unref((uv_handle_t *)&st.check);
+	st.loop = loop;
 	return 0;
+}
+
+int state_init(uv_loop_t *loop, const char *dir, bool reset_corrupt)
+{
+	int r = init(loop, dir, reset_corrupt);
+
+	/* Leave nothing half set up: no memory, no lock, no handle. */
+	if (r < 0)
+		state_exit();
+	return r;
 }
 
 /* Commit. */

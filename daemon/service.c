@@ -1,0 +1,179 @@
+/*
+ * service.c: start-up and shut-down order of the daemon (see service.h).
+ */
+#include <grp.h>
+#include <jansson.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dispatch.h"
+#include "events.h"
+#include "log.h"
+#include "methods.h"
+#include "model.h"
+#include "netns.h"
+#include "nlcache.h"
+#include "proc.h"
+#include "reconcile.h"
+#include "rpc.h"
+#include "service.h"
+#include "state.h"
+
+/* How far service_start() got, so that undoing stops exactly what started. */
+enum stage {
+	STAGE_NONE,
+	STAGE_NETNS,
+	STAGE_STATE,
+	STAGE_MODEL,
+	STAGE_PROC,
+	STAGE_METHODS,
+	STAGE_RPC,
+};
+
+static enum stage stage;
+static bool closed;
+
+static gid_t lookup_group(const char *name)
+{
+	struct group *g = name ? getgrnam(name) : NULL;
+
+	if (!g) {
+		log_info("Admin group '%s' does not exist; only root may use the socket",
+			 name ? name : "");
+		return (gid_t)-1;
+	}
+	return g->gr_gid;
+}
+
+/* Follow every namespace netnsd owns, for events. */
+static void watch_managed(void)
+{
+	const char *name;
+	json_t *doc;
+
+	json_object_foreach(state_collection("netns"), name, doc)
+		if (netns_pinned_mounted(name) && model_watch(name) < 0)
+			log_warning("Failed to follow namespace '%s'; no events from it", name);
+}
+
+int service_start(uv_loop_t *loop, const struct service_config *cfg, bool *ret_activated)
+{
+	struct methods_context ctx = {
+		.version = cfg->version,
+		.start_usec = now_usec(),
+		.socket_path = cfg->socket_path,
+		.state_dir = cfg->state_dir,
+		.max_namespaces = cfg->max_namespaces,
+	};
+	struct rpc_config rcfg = {
+		.socket_path = cfg->socket_path,
+		.admin_gid = lookup_group(cfg->admin_group),
+		.max_message = cfg->max_message,
+		.max_connections = cfg->max_connections,
+		.max_queued = cfg->max_queued,
+	};
+	int r;
+
+	closed = false;
+	r = netns_init();
+	if (r < 0) {
+		log_error("Failed to open the host network namespace: %s", strerror(-r));
+		goto fail;
+	}
+	stage = STAGE_NETNS;
+	r = state_init(loop, cfg->state_dir, cfg->reset_corrupt);
+	if (r < 0)
+		goto fail;
+	stage = STAGE_STATE;
+	dispatch_set_max_batch(cfg->max_batch);
+	events_init(loop, &(struct events_config){ .backlog_bytes = cfg->event_backlog,
+						   .stall_ms = (unsigned)cfg->event_stall_ms,
+						   .max_subscriptions = cfg->max_subscriptions });
+	reconcile_run();
+	r = state_flush();
+	if (r < 0)
+		log_error("Failed to persist the restored state: %s", strerror(-r));
+
+	r = model_init(loop, (int)cfg->monitor_rcvbuf);
+	if (r < 0) {
+		log_error("Failed to start the kernel monitor: %s", strerror(-r));
+		goto fail;
+	}
+	stage = STAGE_MODEL;
+	watch_managed();
+
+	r = proc_init(loop, cfg->runtime_dir, cfg->shim);
+	if (r < 0) {
+		log_error("Failed to set up process supervision in '%s': %s", cfg->runtime_dir,
+			  strerror(-r));
+		goto fail;
+	}
+	stage = STAGE_PROC;
+	if (access(cfg->shim, X_OK) < 0)
+		log_warning("Supervisor '%s' is missing: proc.spawn will fail", cfg->shim);
+
+	methods_init(&ctx);
+	stage = STAGE_METHODS;
+	r = proc_adopt_all();
+	if (r > 0)
+		log_notice("Adopted %d supervised processes", r);
+	r = proc_methods_restore();
+	if (r > 0)
+		log_notice("Started %d services again", r);
+	state_flush();
+
+	r = rpc_init(loop, &rcfg, ret_activated);
+	if (r < 0)
+		goto fail;
+	methods_set_socket_activated(*ret_activated);
+	stage = STAGE_RPC;
+	return 0;
+fail:
+	service_close();
+	service_free();
+	return r < 0 ? r : -EIO;
+}
+
+void service_quiesce(void)
+{
+	if (stage >= STAGE_RPC)
+		rpc_quiesce();
+	dispatch_set_shutting_down(true);
+}
+
+bool service_idle(void)
+{
+	struct dispatch_stats ds;
+
+	dispatch_get_stats(&ds);
+	return ds.inflight == 0 && (stage < STAGE_RPC || rpc_drained());
+}
+
+void service_close(void)
+{
+	if (closed)
+		return;
+	closed = true;
+	/* Supervised processes keep running; the next netnsd adopts them. */
+	if (stage >= STAGE_PROC)
+		proc_exit();
+	if (stage >= STAGE_RPC)
+		rpc_exit();
+	if (stage >= STAGE_MODEL)
+		model_exit();
+	if (stage >= STAGE_STATE) {
+		events_exit();
+		state_exit();
+	}
+}
+
+void service_free(void)
+{
+	if (stage >= STAGE_METHODS)
+		methods_exit();
+	nlcache_exit();
+	reconcile_exit();
+	if (stage >= STAGE_NETNS)
+		netns_exit();
+	stage = STAGE_NONE;
+}

@@ -8,10 +8,12 @@
  * check that matters is the daemon's, and its error message is what the user
  * sees.
  *
- * To add a command family (link, addr, route ...), write its handlers, give it
- * a subcommand table like netns_verbs[] and add one row to top_verbs[]; the
- * dispatcher and the help texts are driven by those tables.  The bash
- * completion (contrib/bash-completion/netnsctl) lists the same words.
+ * To add a command family, write its handlers, give it a subcommand table like
+ * netns_verbs[] and add one row to top_verbs[]; the dispatcher and the help
+ * texts are driven by those tables.  The link, addr and route families take
+ * ip-style "KEYWORD VALUE" arguments, described by keyword tables (struct arg)
+ * that say which param each keyword sets.  The bash completion
+ * (contrib/bash-completion/netnsctl) lists the same words.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -54,6 +56,7 @@ struct ctx {
 	json_int_t next_id;
 	const struct verb *family; /* the verb chosen at the top level */
 	const struct verb *verb;   /* the subcommand, or the family itself for leaves */
+	char cmd[64];		   /* "family subcommand" as typed, for messages */
 };
 
 /*
@@ -63,11 +66,11 @@ struct ctx {
  */
 struct verb {
 	const char *name;
-	const char *alias;
+	const char *alias; /* other names, separated by spaces */
 	int (*run)(struct ctx *c, int argc, char **argv);
 	const struct verb *sub;
 	const char *default_sub;
-	bool uses_netns; /* accepts the global -n NAME */
+	bool uses_netns; /* accepts the global -n NAME (on a family: all its subcommands) */
 	const char *args;    /* synopsis after the name */
 	const char *summary; /* one line for the parent's list */
 	const char *help;    /* paragraphs for the verb's own help */
@@ -109,6 +112,18 @@ static _printf_(2, 3) int usage_error(const struct ctx *c, const char *fmt, ...)
 	else
 		fputs("Try 'netnsctl --help' for more information.\n", stderr);
 	return EXIT_USAGE;
+}
+
+/* A usage error of the current command: "netnsctl: link add: MESSAGE" and the hint. */
+static _printf_(2, 3) int bad_args(const struct ctx *c, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return usage_error(c, "%s: %s", c->cmd, msg);
 }
 
 /* The connection: one blocking stream socket, one request and one reply line at a time. */
@@ -460,7 +475,7 @@ static void print_indented(const char *text, const char *indent)
 	while (*text) {
 		size_t n = strcspn(text, "\n");
 
-		printf("%s%.*s\n", indent, (int)n, text);
+		printf("%s%.*s\n", n ? indent : "", (int)n, text);
 		text += n;
 		if (*text == '\n')
 			text++;
@@ -488,6 +503,22 @@ static bool parse_int(const char *s, long long min, long long max, long long *re
 		return false;
 	*ret = v;
 	return true;
+}
+
+/* Whether word is one of the space-separated words of list. */
+static bool word_in(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+
+	while (list && *list) {
+		size_t len = strcspn(list, " ");
+
+		if (len == n && !strncmp(list, word, n))
+			return true;
+		list += len;
+		list += strspn(list, " ");
+	}
+	return false;
 }
 
 /* Read a whole file ("-" is stdin) into a NUL-terminated buffer. */
@@ -832,6 +863,640 @@ static int netns_identify(struct ctx *c, int argc, char **argv)
 	return 0;
 }
 
+/*
+ * Keyword arguments, as ip takes them: "mtu 1400 master br0 up".  A table of
+ * struct arg says which param each keyword sets and how its value is read.
+ * netnsctl only checks the syntax (a number is a number, on is on); ranges,
+ * kinds and addresses are the daemon's to judge.
+ */
+
+/* The types before ARG_TRUE take a value (the next word); arg_set() relies on the order. */
+enum arg_type {
+	ARG_STRING, /* KEYWORD TEXT */
+	ARG_NETNS,  /* KEYWORD NAME, where "host" means null: the host */
+	ARG_INT,    /* KEYWORD N, a number from 0 to 2^32-1 */
+	ARG_TABLE,  /* KEYWORD N, or main, local, default */
+	ARG_ONOFF,  /* KEYWORD on|off: a boolean */
+	ARG_TRUE,   /* KEYWORD alone: true */
+	ARG_FALSE,  /* KEYWORD alone: false */
+	ARG_NULL,   /* KEYWORD alone: null */
+	ARG_CONST,  /* KEYWORD alone: the string in value */
+};
+
+struct arg {
+	const char *word;
+	const char *key; /* the param it sets */
+	enum arg_type type;
+	const char *value; /* for ARG_CONST */
+};
+
+static const struct arg *arg_find(const struct arg *args, const char *word)
+{
+	for (const struct arg *a = args; a->word; a++)
+		if (!strcmp(a->word, word))
+			return a;
+	return NULL;
+}
+
+/*
+ * Set the param of keyword a (argv[*i]) in obj, reading its value from the
+ * next word when it takes one (*i then points at the value).  Returns 0, or
+ * EXIT_USAGE after saying why.
+ */
+static int arg_set(const struct ctx *c, const struct arg *a, json_t *obj, char **argv, int *i)
+{
+	const char *val = NULL;
+	long long n;
+	json_t *v = NULL;
+
+	if (json_object_get(obj, a->key))
+		return bad_args(c, "'%s' repeats or contradicts an earlier argument", a->word);
+	if (a->type < ARG_TRUE) {
+		val = argv[*i + 1];
+		if (!val)
+			return bad_args(c, "'%s' needs a value", a->word);
+		(*i)++;
+	}
+	switch (a->type) {
+	case ARG_STRING:
+		v = json_string(val);
+		break;
+	case ARG_NETNS:
+		v = strcmp(val, "host") ? json_string(val) : json_null();
+		break;
+	case ARG_TABLE:
+	case ARG_INT:
+		if (a->type == ARG_TABLE && (!strcmp(val, "main") || !strcmp(val, "local") ||
+					     !strcmp(val, "default"))) {
+			v = json_integer(val[0] == 'm' ? 254 : val[0] == 'l' ? 255 : 253);
+			break;
+		}
+		if (!parse_int(val, 0, UINT32_MAX, &n))
+			return bad_args(c, "'%s' wants a number%s, not '%s'", a->word,
+					a->type == ARG_TABLE ? " (or main, local, default)" : "",
+					val);
+		v = json_integer(n);
+		break;
+	case ARG_ONOFF:
+		if (strcmp(val, "on") && strcmp(val, "off"))
+			return bad_args(c, "'%s' wants on or off, not '%s'", a->word, val);
+		v = json_boolean(!strcmp(val, "on"));
+		break;
+	case ARG_TRUE:
+		v = json_true();
+		break;
+	case ARG_FALSE:
+		v = json_false();
+		break;
+	case ARG_NULL:
+		v = json_null();
+		break;
+	case ARG_CONST:
+		v = json_string(a->value);
+		break;
+	}
+	if (!v)
+		return bad_args(c, "the value of '%s' is not UTF-8 text", a->word);
+	json_object_set_new(obj, a->key, v);
+	return 0;
+}
+
+/* Set a string param from a positional word; EXIT_USAGE when it is given twice or not text. */
+static int word_set(const struct ctx *c, json_t *obj, const char *key, const char *what,
+		    const char *word)
+{
+	json_t *v;
+
+	if (json_object_get(obj, key))
+		return bad_args(c, "%s is given twice (at '%s')", what, word);
+	v = json_string(word);
+	if (!v)
+		return bad_args(c, "%s '%s' is not UTF-8 text", what, word);
+	json_object_set_new(obj, key, v);
+	return 0;
+}
+
+/* Take the value after a keyword such as "dev" or "name" (argv[*i]); NULL when missing. */
+static const char *next_word(char **argv, int *i)
+{
+	if (!argv[*i + 1])
+		return NULL;
+	return argv[++*i];
+}
+
+/* Params of a command that acts in -n's namespace: {"netns": NS}, or {} for the host. */
+static json_t *ns_params(const struct ctx *c)
+{
+	json_t *p = json_object();
+
+	if (p && c->netns && json_object_set_new(p, "netns", json_string(c->netns)) < 0) {
+		json_decref(p);
+		return NULL;
+	}
+	return p;
+}
+
+#define NS_PARAMS_OR_FAIL(c, p)                                                        \
+	do {                                                                           \
+		(p) = ns_params(c);                                                    \
+		if (!(p))                                                              \
+			return usage_error(c, "-n/--netns: '%s' is not UTF-8 text",    \
+					   (c)->netns);                                \
+	} while (0)
+
+/* Call method and print nothing (the result with --json). */
+static int call_quiet(struct ctx *c, const char *method, json_t *params)
+{
+	json_t *result = NULL;
+	int r = rpc_call(c, method, params, &result);
+
+	return r ?: finish_json(c, result);
+}
+
+/* Print a table, or say that memory ran out; returns the exit status. */
+static int table_finish(struct table *t, int r)
+{
+	if (r < 0)
+		errorf("out of memory");
+	else
+		table_print(t);
+	table_free(t);
+	return r < 0 ? EXIT_FAIL : 0;
+}
+
+/* link */
+
+static const struct arg link_add_args[] = {
+	{ "type", "kind", ARG_STRING, NULL },
+	{ "master", "master", ARG_STRING, NULL },
+	{ "mtu", "mtu", ARG_INT, NULL },
+	{ "address", "address", ARG_STRING, NULL },
+	{ "up", "up", ARG_TRUE, NULL },
+	{ "noipv6ll", "ipv6_ll", ARG_FALSE, NULL },
+	{ "ipv6ll", "ipv6_ll", ARG_ONOFF, NULL },
+	{ "parent", "parent", ARG_STRING, NULL },
+	{ "link", "parent", ARG_STRING, NULL },
+	{ "id", "id", ARG_INT, NULL },
+	{ "protocol", "protocol", ARG_STRING, NULL },
+	{ "mode", "mode", ARG_STRING, NULL },
+	{ "remote", "remote", ARG_STRING, NULL },
+	{ "group", "group", ARG_STRING, NULL },
+	{ "local", "local", ARG_STRING, NULL },
+	{ "port", "port", ARG_INT, NULL },
+	{ "dev", "dev", ARG_STRING, NULL },
+	{ "stp", "stp", ARG_ONOFF, NULL },
+	{ "vlan_filtering", "vlan_filtering", ARG_ONOFF, NULL },
+	{ 0 },
+};
+
+/* What may follow "peer NAME": the peer's own settings. */
+static const struct arg link_peer_args[] = {
+	{ "netns", "netns", ARG_NETNS, NULL },
+	{ "master", "master", ARG_STRING, NULL },
+	{ "mtu", "mtu", ARG_INT, NULL },
+	{ "address", "address", ARG_STRING, NULL },
+	{ "up", "up", ARG_TRUE, NULL },
+	{ "noipv6ll", "ipv6_ll", ARG_FALSE, NULL },
+	{ "ipv6ll", "ipv6_ll", ARG_ONOFF, NULL },
+	{ 0 },
+};
+
+static const struct arg link_set_args[] = {
+	{ "up", "up", ARG_TRUE, NULL },
+	{ "down", "up", ARG_FALSE, NULL },
+	{ "mtu", "mtu", ARG_INT, NULL },
+	{ "address", "address", ARG_STRING, NULL },
+	{ "master", "master", ARG_STRING, NULL },
+	{ "nomaster", "master", ARG_NULL, NULL },
+	{ "name", "rename", ARG_STRING, NULL },
+	{ "netns", "move_to", ARG_NETNS, NULL },
+	{ "ipv6ll", "ipv6_ll", ARG_ONOFF, NULL },
+	{ 0 },
+};
+
+static int link_add(struct ctx *c, int argc, char **argv)
+{
+	_cleanup_(json_decrefp) json_t *params = NULL;
+	json_t *peer = NULL;
+	const struct arg *a;
+	int r;
+
+	NS_PARAMS_OR_FAIL(c, params);
+	for (int i = 1; i < argc; i++) {
+		const char *w = argv[i];
+
+		if (peer) {
+			/* As in ip, everything after "peer NAME" describes the peer. */
+			a = arg_find(link_peer_args, w);
+			if (!a && (arg_find(link_add_args, w) || !strcmp(w, "peer")))
+				return bad_args(c, "'%s' cannot follow 'peer NAME': the words "
+						"after it set the peer (netns, master, mtu, "
+						"address, up, noipv6ll, ipv6ll); put '%s' before "
+						"'peer'",
+						w, w);
+			if (!a)
+				return bad_args(c, "unknown argument '%s'", w);
+			r = arg_set(c, a, peer, argv, &i);
+			if (r)
+				return r;
+			continue;
+		}
+		a = arg_find(link_add_args, w);
+		if (a) {
+			r = arg_set(c, a, params, argv, &i);
+			if (r)
+				return r;
+			continue;
+		}
+		if (!strcmp(w, "peer")) {
+			w = next_word(argv, &i);
+			if (w && !strcmp(w, "name"))
+				w = next_word(argv, &i);
+			if (!w)
+				return bad_args(c, "'peer' needs the peer's NAME");
+			peer = json_object();
+			json_object_set_new(params, "peer", peer);
+			r = word_set(c, peer, "name", "the peer's NAME", w);
+			if (r)
+				return r;
+			continue;
+		}
+		if (!strcmp(w, "netns"))
+			return bad_args(c, "'netns' applies to the peer only; create the link in "
+					"a namespace with 'netnsctl -n NS link add ...'");
+		if (!strcmp(w, "name")) {
+			w = next_word(argv, &i);
+			if (!w)
+				return bad_args(c, "'name' needs a value");
+		} else if (json_object_get(params, "name")) {
+			return bad_args(c, "unknown argument '%s'", w);
+		}
+		r = word_set(c, params, "name", "NAME", w);
+		if (r)
+			return r;
+	}
+	if (!json_object_get(params, "name"))
+		return bad_args(c, "missing NAME");
+	if (!json_object_get(params, "kind"))
+		return bad_args(c, "missing 'type KIND' (veth, bridge, dummy, vlan, macvlan, "
+				"vxlan)");
+	/* Like ip, the peer is made where the link is unless 'netns' says otherwise. */
+	if (peer && c->netns && !json_object_get(peer, "netns"))
+		json_object_set(peer, "netns", json_object_get(params, "netns"));
+	return call_quiet(c, "link.add", TAKE_PTR(params));
+}
+
+/*
+ * Read "DEV" or "dev DEV" (argv[*i]) into the param key, as ip does for the
+ * device of link set, link delete and addr list.
+ */
+static int dev_word(const struct ctx *c, json_t *params, const char *key, const char *what,
+		    char **argv, int *i)
+{
+	const char *w = argv[*i];
+
+	if (!strcmp(w, "dev")) {
+		w = next_word(argv, i);
+		if (!w)
+			return bad_args(c, "'dev' needs a value");
+	} else if (json_object_get(params, key)) {
+		return bad_args(c, "unknown argument '%s'", w);
+	}
+	return word_set(c, params, key, what, w);
+}
+
+static int link_delete(struct ctx *c, int argc, char **argv)
+{
+	_cleanup_(json_decrefp) json_t *params = NULL;
+	json_t *result = NULL;
+	const char *action;
+	int r;
+
+	NS_PARAMS_OR_FAIL(c, params);
+	for (int i = 1; i < argc; i++) {
+		r = dev_word(c, params, "name", "NAME", argv, &i);
+		if (r)
+			return r;
+	}
+	if (!json_object_get(params, "name"))
+		return bad_args(c, "missing NAME");
+	r = rpc_call(c, "link.delete", TAKE_PTR(params), &result);
+	if (r || c->json)
+		return r ?: finish_json(c, result);
+	action = json_string_value(json_object_get(result, "action"));
+	if (action && !strcmp(action, "returned"))
+		printf("%s was borrowed: returned it to the namespace and name it came from\n",
+		       json_string_value(json_object_get(result, "name")) ?: "?");
+	return finish_json(c, result);
+}
+
+static int link_set(struct ctx *c, int argc, char **argv)
+{
+	_cleanup_(json_decrefp) json_t *params = NULL;
+	const struct arg *a;
+	int r;
+
+	NS_PARAMS_OR_FAIL(c, params);
+	for (int i = 1; i < argc; i++) {
+		a = arg_find(link_set_args, argv[i]);
+		r = a ? arg_set(c, a, params, argv, &i)
+		      : dev_word(c, params, "name", "NAME", argv, &i);
+		if (r)
+			return r;
+	}
+	if (!json_object_get(params, "name"))
+		return bad_args(c, "missing NAME");
+	return call_quiet(c, "link.set", TAKE_PTR(params));
+}
+
+/* The PEER column: name@namespace ("host" for the host), or what the kernel says. */
+static void peer_label(json_t *peer, char *buf, size_t size)
+{
+	const char *name = json_string_value(json_object_get(peer, "name"));
+	json_t *ns = json_object_get(peer, "netns"), *nsid = json_object_get(peer, "netnsid");
+	char ifname[32];
+
+	if (!name) {
+		snprintf(ifname, sizeof(ifname), "if%" JSON_INTEGER_FORMAT,
+			 json_integer_value(json_object_get(peer, "ifindex")));
+		name = ifname;
+	}
+	if (ns)
+		snprintf(buf, size, "%s@%s", name, json_string_value(ns) ?: "host");
+	else if (json_is_integer(nsid))
+		snprintf(buf, size, "%s@nsid%" JSON_INTEGER_FORMAT, name, json_integer_value(nsid));
+	else
+		snprintf(buf, size, "%s", name);
+}
+
+static int link_list(struct ctx *c, int argc, char **argv)
+{
+	struct table t = { .ncols = 8 };
+	json_t *params, *result = NULL, *e;
+	bool names_only = false;
+	size_t i;
+	int r;
+
+	for (int a = 1; a < argc; a++) {
+		if (strcmp(argv[a], "--names") != 0)
+			return bad_args(c, "unknown argument '%s'", argv[a]);
+		names_only = true;
+	}
+	NS_PARAMS_OR_FAIL(c, params);
+	r = rpc_call(c, "link.list", params, &result);
+	if (r || c->json)
+		return r ?: finish_json(c, result);
+	if (names_only) {
+		json_array_foreach(json_object_get(result, "links"), i, e)
+			printf("%s\n", json_string_value(json_object_get(e, "name")) ?: "?");
+		return finish_json(c, result);
+	}
+	r = table_add(&t, "NAME", "KIND", "STATE", "MTU", "ADDRESS", "MASTER", "MANAGED", "PEER");
+	json_array_foreach(json_object_get(result, "links"), i, e) {
+		json_t *peer = json_object_get(e, "peer");
+		const char *origin = json_string_value(json_object_get(e, "origin"));
+		bool managed = json_is_true(json_object_get(e, "managed"));
+		char state[64], mtu[32], peer_s[128] = "-";
+
+		snprintf(state, sizeof(state), "%s/%s",
+			 json_is_true(json_object_get(e, "up")) ? "UP" : "DOWN",
+			 json_string_value(json_object_get(e, "operstate")) ?: "?");
+		snprintf(mtu, sizeof(mtu), "%" JSON_INTEGER_FORMAT,
+			 json_integer_value(json_object_get(e, "mtu")));
+		if (json_is_object(peer))
+			peer_label(peer, peer_s, sizeof(peer_s));
+		r = r ?: table_add(&t, json_string_value(json_object_get(e, "name")),
+				   json_string_value(json_object_get(e, "kind")), state, mtu,
+				   json_string_value(json_object_get(e, "address")),
+				   json_string_value(json_object_get(e, "master")),
+				   origin ?: (managed ? "created" : "no"), peer_s);
+	}
+	json_decref(result);
+	return table_finish(&t, r);
+}
+
+/* addr */
+
+static const struct arg addr_add_args[] = {
+	{ "dev", "dev", ARG_STRING, NULL },
+	{ "nodad", "nodad", ARG_TRUE, NULL },
+	{ 0 },
+};
+
+static const struct arg addr_del_args[] = {
+	{ "dev", "dev", ARG_STRING, NULL },
+	{ 0 },
+};
+
+/* addr add and addr delete: ADDRESS/PREFIX (or "local ADDRESS/PREFIX") and keywords. */
+static int addr_change(struct ctx *c, int argc, char **argv, const char *method,
+		       const struct arg *args)
+{
+	_cleanup_(json_decrefp) json_t *params = NULL;
+	const struct arg *a;
+	const char *w;
+	int r;
+
+	NS_PARAMS_OR_FAIL(c, params);
+	for (int i = 1; i < argc; i++) {
+		a = arg_find(args, argv[i]);
+		if (a) {
+			r = arg_set(c, a, params, argv, &i);
+			if (r)
+				return r;
+			continue;
+		}
+		w = argv[i];
+		if (!strcmp(w, "local")) {
+			w = next_word(argv, &i);
+			if (!w)
+				return bad_args(c, "'local' needs a value");
+		} else if (json_object_get(params, "address")) {
+			return bad_args(c, "unknown argument '%s'", w);
+		}
+		r = word_set(c, params, "address", "ADDRESS/PREFIX", w);
+		if (r)
+			return r;
+	}
+	if (!json_object_get(params, "address"))
+		return bad_args(c, "missing ADDRESS/PREFIX");
+	if (!json_object_get(params, "dev"))
+		return bad_args(c, "missing 'dev DEV'");
+	return call_quiet(c, method, TAKE_PTR(params));
+}
+
+static int addr_add(struct ctx *c, int argc, char **argv)
+{
+	return addr_change(c, argc, argv, "addr.add", addr_add_args);
+}
+
+static int addr_delete(struct ctx *c, int argc, char **argv)
+{
+	return addr_change(c, argc, argv, "addr.delete", addr_del_args);
+}
+
+static int addr_list(struct ctx *c, int argc, char **argv)
+{
+	_cleanup_(json_decrefp) json_t *params = NULL;
+	struct table t = { .ncols = 5 };
+	json_t *result = NULL, *e;
+	size_t i;
+	int r;
+
+	NS_PARAMS_OR_FAIL(c, params);
+	for (int a = 1; a < argc; a++) {
+		r = dev_word(c, params, "dev", "DEV", argv, &a);
+		if (r)
+			return r;
+	}
+	r = rpc_call(c, "addr.list", TAKE_PTR(params), &result);
+	if (r || c->json)
+		return r ?: finish_json(c, result);
+	r = table_add(&t, "DEV", "FAMILY", "ADDRESS", "SCOPE", "MANAGED");
+	json_array_foreach(json_object_get(result, "addresses"), i, e) {
+		bool tentative = json_is_true(json_object_get(e, "tentative"));
+
+		r = r ?: table_add(&t, json_string_value(json_object_get(e, "dev")),
+				   json_string_value(json_object_get(e, "family")),
+				   json_string_value(json_object_get(e, "address")),
+				   json_string_value(json_object_get(e, "scope")),
+				   json_is_true(json_object_get(e, "managed"))
+					   ? (tentative ? "yes (tentative)" : "yes")
+					   : (tentative ? "no (tentative)" : "no"));
+	}
+	json_decref(result);
+	return table_finish(&t, r);
+}
+
+/* route */
+
+static const struct arg route_args[] = {
+	{ "via", "via", ARG_STRING, NULL },
+	{ "dev", "dev", ARG_STRING, NULL },
+	{ "metric", "metric", ARG_INT, NULL },
+	{ "table", "table", ARG_TABLE, NULL },
+	{ "type", "type", ARG_STRING, NULL },
+	{ "family", "family", ARG_STRING, NULL },
+	{ "-4", "family", ARG_CONST, "inet" },
+	{ "-6", "family", ARG_CONST, "inet6" },
+	{ 0 },
+};
+
+static const struct arg route_list_args[] = {
+	{ "table", "table", ARG_TABLE, NULL },
+	{ "family", "family", ARG_STRING, NULL },
+	{ "-4", "family", ARG_CONST, "inet" },
+	{ "-6", "family", ARG_CONST, "inet6" },
+	{ 0 },
+};
+
+/* route add and route delete: [TYPE] {default|CIDR} and keywords, like ip route. */
+static int route_change(struct ctx *c, int argc, char **argv, const char *method)
+{
+	static const char route_types[] = "unicast blackhole unreachable prohibit";
+	_cleanup_(json_decrefp) json_t *params = NULL;
+	const struct arg *a;
+	const char *w;
+	int r;
+
+	NS_PARAMS_OR_FAIL(c, params);
+	for (int i = 1; i < argc; i++) {
+		a = arg_find(route_args, argv[i]);
+		if (a) {
+			r = arg_set(c, a, params, argv, &i);
+			if (r)
+				return r;
+			continue;
+		}
+		w = argv[i];
+		if (!strcmp(w, "to")) {
+			w = next_word(argv, &i);
+			if (!w)
+				return bad_args(c, "'to' needs a value");
+		} else if (word_in(route_types, w) && argv[i + 1] &&
+			   !json_object_get(params, "dst") && !json_object_get(params, "type")) {
+			/* "route add blackhole 10.9.0.0/16", as ip writes it. */
+			json_object_set_new(params, "type", json_string(w));
+			continue;
+		} else if (json_object_get(params, "dst")) {
+			return bad_args(c, "unknown argument '%s'", w);
+		}
+		r = word_set(c, params, "dst", "the destination", w);
+		if (r)
+			return r;
+	}
+	if (!json_object_get(params, "dst"))
+		return bad_args(c, "missing the destination (default or ADDRESS/PREFIX)");
+	return call_quiet(c, method, TAKE_PTR(params));
+}
+
+static int route_add(struct ctx *c, int argc, char **argv)
+{
+	return route_change(c, argc, argv, "route.add");
+}
+
+static int route_delete(struct ctx *c, int argc, char **argv)
+{
+	return route_change(c, argc, argv, "route.delete");
+}
+
+static const char *table_name(json_int_t table, char *buf, size_t size)
+{
+	switch (table) {
+	case 253:
+		return "default";
+	case 254:
+		return "main";
+	case 255:
+		return "local";
+	}
+	snprintf(buf, size, "%" JSON_INTEGER_FORMAT, table);
+	return buf;
+}
+
+static int route_list(struct ctx *c, int argc, char **argv)
+{
+	_cleanup_(json_decrefp) json_t *params = NULL;
+	struct table t = { .ncols = 6 };
+	json_t *result = NULL, *e;
+	const struct arg *a;
+	size_t i;
+	int r;
+
+	NS_PARAMS_OR_FAIL(c, params);
+	for (int k = 1; k < argc; k++) {
+		a = arg_find(route_list_args, argv[k]);
+		if (!a)
+			return bad_args(c, "unknown argument '%s'", argv[k]);
+		r = arg_set(c, a, params, argv, &k);
+		if (r)
+			return r;
+	}
+	r = rpc_call(c, "route.list", TAKE_PTR(params), &result);
+	if (r || c->json)
+		return r ?: finish_json(c, result);
+	r = table_add(&t, "DST", "VIA", "DEV", "METRIC", "TABLE", "MANAGED");
+	json_array_foreach(json_object_get(result, "routes"), i, e) {
+		const char *type = json_string_value(json_object_get(e, "type"));
+		const char *dst = json_string_value(json_object_get(e, "dst")) ?: "?";
+		bool unicast = !type || !strcmp(type, "unicast");
+		char dst_s[128], metric[32], table[32];
+
+		/* Like ip, a route of another type than unicast shows it before dst. */
+		snprintf(dst_s, sizeof(dst_s), "%s%s%s", unicast ? "" : type, unicast ? "" : " ",
+			 dst);
+		snprintf(metric, sizeof(metric), "%" JSON_INTEGER_FORMAT,
+			 json_integer_value(json_object_get(e, "metric")));
+		r = r ?: table_add(&t, dst_s, json_string_value(json_object_get(e, "via")),
+				   json_string_value(json_object_get(e, "dev")), metric,
+				   table_name(json_integer_value(json_object_get(e, "table")), table,
+					      sizeof(table)),
+				   json_is_true(json_object_get(e, "managed")) ? "yes" : "no");
+	}
+	json_decref(result);
+	return table_finish(&t, r);
+}
+
 /* Daemon */
 
 static void print_duration(json_int_t ms)
@@ -1049,6 +1714,185 @@ static const struct verb netns_verbs[] = {
 	{ 0 },
 };
 
+static const struct verb link_verbs[] = {
+	{
+		.name = "add",
+		.run = link_add,
+		.args = "[name] NAME type KIND [OPTION]...\n"
+			"          [peer PEER [PEER-OPTION]...]",
+		.summary = "create a link",
+		.help = "Create link NAME of kind KIND (veth, bridge, dummy, vlan, macvlan or\n"
+			"vxlan) in the host or, with -n NS, inside namespace NS.  netnsd gives\n"
+			"it the alias \"netnsd\", records it and recreates it after a restart or\n"
+			"a reboot.  If any step fails nothing is left behind.  Only the options\n"
+			"given are sent; the rest keep the kernel's defaults.  Prints nothing on\n"
+			"success; with --json, the new link as 'link list' describes it.\n"
+			"\n"
+			"Options of every kind:\n"
+			"  master BRIDGE     make it a port of BRIDGE (in the same namespace)\n"
+			"  mtu N             its MTU (68 to 65535)\n"
+			"  address MAC       its MAC address\n"
+			"  up                bring it up once it is configured\n"
+			"  noipv6ll          no IPv6 link-local address (address generation\n"
+			"                    mode none), set before it comes up: it never sends\n"
+			"                    DAD, router solicitations or MLD (large labs on one\n"
+			"                    bridge want this); 'ipv6ll on|off' says it either way\n"
+			"veth:\n"
+			"  peer PEER         the other end's name (required; also: peer name\n"
+			"                    PEER).  As with ip, the words after 'peer PEER'\n"
+			"                    describe the peer, so put the link's own options\n"
+			"                    before it.  The peer takes master, mtu, address,\n"
+			"                    up, noipv6ll and ipv6ll as above, and\n"
+			"    netns PEERNS    the namespace to make it in, 'host' for the host\n"
+			"                    (default: where the link is made: -n NS, or the\n"
+			"                    host)\n"
+			"bridge:\n"
+			"  stp on|off        spanning tree (default off); the forward delay is 0\n"
+			"  vlan_filtering on|off\n"
+			"vlan:\n"
+			"  link DEV          the parent device (required; also: parent DEV)\n"
+			"  id N              the VLAN id, 1 to 4094 (required)\n"
+			"  protocol 802.1Q|802.1ad\n"
+			"macvlan:\n"
+			"  link DEV          the parent device (required; also: parent DEV)\n"
+			"  mode bridge|private|vepa|passthru\n"
+			"vxlan:\n"
+			"  id VNI            (required)\n"
+			"  remote IP | group IP   the far end, or a multicast group (needs dev)\n"
+			"  local IP, port N (default 4789), dev DEV (the underlay device)",
+	},
+	{
+		.name = "delete",
+		.alias = "del",
+		.run = link_delete,
+		.args = "[dev] NAME",
+		.summary = "delete a link, or give a borrowed one back",
+		.help = "Delete link NAME (and, for a veth, its peer), and forget it.  A device\n"
+			"that was moved into a namespace with 'link set NAME netns NS' is not\n"
+			"deleted but given back: moved to the namespace it came from under its\n"
+			"original name (netnsctl says so).  In the host only links netnsd\n"
+			"created can be deleted.",
+	},
+	{
+		.name = "set",
+		.run = link_set,
+		.args = "[dev] NAME [up|down] [mtu N] [address MAC]\n"
+			"          [master BRIDGE|nomaster] [name NEWNAME] [netns NS|host]\n"
+			"          [ipv6ll on|off]",
+		.summary = "change a link, rename it or move it",
+		.help = "Change link NAME: bring it up or down, set its MTU or MAC address,\n"
+			"make it a port of BRIDGE or detach it (nomaster), rename it, turn its\n"
+			"IPv6 link-local address on or off, or move it to namespace NS ('netns\n"
+			"host' moves it to the host).  Moving a device flushes its addresses and\n"
+			"routes (the kernel does); 'master' cannot be combined with 'netns'.\n"
+			"Moving a device netnsd did not create (a physical NIC) borrows it:\n"
+			"'link delete' or deleting its namespace gives it back.  In the host\n"
+			"netnsd changes only links it created or borrowed.  Prints nothing on\n"
+			"success; with --json, the link after the change.",
+	},
+	{
+		.name = "list",
+		.alias = "ls show",
+		.run = link_list,
+		.args = "[--names]",
+		.summary = "list the links of a namespace",
+		.help = "List the links of the host or, with -n NS, of namespace NS, as a\n"
+			"table: NAME; KIND (\"-\" for physical devices and lo); STATE, the\n"
+			"administrative state (UP or DOWN) and the kernel's operational state\n"
+			"(up, down, lowerlayerdown, unknown ...); MTU; ADDRESS (MAC); MASTER;\n"
+			"MANAGED: created (netnsd made it), borrowed (moved in with 'link set\n"
+			"netns'), existing (a device netnsd changed but did not make, such as lo\n"
+			"of its namespaces) or no; PEER, the other end of a veth as\n"
+			"NAME@NAMESPACE (\"host\" for the host; @nsidN when only the kernel's\n"
+			"namespace id is known).  --names prints only the names, one per line.",
+	},
+	{ 0 },
+};
+
+static const struct verb addr_verbs[] = {
+	{
+		.name = "add",
+		.run = addr_add,
+		.args = "ADDRESS/PREFIX dev DEV [nodad]",
+		.summary = "add an address to a device",
+		.help = "Add the IPv4 or IPv6 address ADDRESS/PREFIX (a plain address means /32\n"
+			"or /128) to device DEV in the host or, with -n NS, in namespace NS, and\n"
+			"record it: netnsd restores it after a restart or a reboot.  'nodad'\n"
+			"skips IPv6 duplicate address detection, so the address is usable at\n"
+			"once.  In the host, DEV must be a link netnsd created or borrowed.\n"
+			"Prints nothing on success; with --json, the recorded address.",
+	},
+	{
+		.name = "delete",
+		.alias = "del",
+		.run = addr_delete,
+		.args = "ADDRESS/PREFIX dev DEV",
+		.summary = "remove an address from a device",
+		.help = "Remove ADDRESS/PREFIX from device DEV and forget it.  Prints nothing\n"
+			"on success; with --json, the address removed.",
+	},
+	{
+		.name = "list",
+		.alias = "ls show",
+		.run = addr_list,
+		.args = "[[dev] DEV]",
+		.summary = "list the addresses of a namespace or device",
+		.help = "List the addresses in the host or, with -n NS, in namespace NS (only\n"
+			"those of DEV when given) as a table: DEV; FAMILY (inet or inet6);\n"
+			"ADDRESS/PREFIX; SCOPE (global, link, host); MANAGED: yes when netnsd\n"
+			"added it and restores it, no otherwise, with \"(tentative)\" while IPv6\n"
+			"duplicate address detection runs.",
+	},
+	{ 0 },
+};
+
+static const struct verb route_verbs[] = {
+	{
+		.name = "add",
+		.run = route_add,
+		.args = "[TYPE] {default|PREFIX} [via IP] [dev DEV] [metric N]\n"
+			"          [table N] [type TYPE] [-4|-6|family inet|inet6]",
+		.summary = "add a route",
+		.help = "Add a route to PREFIX (ADDRESS/PREFIX without host bits, or \"default\")\n"
+			"in the host or, with -n NS, in namespace NS, and record it: netnsd\n"
+			"restores it after a restart or a reboot.  'via IP' is the gateway and\n"
+			"'dev DEV' the device; a unicast route needs one or both.  'metric N'\n"
+			"(default 0 for IPv4, 1024 for IPv6) and 'table N' (a number, or main,\n"
+			"local, default; default main) place it.  TYPE is unicast (default),\n"
+			"blackhole, unreachable or prohibit, given before the prefix as ip does\n"
+			"or as 'type TYPE'; the others need neither via nor dev.  The\n"
+			"family follows the prefix or the gateway; \"default\" without via is\n"
+			"IPv4 unless -6 (or 'family inet6') says IPv6.  In the host a route\n"
+			"needs a dev that netnsd created or borrowed.  Prints nothing on\n"
+			"success; with --json, the recorded route.",
+	},
+	{
+		.name = "delete",
+		.alias = "del",
+		.run = route_delete,
+		.args = "[TYPE] {default|PREFIX} [via IP] [dev DEV] [metric N]\n"
+			"          [table N] [type TYPE] [-4|-6|family inet|inet6]",
+		.summary = "delete a route",
+		.help = "Delete the route that the same words would add (the metric and the\n"
+			"table must match) and forget it.  Prints nothing on success; with\n"
+			"--json, the route deleted.",
+	},
+	{
+		.name = "list",
+		.alias = "ls show",
+		.run = route_list,
+		.args = "[table N] [-4|-6|family inet|inet6]",
+		.summary = "list the routes of a namespace",
+		.help = "List the routes in the host or, with -n NS, in namespace NS: those of\n"
+			"every table but local unless 'table N' names one, of both families\n"
+			"unless -4 or -6 names one.  Columns: DST (preceded by the type when\n"
+			"it is not unicast, as in ip: \"blackhole 10.9.0.0/16\"); VIA, the\n"
+			"gateway; DEV; METRIC; TABLE (main, local, default or the number);\n"
+			"MANAGED: yes when netnsd added it and restores it.",
+	},
+	{ 0 },
+};
+
 static const struct verb top_verbs[] = {
 	{
 		.name = "netns",
@@ -1068,6 +1912,110 @@ static const struct verb top_verbs[] = {
 			    "  netnsctl netns pids red\n"
 			    "  netnsctl netns identify $$\n"
 			    "  netnsctl netns delete red grace 500\n",
+	},
+	{
+		.name = "link",
+		.sub = link_verbs,
+		.default_sub = "list",
+		.uses_netns = true,
+		.args = "COMMAND [ARG]...",
+		.summary = "create, change, move and list network interfaces",
+		.help = "Network interfaces (links) in the host or, with -n NS, inside namespace\n"
+			"NS.  netnsd creates veth pairs, bridges, dummy, vlan, macvlan and vxlan\n"
+			"devices with rtnetlink, gives each the alias \"netnsd\" (the kernel's\n"
+			"own record of ownership), records them in its state directory and\n"
+			"recreates them after a restart or a reboot.  In the host netnsd\n"
+			"changes only links it created or borrowed; in a namespace it created\n"
+			"every device is its to change; namespaces made by others are not\n"
+			"changed at all.  The words follow ip link.  Without COMMAND, 'link'\n"
+			"lists.",
+		.examples =
+			"  # Two nodes on a bridge, the way CORE builds a wired network: a bridge\n"
+			"  # in the host (STP off, forward delay 0), one veth per node whose end\n"
+			"  # inside the node is eth0 and whose host end is a port of the bridge.\n"
+			"  netnsctl netns add n1\n"
+			"  netnsctl netns add n2\n"
+			"  netnsctl link add b.1.1 type bridge up\n"
+			"  netnsctl -n n1 link add eth0 type veth up peer n1.0.1 netns host \\\n"
+			"          master b.1.1 up\n"
+			"  netnsctl -n n1 addr add 10.0.0.1/24 dev eth0\n"
+			"  # ... or as CORE's script does it: make the pair in the host, then move\n"
+			"  # one end into the node and rename it eth0.\n"
+			"  netnsctl link add n2.0.1 type veth master b.1.1 up peer n2.0\n"
+			"  netnsctl link set n2.0 netns n2\n"
+			"  netnsctl -n n2 link set n2.0 name eth0 up\n"
+			"  netnsctl -n n2 addr add 10.0.0.2/24 dev eth0\n"
+			"  ip netns exec n1 ping -c1 10.0.0.2\n"
+			"\n"
+			"  # Namespaces blue and red joined by a veth pair, one end in each.\n"
+			"  netnsctl -n blue link add veth0 type veth up peer veth1 netns red up\n"
+			"  netnsctl -n blue addr add 10.1.1.1/24 dev veth0\n"
+			"  netnsctl -n red addr add 10.1.1.2/24 dev veth1\n"
+			"  ip netns exec blue ping -c1 10.1.1.2\n"
+			"\n"
+			"  # Lend a physical NIC to a namespace; deleting it there gives it back\n"
+			"  # to the host under its old name.\n"
+			"  netnsctl link set eth1 netns blue\n"
+			"  netnsctl -n blue link set eth1 name uplink mtu 9000 up\n"
+			"  netnsctl -n blue link delete uplink\n"
+			"\n"
+			"  # A bridge inside a namespace, a VLAN on a device, the listings.\n"
+			"  netnsctl -n blue link add br0 type bridge stp on up\n"
+			"  netnsctl -n blue link set veth0 master br0\n"
+			"  netnsctl -n blue link add veth0.100 type vlan link veth0 id 100\n"
+			"  netnsctl -n blue link list\n"
+			"  netnsctl --json -n blue link list\n",
+	},
+	{
+		.name = "addr",
+		.sub = addr_verbs,
+		.default_sub = "list",
+		.uses_netns = true,
+		.args = "COMMAND [ARG]...",
+		.summary = "add, delete and list IP addresses",
+		.help = "IPv4 and IPv6 addresses on the devices of the host or, with -n NS, of\n"
+			"namespace NS.  netnsd records the addresses it adds and restores them\n"
+			"after a restart or a reboot.  In the host only devices netnsd created\n"
+			"or borrowed take addresses.  The words follow ip address.  Without\n"
+			"COMMAND, 'addr' lists.",
+		.examples = "  netnsctl -n blue addr add 10.1.1.1/24 dev veth0\n"
+			    "  netnsctl -n blue addr add fd00:1::1/64 dev veth0 nodad\n"
+			    "  netnsctl -n blue addr list dev veth0\n"
+			    "  netnsctl -n blue addr del 10.1.1.1/24 dev veth0\n",
+	},
+	{
+		.name = "route",
+		.sub = route_verbs,
+		.default_sub = "list",
+		.uses_netns = true,
+		.args = "COMMAND [ARG]...",
+		.summary = "add, delete and list routes",
+		.help = "IPv4 and IPv6 routes in the host or, with -n NS, in namespace NS.\n"
+			"netnsd records the routes it adds and restores them after a restart or\n"
+			"a reboot.  In the host only routes through a device netnsd created or\n"
+			"borrowed can be added.  The words follow ip route.  Without COMMAND,\n"
+			"'route' lists.",
+		.examples =
+			"  # red reaches green through blue, which forwards between them: each\n"
+			"  # end namespace gets a default route via blue.\n"
+			"  netnsctl netns add blue sysctl net.ipv4.ip_forward=1\n"
+			"  netnsctl netns add red\n"
+			"  netnsctl netns add green\n"
+			"  netnsctl -n red link add eth0 type veth up peer r0 netns blue up\n"
+			"  netnsctl -n green link add eth0 type veth up peer g0 netns blue up\n"
+			"  netnsctl -n blue addr add 10.1.0.1/24 dev r0\n"
+			"  netnsctl -n blue addr add 10.2.0.1/24 dev g0\n"
+			"  netnsctl -n red addr add 10.1.0.2/24 dev eth0\n"
+			"  netnsctl -n green addr add 10.2.0.2/24 dev eth0\n"
+			"  netnsctl -n red route add default via 10.1.0.1\n"
+			"  netnsctl -n green route add default via 10.2.0.1\n"
+			"  ip netns exec red ping -c1 10.2.0.2\n"
+			"\n"
+			"  netnsctl -n red route add 10.9.0.0/16 via 10.1.0.1 metric 100 table 10\n"
+			"  netnsctl -n red route add blackhole 10.66.0.0/16\n"
+			"  netnsctl -n red route add default dev eth0 -6\n"
+			"  netnsctl -n red route list -4\n"
+			"  netnsctl -n red route del default via 10.1.0.1\n",
 	},
 	{
 		.name = "info",
@@ -1119,7 +2067,7 @@ static const char help_trailer[] =
 static const struct verb *verb_find(const struct verb *table, const char *name)
 {
 	for (const struct verb *v = table; v && v->name; v++)
-		if (!strcmp(v->name, name) || (v->alias && !strcmp(v->alias, name)))
+		if (!strcmp(v->name, name) || word_in(v->alias, name))
 			return v;
 	return NULL;
 }
@@ -1143,7 +2091,7 @@ static void help_main(void)
 	       "  -j, --json         print the daemon's result as JSON: one document per\n"
 	       "                     command, indented on a terminal, one line otherwise\n"
 	       "  -n, --netns NAME   the namespace that link, addr and route commands act in\n"
-	       "                     (no current command takes it)\n"
+	       "                     (default: the host, where netnsd runs)\n"
 	       "  -h, --help         show this help, or a command's help, and exit\n"
 	       "  -V, --version      show netnsctl's version and exit\n"
 	       "\n"
@@ -1154,6 +2102,10 @@ static void help_main(void)
 	       "  netnsctl netns add blue sysctl net.ipv4.ip_forward=1\n"
 	       "  netnsctl netns list\n"
 	       "  netnsctl -j netns show blue\n"
+	       "  netnsctl -n blue link add veth0 type veth up peer veth1 netns red up\n"
+	       "  netnsctl -n blue addr add 10.1.1.1/24 dev veth0\n"
+	       "  netnsctl -n blue route add default via 10.1.1.2\n"
+	       "  netnsctl -n blue link list\n"
 	       "  netnsctl info\n"
 	       "  netnsctl call netns.get '{\"name\": \"blue\"}'\n"
 	       "\n"
@@ -1173,8 +2125,16 @@ static void help_verb_entry(const struct verb *parent, const struct verb *v)
 {
 	printf("  netnsctl %s%s%s%s%s\n", parent ? parent->name : "", parent ? " " : "", v->name,
 	       v->args ? " " : "", v->args ?: "");
-	if (v->alias)
-		printf("      (also: %s)\n", v->alias);
+	if (v->alias) {
+		fputs("      (also: ", stdout);
+		for (const char *a = v->alias; *a; a++) {
+			if (*a == ' ')
+				fputs(", ", stdout);
+			else
+				fputc(*a, stdout);
+		}
+		fputs(")\n", stdout);
+	}
 	print_indented(v->help, "      ");
 }
 
@@ -1293,7 +2253,8 @@ static int run_command(struct ctx *c, int argc, char **argv)
 		return 0;
 	}
 	c->verb = sub ?: v;
-	if (c->netns && !c->verb->uses_netns)
+	snprintf(c->cmd, sizeof(c->cmd), "%s%s%s", v->name, sub ? " " : "", sub ? argv[0] : "");
+	if (c->netns && !v->uses_netns && !c->verb->uses_netns)
 		return usage_error(c, "-n/--netns does not apply to '%s%s%s'", v->name,
 				   sub ? " " : "", sub ? sub->name : "");
 	return c->verb->run(c, argc, argv);

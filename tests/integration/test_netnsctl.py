@@ -12,7 +12,7 @@ import subprocess
 
 from netnsd_test import (NETNSCTL, TOP_SRCDIR, Daemon, file_bytes, ip_json,
                          ip_netns_names, main, netns_mounted, run, test, tmpdir, uniq,
-                         wait_for)
+                         wait_for, free_nsid)
 
 _daemon = None
 
@@ -204,14 +204,15 @@ def test_add_show_list_delete():
     with open(resolv, "w") as f:
         f.write("nameserver 192.0.2.53\nsearch example.test\n")
     hosts = "192.0.2.1 gateway\n192.0.2.2 peer peer.example.test\n"
-    out = ok("netns", "add", name, "nsid", "4242", "sysctl", "net.ipv4.ip_forward=1",
+    nsid = free_nsid()
+    out = ok("netns", "add", name, "nsid", str(nsid), "sysctl", "net.ipv4.ip_forward=1",
              "sysctl", "net.ipv4.conf.all.rp_filter=2", "resolv-conf", resolv, "hosts", "-",
              input=hosts)
     assert out == "", out
     # The kernel's view.
     assert name in ip_netns_names() and netns_mounted(name)
     ids = {e["name"]: e.get("id") for e in ip_json("netns", "list")}
-    assert ids[name] == 4242, ids[name]
+    assert ids[name] == nsid, ids[name]
     fwd = run(["ip", "netns", "exec", name, "cat", "/proc/sys/net/ipv4/ip_forward"]).stdout
     assert fwd.strip() == "1", fwd
     assert file_bytes("/etc/netns/%s/hosts" % name) == hosts.encode()
@@ -222,7 +223,7 @@ def test_add_show_list_delete():
     pairs = kv_lines(text)
     kv = dict(pairs)
     assert kv["name"] == name and kv["managed"] == "yes" and kv["mounted"] == "yes", text
-    assert kv["nsid"] == "4242" and kv["inode"] == str(os.stat("/run/netns/" + name).st_ino)
+    assert kv["nsid"] == str(nsid) and kv["inode"] == str(os.stat("/run/netns/" + name).st_ino)
     assert ("sysctl", "net.ipv4.ip_forward=1") in pairs, text
     assert ("sysctl", "net.ipv4.conf.all.rp_filter=2") in pairs, text
     assert "\nhosts:\n    192.0.2.1 gateway\n    192.0.2.2 peer peer.example.test\n" in text, text
@@ -237,7 +238,7 @@ def test_add_show_list_delete():
     cols, rows = table(ok("netns", "list"))
     assert cols == ["NAME", "MANAGED", "NSID", "CREATED"], cols
     by_name = {r["NAME"]: r for r in rows}
-    assert by_name[name] == {"NAME": name, "MANAGED": "yes", "NSID": "4242",
+    assert by_name[name] == {"NAME": name, "MANAGED": "yes", "NSID": str(nsid),
                              "CREATED": kv["created"]}, by_name[name]
     assert by_name[other]["MANAGED"] == "no" and by_name[other]["CREATED"] == "-"
     # Other tests on this machine add and remove namespaces meanwhile: compare ours only.
@@ -334,8 +335,9 @@ def test_call():
     """call with params from the argument and from stdin prints the raw result"""
     d = daemon()
     name = uniq("c")
-    res = one_json(ok("call", "netns.add", json.dumps({"name": name, "nsid": 77})))
-    assert res["name"] == name and res["nsid"] == 77 and res["managed"] is True
+    nsid = free_nsid()
+    res = one_json(ok("call", "netns.add", json.dumps({"name": name, "nsid": nsid})))
+    assert res["name"] == name and res["nsid"] == nsid and res["managed"] is True
     assert name in ip_netns_names()
     got = one_json(ok("call", "netns.get", "-", input=json.dumps({"name": name})))
     assert got == d.call("netns.get", {"name": name})
@@ -393,7 +395,7 @@ def test_bash_completion():
         return [w for w in out.splitlines() if w]
 
     try:
-        assert complete("") == ["netns", "info", "ping", "call", "help"]
+        assert complete("") == ["netns", "link", "addr", "route", "info", "ping", "call", "help"]
         assert "--socket" in complete("-")
         assert complete("-s", d.socket, "netns", "sh") == ["show"]
         assert name in complete("-s", d.socket, "netns", "show", "")

@@ -17,7 +17,7 @@ import subprocess
 import sys
 
 from netnsd_test import (Daemon, NETNSD, file_bytes, ip_json, main, netns_mounted,
-                         run, test, tmpdir, uniq, wait_for)
+                         run, test, tmpdir, uniq, wait_for, free_nsid)
 
 ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
 
@@ -141,7 +141,7 @@ def test_simulated_reboot():
     """Namespaces whose mounts vanished are recreated with lo up, sysctls, nsid and files."""
     d = Daemon()
     a, b = uniq("r"), uniq("r")
-    nsid = 5000 + (os.getpid() % 1000)
+    nsid = free_nsid()
     hosts = "127.0.0.1 localhost\n10.0.0.9 %s\n" % a
     ttl = "77" if open("/proc/sys/net/ipv4/ip_default_ttl").read().strip() != "77" else "78"
     d.call("netns.add", {"name": a, "nsid": nsid, "hosts": hosts,

@@ -405,3 +405,17 @@ def json_match(expected, actual, path="$", open_objects=False):
     if type(expected) is not type(actual) or expected != actual:
         return "%s: %r != expected %r" % (path, actual, expected)
     return None
+
+
+def free_nsid():
+    """An nsid no namespace has in the host (nsids are global there, and the
+    kernel hands out low ones by itself when veth peers cross namespaces)."""
+    taken = set()
+    for line in run(["ip", "netns", "list-id"]).stdout.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0] == "nsid" and parts[1].isdigit():
+            taken.add(int(parts[1]))
+    while True:
+        n = random.randrange(100000, 2 ** 31 - 1)
+        if n not in taken:
+            return n

@@ -18,7 +18,7 @@
  */
 
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1	/* normally defined by configure (AC_USE_SYSTEM_EXTENSIONS) */
+#define _GNU_SOURCE 1 /* normally defined by configure (AC_USE_SYSTEM_EXTENSIONS) */
 #endif
 
 #include <dirent.h>
@@ -41,36 +41,36 @@
 #include "proc.h"
 #include "util.h"
 
-#define PROC_ID_LEN	16
+#define PROC_ID_LEN	 16
 #define DEFAULT_ENV_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-#define MAX_BURST	64
-#define MAX_EXTRA_FDS	64
-#define STAGE_MAX	24
-#define SPEC_VERSION	1
+#define MAX_BURST	 64
+#define MAX_EXTRA_FDS	 64
+#define STAGE_MAX	 24
+#define SPEC_VERSION	 1
 
 enum timer_mode {
 	TIMER_NONE,
-	TIMER_RESTART,	/* backoff before the next run */
-	TIMER_KILL,	/* the grace period of a stop ran out */
+	TIMER_RESTART, /* backoff before the next run */
+	TIMER_KILL,    /* the grace period of a stop ran out */
 };
 
 struct proc;
 
 struct proc_run {
-	struct proc *proc;		/* NULL once the proc lost interest (exit, forget) */
-	struct proc_run *prev, *next;	/* in M.orphans while proc is NULL and it is open */
-	uv_process_t process;		/* a shim we spawned */
-	uv_poll_t sync_poll;		/* its sync pipe */
-	uv_poll_t pidfd_poll;		/* an adopted shim's pidfd */
+	struct proc *proc;	      /* NULL once the proc lost interest (exit, forget) */
+	struct proc_run *prev, *next; /* in M.orphans while proc is NULL and it is open */
+	uv_process_t process;	      /* a shim we spawned */
+	uv_poll_t sync_poll;	      /* its sync pipe */
+	uv_poll_t pidfd_poll;	      /* an adopted shim's pidfd */
 	bool has_process, has_sync, has_pidfd;
 	int sync_fd;
 	int shim_pidfd;
 	char buf[256];
 	size_t len;
-	bool reported;			/* the sync line was processed */
-	bool finished;			/* the shim's end was processed */
-	bool detached;			/* run_close() was called: free once handles == 0 */
-	unsigned handles;		/* initialised handles whose close callback is pending */
+	bool reported;	  /* the sync line was processed */
+	bool finished;	  /* the shim's end was processed */
+	bool detached;	  /* run_close() was called: free once handles == 0 */
+	unsigned handles; /* initialised handles whose close callback is pending */
 };
 
 struct proc_waiter {
@@ -80,7 +80,7 @@ struct proc_waiter {
 	proc_wait_cb wait_cb;
 	proc_done_cb done_cb;
 	void *userdata;
-	bool immediate;			/* complete with 0 when the timer fires */
+	bool immediate; /* complete with 0 when the timer fires */
 };
 
 struct stop_group {
@@ -94,12 +94,12 @@ struct stop_group {
 struct proc_stdio_cfg {
 	enum proc_stdio_kind kind;
 	char *path;
-	int fd;				/* FD: our duplicate, -1 when lost */
+	int fd; /* FD: our duplicate, -1 when lost */
 };
 
 struct proc {
 	struct proc *prev, *next;
-	unsigned refs;			/* the list's + one per waiter */
+	unsigned refs; /* the list's + one per waiter */
 	bool removed;
 
 	char id[PROC_ID_LEN + 1];
@@ -114,7 +114,7 @@ struct proc {
 	enum proc_state state;
 	int pid;
 	uint64_t starttime;
-	int pidfd;			/* the payload's, identity checked; -1 if none */
+	int pidfd; /* the payload's, identity checked; -1 if none */
 	int shim_pid;
 	struct timespec created, start_time, exit_time;
 	bool has_exit, core;
@@ -124,9 +124,9 @@ struct proc {
 	bool ever_started, stopping, adopted;
 
 	unsigned restarts, backoff_step;
-	uint64_t restart_ts[MAX_BURST];	/* ring of uv_now() of recent restarts */
+	uint64_t restart_ts[MAX_BURST]; /* ring of uv_now() of recent restarts */
 	unsigned restart_ts_next;
-	uint64_t run_started_ms;	/* uv_now() at the current run's start, 0 if unknown */
+	uint64_t run_started_ms; /* uv_now() at the current run's start, 0 if unknown */
 
 	struct proc_run *run;
 	uv_timer_t timer;
@@ -143,12 +143,12 @@ static struct {
 	uv_loop_t *loop;
 	char *procs_path;
 	int procs_fd;
-	int null_fd;			/* /dev/null, shared by all stdio set to null */
+	int null_fd; /* /dev/null, shared by all stdio set to null */
 	char *shim_path;
 	struct proc *head, *tail;
 	unsigned count;
 	struct stop_group *groups;
-	struct proc_run *orphans;	/* runs of forgotten procs whose shim is still exiting */
+	struct proc_run *orphans; /* runs of forgotten procs whose shim is still exiting */
 	struct proc_config cfg;
 	proc_event_cb event_cb;
 	void *event_data;
@@ -165,7 +165,7 @@ static const struct proc_config default_config = {
 
 static const char *const state_names[] = {
 	[PROC_STARTING] = "starting", [PROC_RUNNING] = "running", [PROC_BACKOFF] = "backoff",
-	[PROC_EXITED] = "exited",     [PROC_FAILED] = "failed",   [PROC_LOST] = "lost",
+	[PROC_EXITED] = "exited",     [PROC_FAILED] = "failed",	  [PROC_LOST] = "lost",
 };
 
 static const char *const restart_names[] = {
@@ -181,8 +181,7 @@ const char *proc_state_to_string(enum proc_state s)
 
 const char *proc_restart_to_string(enum proc_restart r)
 {
-	return (unsigned)r < ELEMENTSOF(restart_names) ? restart_names[r]
-										: NULL;
+	return (unsigned)r < ELEMENTSOF(restart_names) ? restart_names[r] : NULL;
 }
 
 int proc_restart_from_string(const char *s, enum proc_restart *ret)
@@ -1071,7 +1070,7 @@ static void sync_drain(struct proc_run *run)
 		char *nl;
 
 		if (run->len >= sizeof(run->buf) - 1)
-			goto eof;	/* no line fits: protocol error, treat as silence */
+			goto eof; /* no line fits: protocol error, treat as silence */
 		n = read(run->sync_fd, run->buf + run->len, sizeof(run->buf) - 1 - run->len);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -1224,7 +1223,7 @@ static int run_spawn(struct proc *p)
 	opts.stdio = stdio;
 
 	r = uv_spawn(M.loop, &run->process, &opts);
-	run->has_process = true;	/* initialised even on failure; must be closed */
+	run->has_process = true; /* initialised even on failure; must be closed */
 	run->handles++;
 	if (r < 0)
 		goto out;
@@ -1238,7 +1237,8 @@ static int run_spawn(struct proc *p)
 		char text[64];
 
 		if (read_starttime(p->shim_pid, &st) == 0) {
-			snprintf(text, sizeof(text), "pid=%d\nstarttime=%" PRIu64 "\n", p->shim_pid, st);
+			snprintf(text, sizeof(text), "pid=%d\nstarttime=%" PRIu64 "\n", p->shim_pid,
+				 st);
 			(void)write_at_atomic(p->dirfd, "shim.pid", text, strlen(text));
 		}
 	}
@@ -1348,7 +1348,7 @@ static void run_ended(struct proc *p, bool started)
 		if (st.kind == STATUS_FAILED)
 			set_error(p, st.stage, st.err);
 		else if (!p->error_stage[0])
-			set_error(p, "shim", -EPROTO);	/* it died before saying anything */
+			set_error(p, "shim", -EPROTO); /* it died before saying anything */
 		p->exit_time = st.kind == STATUS_FAILED ? st.exit_time : now_realtime();
 		p->state = PROC_FAILED;
 		fire_spawn_cb(p, p->error);
@@ -1383,7 +1383,8 @@ static void on_timer(uv_timer_t *t)
 				stop_kill(p);
 			} else {
 				p->timer_mode = TIMER_KILL;
-				uv_timer_start(&p->timer, on_timer, p->kill_deadline + 5000 - now, 0);
+				uv_timer_start(&p->timer, on_timer, p->kill_deadline + 5000 - now,
+					       0);
 			}
 		}
 		return;
@@ -1516,7 +1517,8 @@ void proc_configure(const struct proc_config *cfg)
 	if (cfg->restart_max_ms)
 		M.cfg.restart_max_ms = cfg->restart_max_ms;
 	if (cfg->restart_burst)
-		M.cfg.restart_burst = cfg->restart_burst > MAX_BURST ? MAX_BURST : cfg->restart_burst;
+		M.cfg.restart_burst =
+		    cfg->restart_burst > MAX_BURST ? MAX_BURST : cfg->restart_burst;
 	if (cfg->restart_interval_ms)
 		M.cfg.restart_interval_ms = cfg->restart_interval_ms;
 	if (cfg->log_read_max)
@@ -1659,7 +1661,8 @@ int proc_spawn(const struct proc_spawn_params *pp, proc_spawn_cb cb, void *userd
 		return r;
 	if (pp->name)
 		for (q = M.head; q; q = q->next)
-			if ((q->name && strcmp(q->name, pp->name) == 0) || strcmp(q->id, pp->name) == 0)
+			if ((q->name && strcmp(q->name, pp->name) == 0) ||
+			    strcmp(q->id, pp->name) == 0)
 				return -EEXIST;
 	if (M.count >= M.cfg.max_procs)
 		return -ENOSPC;
@@ -1937,7 +1940,7 @@ int proc_logs(const char *id, unsigned tail, char **ret_path, char **ret_text, s
 			return -errno;
 		}
 		if (n == 0)
-			break;	/* truncated meanwhile */
+			break; /* truncated meanwhile */
 		len += (size_t)n;
 	}
 	/* A window that starts inside the file starts with a partial line: drop it. */
@@ -2062,8 +2065,8 @@ static int load_spec(struct proc *p)
 				     &p->restart) < 0)
 		p->restart = PROC_RESTART_NO;
 	v = json_object_get(spec, "restarts");
-	p->restarts = json_is_integer(v) && json_integer_value(v) > 0 ?
-			      (unsigned)json_integer_value(v) : 0;
+	p->restarts =
+	    json_is_integer(v) && json_integer_value(v) > 0 ? (unsigned)json_integer_value(v) : 0;
 	v = json_object_get(spec, "created");
 	if (json_is_array(v)) {
 		p->created.tv_sec = (time_t)json_integer_value(json_array_get(v, 0));
@@ -2124,7 +2127,7 @@ static bool watch_shim(struct proc *p)
 		run_close(run);
 		return false;
 	}
-	run->reported = true;	/* nothing to hear from it: its sync pipe died with netnsd */
+	run->reported = true; /* nothing to hear from it: its sync pipe died with netnsd */
 	p->run = run;
 	p->shim_pid = (int)pid;
 	return true;
@@ -2132,7 +2135,7 @@ static bool watch_shim(struct proc *p)
 
 struct adopted {
 	struct proc *p;
-	bool settle;	/* a status is already there: process the end after linking */
+	bool settle; /* a status is already there: process the end after linking */
 	bool started;
 };
 

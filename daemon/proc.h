@@ -23,24 +23,24 @@
 #include <uv.h>
 
 enum proc_state {
-	PROC_STARTING,	/* shim started, the payload not yet reported */
-	PROC_RUNNING,	/* the payload runs */
-	PROC_BACKOFF,	/* the payload ended; a restart is scheduled */
-	PROC_EXITED,	/* terminal: the payload ended, exit status valid */
-	PROC_FAILED,	/* terminal: could not start, or gave up restarting */
-	PROC_LOST,	/* terminal: the shim vanished without a status; exit unknown */
+	PROC_STARTING, /* shim started, the payload not yet reported */
+	PROC_RUNNING,  /* the payload runs */
+	PROC_BACKOFF,  /* the payload ended; a restart is scheduled */
+	PROC_EXITED,   /* terminal: the payload ended, exit status valid */
+	PROC_FAILED,   /* terminal: could not start, or gave up restarting */
+	PROC_LOST,     /* terminal: the shim vanished without a status; exit unknown */
 };
 
 enum proc_restart {
 	PROC_RESTART_NO,
-	PROC_RESTART_ON_FAILURE,	/* after a non-zero exit, a signal or a failed restart */
+	PROC_RESTART_ON_FAILURE, /* after a non-zero exit, a signal or a failed restart */
 	PROC_RESTART_ALWAYS,
 };
 
 enum proc_stdio_kind {
-	PROC_STDIO_NULL,	/* /dev/null */
-	PROC_STDIO_LOG,		/* append to a regular file (stdout/stderr only) */
-	PROC_STDIO_FD,		/* a descriptor the caller holds (e.g. received by SCM_RIGHTS) */
+	PROC_STDIO_NULL, /* /dev/null */
+	PROC_STDIO_LOG,	 /* append to a regular file (stdout/stderr only) */
+	PROC_STDIO_FD,	 /* a descriptor the caller holds (e.g. received by SCM_RIGHTS) */
 };
 
 struct proc_stdio {
@@ -55,19 +55,19 @@ struct proc_stdio {
 };
 
 struct proc_spawn_params {
-	const char *name;		/* optional; unique; [A-Za-z0-9_][A-Za-z0-9_.-]{0,63} */
-	const char *netns;		/* /run/netns/NAME; NULL = the host's namespaces */
-	const char *const *argv;	/* NULL-terminated, argv[0] non-empty; no shell involved */
+	const char *name;	 /* optional; unique; [A-Za-z0-9_][A-Za-z0-9_.-]{0,63} */
+	const char *netns;	 /* /run/netns/NAME; NULL = the host's namespaces */
+	const char *const *argv; /* NULL-terminated, argv[0] non-empty; no shell involved */
 	/* NULL-terminated "KEY=VALUE" list.  NULL: only the default environment
 	 * (PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin).  Otherwise the
 	 * exact environment, or, with env_merge, the default with these entries set over it. */
 	const char *const *env;
 	bool env_merge;
-	const char *cwd;		/* absolute; NULL = "/" */
-	const char *user;		/* name or number; NULL = root with netnsd's groups */
-	const char *group;		/* name or number; NULL = the user's primary group */
-	struct proc_stdio stdio[3];	/* zero-initialised = all /dev/null */
-	const int *extra_fds;		/* borrowed; become the payload's fds 3, 4, ... */
+	const char *cwd;	    /* absolute; NULL = "/" */
+	const char *user;	    /* name or number; NULL = root with netnsd's groups */
+	const char *group;	    /* name or number; NULL = the user's primary group */
+	struct proc_stdio stdio[3]; /* zero-initialised = all /dev/null */
+	const int *extra_fds;	    /* borrowed; become the payload's fds 3, 4, ... */
 	unsigned n_extra_fds;
 	enum proc_restart restart;
 };
@@ -78,24 +78,24 @@ struct proc_spawn_params {
  */
 struct proc_info {
 	const char *id;
-	const char *name;		/* NULL if none */
-	const char *netns;		/* NULL = host */
+	const char *name;  /* NULL if none */
+	const char *netns; /* NULL = host */
 	const char *const *argv;
 	enum proc_state state;
 	enum proc_restart restart;
-	unsigned restarts;		/* restarts performed so far */
-	int pid;			/* the payload (current or last run), 0 if never started */
-	int shim_pid;			/* 0 once the shim is gone */
-	bool adopted;			/* found by proc_adopt_all() rather than spawned */
+	unsigned restarts; /* restarts performed so far */
+	int pid;	   /* the payload (current or last run), 0 if never started */
+	int shim_pid;	   /* 0 once the shim is gone */
+	bool adopted;	   /* found by proc_adopt_all() rather than spawned */
 	/* The last run's end; valid when has_exit_status (EXITED, BACKOFF, and FAILED after
 	 * the restart limit). */
 	bool has_exit_status;
-	int exit_code;			/* -1 if killed by a signal */
-	int exit_signal;		/* 0 if it exited */
+	int exit_code;	 /* -1 if killed by a signal */
+	int exit_signal; /* 0 if it exited */
 	bool core_dumped;
 	/* CLOCK_REALTIME; zero when not applicable. */
 	struct timespec created;
-	struct timespec start_time;	/* the last run's */
+	struct timespec start_time; /* the last run's */
 	struct timespec exit_time;
 	/* The last start failure ("netns", "mount", "sysfs", "etc", "user", "group", "cwd",
 	 * "credentials", "fds", "exec", "fork", "spec", "runtime", "shim"), or "restart-limit"
@@ -103,18 +103,18 @@ struct proc_info {
 	 * "restart-limit"). */
 	const char *error_stage;
 	int error;
-	const char *log_path;		/* the stdout log file, else the stderr one, else NULL */
+	const char *log_path; /* the stdout log file, else the stderr one, else NULL */
 };
 
 enum proc_event {
-	PROC_EVENT_STARTED,	/* the payload executed (also after each restart) */
-	PROC_EVENT_EXITED,	/* the payload ended (info carries the status; may be followed
+	PROC_EVENT_STARTED,    /* the payload executed (also after each restart) */
+	PROC_EVENT_EXITED,     /* the payload ended (info carries the status; may be followed
 				 * by RESTARTING) */
-	PROC_EVENT_RESTARTING,	/* a restart is scheduled */
-	PROC_EVENT_FAILED,	/* a start failed, or the restart limit was hit */
-	PROC_EVENT_LOST,	/* the shim vanished without recording a status */
-	PROC_EVENT_ADOPTED,	/* found again by proc_adopt_all() */
-	PROC_EVENT_REMOVED,	/* forgotten */
+	PROC_EVENT_RESTARTING, /* a restart is scheduled */
+	PROC_EVENT_FAILED,     /* a start failed, or the restart limit was hit */
+	PROC_EVENT_LOST,       /* the shim vanished without recording a status */
+	PROC_EVENT_ADOPTED,    /* found again by proc_adopt_all() */
+	PROC_EVENT_REMOVED,    /* forgotten */
 };
 
 /* Called once: r > 0 is the payload's pid; r < 0 is -errno with info->error_stage set. */
@@ -122,17 +122,21 @@ typedef void (*proc_spawn_cb)(const struct proc_info *info, int r, void *userdat
 /* r == 0: the run ended (or the process already was in a terminal state); -ETIMEDOUT. */
 typedef void (*proc_wait_cb)(const struct proc_info *info, int r, void *userdata);
 typedef void (*proc_done_cb)(int r, void *userdata);
-typedef void (*proc_event_cb)(enum proc_event event, const struct proc_info *info,
-			      void *userdata);
+typedef void (*proc_event_cb)(enum proc_event event, const struct proc_info *info, void *userdata);
 
+/*
+ * Restarts back off from restart_base_ms (default 100), doubling up to restart_max_ms
+ * (default 30000); at most restart_burst (default 5, max 64) restarts happen within
+ * restart_interval_ms (default 10000), after that the process is FAILED ("restart-limit").
+ * A run that lasted restart_interval_ms resets the backoff.
+ */
 struct proc_config {
-	unsigned max_procs;		/* records kept, running or not (default 1024) */
-	unsigned restart_base_ms;	/* first backoff (default 100), doubled each time */
-	unsigned restart_max_ms;	/* backoff cap (default 30000) */
-	unsigned restart_burst;		/* at most this many restarts ... (default 5, max 64) */
-	unsigned restart_interval_ms;	/* ... within this window (default 10000); a run that
-					 * lasted this long also resets the backoff */
-	size_t log_read_max;		/* bytes proc_logs() reads at most (default 1 MiB) */
+	unsigned max_procs; /* records kept, running or not (default 1024) */
+	unsigned restart_base_ms;
+	unsigned restart_max_ms;
+	unsigned restart_burst;
+	unsigned restart_interval_ms;
+	size_t log_read_max; /* bytes proc_logs() reads at most (default 1 MiB) */
 };
 
 struct proc_waiter;
@@ -192,9 +196,10 @@ int proc_kill(const char *id, int sig);
 /*
  * Wait for the end of the current run of the payload (every run end, including one that a
  * restart follows; during a backoff, the next run's end), or for nothing if the process is
- * in a terminal state: cb then runs on the next loop iteration.  timeout_ms < 0 waits without limit; on expiry cb gets
- * -ETIMEDOUT.  cb is called exactly once unless the wait is cancelled.  *ret_waiter
- * (optional) is valid until cb runs.  Returns 0 or -ENOENT, -ENOMEM.
+ * in a terminal state: cb then runs on the next loop iteration.  timeout_ms < 0 waits
+ * without limit; on expiry cb gets -ETIMEDOUT.  cb is called exactly once unless the wait
+ * is cancelled (do that when the waiting client goes away).  *ret_waiter (optional) is
+ * valid until cb runs.  Returns 0 or -ENOENT, -EINVAL, -ENOMEM.
  */
 int proc_wait(const char *id, int64_t timeout_ms, proc_wait_cb cb, void *userdata,
 	      struct proc_waiter **ret_waiter);
@@ -205,14 +210,16 @@ void proc_wait_cancel(struct proc_waiter *waiter);
 /*
  * Stop a process for good: restarts are disabled (a scheduled one is cancelled), the
  * payload gets SIGTERM and, if still running after grace_ms, SIGKILL.  cb (optional) runs
- * once the process is in a terminal state, never from within this call.  0 or -ENOENT.
+ * once the process is in a terminal state, never from within this call.  0, -ENOENT or
+ * -ENOMEM.
  */
 int proc_stop(const char *id, unsigned grace_ms, proc_done_cb cb, void *userdata);
 
 /*
  * proc_stop() for every process in namespace netns (for deleting it); cb (optional) runs
- * once all of them are terminal, with 0, never from within this call.  Returns the number
- * of processes being stopped, or -EINVAL, -ENOMEM.
+ * once all of them are terminal, with 0, never from within this call, and also when there
+ * were none: whenever the return value is >= 0, cb runs exactly once, later.  Returns the
+ * number of processes being stopped, or -EINVAL, -ENOMEM (then cb is never called).
  */
 int proc_stop_netns(const char *netns, unsigned grace_ms, proc_done_cb cb, void *userdata);
 

@@ -23,8 +23,8 @@
  *	{
  *	  "netns": "blue" | null,	namespace under /run/netns; null = stay in the host's
  *					namespaces (no mount namespace either)
- *	  "argv": ["prog", "arg", ...],	executed directly; "prog" without '/' is searched in
- *					the PATH of "env" (or the default PATH), like execvp
+ *	  "argv": ["prog", "arg", ...],	executed directly; "prog" without '/' is searched
+ *					in the PATH of "env" (or the default PATH), like execvp
  *					but never through a shell
  *	  "env": ["K=V", ...],		the payload's exact environment (netnsd merges)
  *	  "cwd": "/",			default "/"; entered as the target user
@@ -35,8 +35,8 @@
  *	}
  *
  * Files written in PROCDIR (each atomically: temp file + rename; key=value lines):
- *	shim.pid	pid=, starttime=	the shim itself, after reading the spec (netnsd also
- *					writes it, identically, as soon as uv_spawn() returns)
+ *	shim.pid	pid=, starttime=	the shim itself, after reading the spec (netnsd
+ *					also writes it, identically, when uv_spawn() returns)
  *	pid		pid=, starttime=, start_time=	the payload, once it has executed
  *	status		result=exited + code=  |  result=signaled + signal=, core=
  *			|  result=failed + stage=, errno=	(start failure)
@@ -74,7 +74,7 @@
  */
 
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1	/* normally defined by configure (AC_USE_SYSTEM_EXTENSIONS) */
+#define _GNU_SOURCE 1 /* normally defined by configure (AC_USE_SYSTEM_EXTENSIONS) */
 #endif
 
 #include <dirent.h>
@@ -103,15 +103,15 @@
 
 #include <jansson.h>
 
-#include "util.h"	/* header-only parts: _cleanup_, closep, ELEMENTSOF */
+#include "util.h" /* header-only parts: _cleanup_, closep, ELEMENTSOF */
 
-#define NETNS_RUN_DIR	"/run/netns"
-#define NETNS_ETC_DIR	"/etc/netns"
-#define DEFAULT_PATH	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-#define SYNC_FD		3
-#define FIRST_EXTRA_FD	4
-#define MAX_EXTRA_FDS	64
-#define CHILD_STACK	(64 * 1024)
+#define NETNS_RUN_DIR  "/run/netns"
+#define NETNS_ETC_DIR  "/etc/netns"
+#define DEFAULT_PATH   "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define SYNC_FD	       3
+#define FIRST_EXTRA_FD 4
+#define MAX_EXTRA_FDS  64
+#define CHILD_STACK    (64 * 1024)
 
 static void closedirp(DIR **d)
 {
@@ -148,16 +148,16 @@ struct creds {
 struct child_ctx {
 	char **argv;
 	char **envp;
-	const char *path;	/* PATH used to look up argv[0] without a '/' */
+	const char *path; /* PATH used to look up argv[0] without a '/' */
 	const char *cwd;
 	const struct creds *creds;
 	unsigned n_fds;
 	char buf[PATH_MAX];
-	int report_fd;		/* where the child reports a failure before exec */
+	int report_fd; /* where the child reports a failure before exec */
 };
 
 struct child_report {
-	const char *stage;	/* a string literal: same address in both processes */
+	const char *stage; /* a string literal: same address in both processes */
 	int err;
 };
 
@@ -555,12 +555,18 @@ static bool valid_netns_name(const char *s)
  * shim sleeps until execve succeeds or we _exit), so it only makes system calls, and
  * reports a failure on report_fd.  It has its own fd table and signal dispositions.
  */
+/* The clone child runs on a stack ASan does not know. */
 #if defined(__SANITIZE_ADDRESS__)
-__attribute__((no_sanitize_address))	/* it runs on a stack ASan does not know */
+#define NO_ASAN __attribute__((no_sanitize_address))
+#else
+#define NO_ASAN
 #endif
-static int child_main(void *arg)
+
+static NO_ASAN int child_main(void *arg)
 {
 	struct child_ctx *c = arg;
+	struct child_report rep;
+	int err;
 	struct sigaction sa = { .sa_handler = SIG_DFL };
 	const char *p, *end, *stage;
 	bool eacces = false;
@@ -635,15 +641,11 @@ static int child_main(void *arg)
 	}
 	errno = eacces ? EACCES : ENOENT;
 fail:
-	{
-		struct child_report rep;
-		int err = errno ? errno : EIO;
-
-		memset(&rep, 0, sizeof(rep));	/* no uninitialised padding on the wire */
-		rep.stage = stage;
-		rep.err = err;
-		(void)!write(c->report_fd, &rep, sizeof(rep));
-	}
+	err = errno ? errno : EIO;
+	memset(&rep, 0, sizeof(rep)); /* no uninitialised padding on the wire */
+	rep.err = err;
+	rep.stage = stage;
+	(void)!write(c->report_fd, &rep, sizeof(rep));
 	_exit(127);
 }
 
@@ -696,8 +698,8 @@ static pid_t spawn_payload(struct child_ctx *c, struct failure *f)
  */
 static void setup_signals(sigset_t *mask)
 {
-	static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
-					 SIGWINCH, SIGCONT };
+	static const int forwarded[] = { SIGTERM, SIGINT,  SIGHUP,   SIGQUIT,
+					 SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT };
 	struct sigaction dfl = { .sa_handler = SIG_DFL }, ign = { .sa_handler = SIG_IGN };
 	uint64_t ignored = ~UINT64_C(0);
 	char buf[4096], *p;
@@ -802,7 +804,7 @@ static void kill_leftovers(void)
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			return;	/* ECHILD: nothing left */
+			return; /* ECHILD: nothing left */
 		}
 		kill_children();
 		do
@@ -819,9 +821,10 @@ static void format_status(char *buf, size_t len, pid_t pid, int st)
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	if (WIFSIGNALED(st))
-		snprintf(buf, len, "result=signaled\nsignal=%d\ncore=%d\npid=%d\nexit_time=%lld.%09ld\n",
-			 WTERMSIG(st), WCOREDUMP(st) ? 1 : 0, (int)pid,
-			 (long long)now.tv_sec, now.tv_nsec);
+		snprintf(buf, len,
+			 "result=signaled\nsignal=%d\ncore=%d\npid=%d\nexit_time=%lld.%09ld\n",
+			 WTERMSIG(st), WCOREDUMP(st) ? 1 : 0, (int)pid, (long long)now.tv_sec,
+			 now.tv_nsec);
 	else
 		snprintf(buf, len, "result=exited\ncode=%d\npid=%d\nexit_time=%lld.%09ld\n",
 			 WEXITSTATUS(st), (int)pid, (long long)now.tv_sec, now.tv_nsec);
@@ -895,8 +898,7 @@ int main(int argc, char *argv[])
 			goto failed;
 		}
 	}
-	if (string_vector(json_object_get(spec, "argv"), true, &ctx.argv) < 0 ||
-	    !ctx.argv[0][0]) {
+	if (string_vector(json_object_get(spec, "argv"), true, &ctx.argv) < 0 || !ctx.argv[0][0]) {
 		fail(&f, "spec", EINVAL);
 		goto failed;
 	}

@@ -700,7 +700,7 @@ static void setup_signals(sigset_t *mask)
 {
 	static const int forwarded[] = { SIGTERM, SIGINT,  SIGHUP,   SIGQUIT,
 					 SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT };
-	struct sigaction dfl = { .sa_handler = SIG_DFL }, ign = { .sa_handler = SIG_IGN };
+	struct sigaction ign = { .sa_handler = SIG_IGN };
 	uint64_t ignored = ~UINT64_C(0);
 	char buf[4096], *p;
 	ssize_t n;
@@ -716,9 +716,22 @@ static void setup_signals(sigset_t *mask)
 		if (p)
 			ignored = strtoull(p + 9, NULL, 16);
 	}
-	for (sig = 1; sig < NSIG && sig <= 64; sig++)
+	for (sig = 1; sig < NSIG && sig <= 64; sig++) {
+		/*
+		 * The raw system call: glibc's sigaction() refuses the two
+		 * real-time signals it reserves (32, 33), which a parent may
+		 * still have left ignored (make(1) does).
+		 */
+		struct {
+			void (*handler)(int);
+			unsigned long flags;
+			void (*restorer)(void);
+			uint64_t mask;
+		} ksa = { SIG_DFL, 0, NULL, 0 };
+
 		if ((ignored & (UINT64_C(1) << (sig - 1))) && sig != SIGKILL && sig != SIGSTOP)
-			(void)sigaction(sig, &dfl, NULL);
+			(void)syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof(ksa.mask));
+	}
 	/* Writes to a dead netnsd must fail with EPIPE, not kill us. */
 	sigaction(SIGPIPE, &ign, NULL);
 

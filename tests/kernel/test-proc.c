@@ -757,6 +757,8 @@ static void test_exec_context(void)
 	ok(r == 0 && strstr(out, "SigBlk:\t0000000000000000") &&
 	       strstr(out, "SigIgn:\t0000000000000000"),
 	   "the signal mask is empty and no signal is ignored");
+	if (!strstr(out, "SigIgn:\t0000000000000000"))
+		printf("# payload: %s", out);
 
 	/* Environment: default, exact, merged. */
 	r = run_capture(params(ns_a, ARGV("/usr/bin/env")), out, sizeof(out), &end);

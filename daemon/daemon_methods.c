@@ -55,7 +55,7 @@ static void method_info(struct call *c, json_t *params)
 				"s:o}",
 				"version", ctx->version, "pid", (int)getpid(), "uptime_ms",
 				(json_int_t)((now_usec() - ctx->start_usec) / 1000), "socket",
-				ctx->socket_path, "socket_activated", ctx->socket_activated,
+				cfg->socket_path, "socket_activated", ctx->socket_activated,
 				"state_dir", ctx->state_dir,
 				"counts",
 				"namespaces", (json_int_t)json_object_size(state_collection("netns")),

@@ -583,10 +583,22 @@ int rpc_init(uv_loop_t *loop, const struct rpc_config *cfg, bool *ret_activated)
 		return -EINVAL;
 	}
 	if (n == 1) {
+		struct sockaddr_un sa;
+		socklen_t len = sizeof(sa);
+
 		fd = SD_LISTEN_FDS_START;
 		if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) <= 0) {
 			log_error("The socket systemd passed is not a listening Unix stream socket");
 			return -EINVAL;
+		}
+		/* Report the socket really served, not the --socket that was ignored. */
+		if (getsockname(fd, (struct sockaddr *)&sa, &len) == 0 &&
+		    len > offsetof(struct sockaddr_un, sun_path) && sa.sun_path[0]) {
+			free(rpc.path);
+			rpc.path = strndup(sa.sun_path, len - offsetof(struct sockaddr_un, sun_path));
+			if (!rpc.path)
+				return -ENOMEM;
+			rpc.cfg.socket_path = rpc.path;
 		}
 		*ret_activated = true;
 	} else {

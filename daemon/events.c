@@ -330,3 +330,13 @@ void events_send_to(struct events_sub *s, enum event_topic topic, const char *ac
 	if (body)
 		deliver(s, body, len);
 }
+
+void events_send_control(struct events_sub *s, const char *action)
+{
+	_cleanup_(freep) char *body = NULL;
+	size_t len;
+
+	body = encode_body(EVENT_DAEMON, action, NULL, NULL, NULL, NULL, &len);
+	if (body)
+		deliver(s, body, len);
+}

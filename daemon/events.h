@@ -73,6 +73,9 @@ struct events_sub *events_find(unsigned long long id);
 void events_publish(enum event_topic topic, const char *action, const char *netns,
 		    const char *key, json_t *obj, json_t *extra);
 
+/* A daemon event to one subscriber whatever its filters (snapshot_end). */
+void events_send_control(struct events_sub *s, const char *action);
+
 /* The same, to one subscriber only (initial state snapshots). */
 void events_send_to(struct events_sub *s, enum event_topic topic, const char *action,
 		    const char *netns, const char *key, json_t *obj, json_t *extra);

@@ -13,6 +13,7 @@
 #include "links.h"
 #include "log.h"
 #include "methods.h"
+#include "model.h"
 #include "netns.h"
 #include "nlcache.h"
 #include "spec.h"
@@ -208,6 +209,9 @@ static void method_add(struct call *c, json_t *params)
 				       strerror(-r));
 	}
 	log_debug("Created %s link '%s' in %s", d.kind, d.name, ns_str(d.netns));
+	model_touch_link(d.netns, d.name);
+	if (d.peer.name)
+		model_touch_link(d.peer.netns, d.peer.name);
 	reply_link(c, nl, d.netns, d.name);
 }
 
@@ -446,6 +450,7 @@ static void method_set(struct call *c, json_t *params)
 		links_forget_dev(netns, name); /* the kernel flushed them */
 	else if (rename)
 		links_rename_dev(netns, name, rename);
+	model_touch_link(new_ns, new_name);
 	r = restore_record(rec, key, new_ns, new_name);
 	if (r < 0)
 		return call_fail_errno(c, r, NULL, "Failed to record link '%s': %s", new_name,

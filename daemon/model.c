@@ -25,13 +25,46 @@ struct nsmodel {
 	char *netns; /* NULL: the host */
 	json_t *links, *addrs, *routes, *neighs; /* key -> view */
 	json_t *names;				 /* ifindex -> name */
-	struct nsmodel *next;
+	/*
+	 * What the kernel changes without announcing it, read again once per
+	 * loop iteration: links by name or ifindex, and the routes.
+	 */
+	json_t *stale_links;
+	bool stale_routes, queued;
+	struct nsmodel *next, *stale_next;
 };
 
 static struct {
-	struct nsmodel *models;
+	struct nsmodel *models, *stale;
+	uv_check_t check;
+	uv_idle_t idle;
+	bool armed;
 	struct model_stats stats;
 } m;
+
+static void on_check(uv_check_t *h);
+
+static void on_idle(uv_idle_t *h)
+{
+	/* Only keeps the loop from sleeping until the check handle ran. */
+}
+
+static void mark_stale(struct nsmodel *x, const char *link, bool routes)
+{
+	if (link)
+		json_object_set_new(x->stale_links, link, json_true());
+	x->stale_routes |= routes;
+	if (!x->queued) {
+		x->queued = true;
+		x->stale_next = m.stale;
+		m.stale = x;
+	}
+	if (!m.armed && m.check.loop) {
+		uv_check_start(&m.check, on_check);
+		uv_idle_start(&m.idle, on_idle);
+		m.armed = true;
+	}
+}
 
 static bool same(const char *a, const char *b)
 {
@@ -108,15 +141,25 @@ static void apply(struct nsmodel *x, json_t *table, enum event_topic topic, cons
 
 static void on_link(struct nsmodel *x, struct nl_link_info *l, bool removed)
 {
+	json_t *old;
 	char k[16];
+	bool was_up;
 
 	snprintf(k, sizeof(k), "%d", l->ifindex);
+	old = json_object_get(x->links, k);
+	was_up = old && json_is_true(json_object_get(old, "up"));
 	if (!removed)
 		json_object_set_new(x->names, k, json_string(l->name));
 	link_fill_names(x, l);
 	apply(x, x->links, EVENT_LINK, "link", k, view_link(x->netns, l), removed);
 	if (removed)
 		json_object_del(x->names, k);
+	/* The kernel drops a link's IPv4 routes without a message when it goes down or away. */
+	if (removed || (was_up && !l->up))
+		mark_stale(x, NULL, true);
+	/* The first end of a new veth is announced before its peer exists. */
+	if (!removed && !strcmp(l->kind, "veth") && l->link_ifindex == 0)
+		mark_stale(x, k, false);
 }
 
 static void on_addr(struct nsmodel *x, struct nl_addr_info *a, bool removed)
@@ -286,6 +329,82 @@ static void resync(struct nsmodel *x)
 	events_publish(EVENT_DAEMON, "resync", x->netns, NULL, NULL, NULL);
 }
 
+static void refresh_routes(struct nsmodel *x)
+{
+	_cleanup_(freep) struct nl_route_info *routes = NULL;
+	json_t *tr = json_object();
+	struct nl *nl;
+	int n;
+
+	if (nlcache_get(x->netns, &nl) < 0 || (n = nl_route_list(nl, AF_UNSPEC, 0, &routes)) < 0) {
+		json_decref(tr);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		char k[2 * NL_ADDRSTRLEN + 64];
+		json_t *v;
+
+		if (routes[i].ifindex)
+			snprintf(routes[i].dev, sizeof(routes[i].dev), "%s",
+				 ifname(x, routes[i].ifindex));
+		v = view_route(x->netns, &routes[i]);
+		route_key(v, k, sizeof(k));
+		json_object_set_new(tr, k, v);
+	}
+	diff(x, &x->routes, tr, EVENT_ROUTE, "route");
+}
+
+static void refresh(struct nsmodel *x)
+{
+	json_t *links = x->stale_links;
+	bool routes = x->stale_routes;
+	const char *k;
+	json_t *v;
+	struct nl *nl;
+
+	x->stale_links = json_object();
+	x->stale_routes = false;
+	/* Older messages first, or they would overwrite what is read now. */
+	monitor_drain(x->netns);
+	if (nlcache_get(x->netns, &nl) == 0) {
+		json_object_foreach(links, k, v) {
+			struct nl_link_info info;
+			char *end;
+			long idx = strtol(k, &end, 10);
+			struct nl_dev dev = *end ? NL_DEV(k) : NL_IFINDEX((int)idx);
+
+			if (nl_link_get(nl, dev, &info) == 0)
+				on_link(x, &info, false);
+		}
+	}
+	json_decref(links);
+	if (routes || x->stale_routes)
+		refresh_routes(x);
+	x->stale_routes = false;
+}
+
+static void on_check(uv_check_t *h)
+{
+	struct nsmodel *list = TAKE_PTR(m.stale);
+
+	uv_check_stop(&m.check);
+	uv_idle_stop(&m.idle);
+	m.armed = false;
+	for (struct nsmodel *x = list, *next; x; x = next) {
+		next = x->stale_next;
+		x->queued = false;
+		refresh(x);
+	}
+}
+
+void model_touch_link(const char *netns, const char *name)
+{
+	struct nsmodel *x = find(netns);
+
+	if (x && name)
+		mark_stale(x, name, false);
+}
+
 static void on_monitor(const struct monitor_event *ev, void *data)
 {
 	struct monitor_event e = *ev;
@@ -335,6 +454,7 @@ int model_watch(const char *netns)
 	}
 	x->names = json_object();
 	x->neighs = json_object();
+	x->stale_links = json_object();
 	/* Subscribe first, then read: a change in between shows up twice, never not at all. */
 	r = monitor_watch(netns);
 	if (r == 0)
@@ -355,6 +475,7 @@ int model_watch(const char *netns)
 
 static void model_free(struct nsmodel *x)
 {
+	json_decref(x->stale_links);
 	json_decref(x->links);
 	json_decref(x->addrs);
 	json_decref(x->routes);
@@ -370,6 +491,13 @@ void model_unwatch(const char *netns)
 
 	for (pp = &m.models; (x = *pp); pp = &x->next) {
 		if (same(x->netns, netns)) {
+			struct nsmodel **sp;
+
+			for (sp = &m.stale; *sp; sp = &(*sp)->stale_next)
+				if (*sp == x) {
+					*sp = x->stale_next;
+					break;
+				}
 			*pp = x->next;
 			monitor_unwatch(netns);
 			model_free(x);
@@ -410,7 +538,8 @@ void model_snapshot(struct events_sub *s)
 		send_table(s, x, x->routes, EVENT_ROUTE, "route");
 		send_table(s, x, x->neighs, EVENT_NEIGH, "neigh");
 	}
-	events_send_to(s, EVENT_DAEMON, "snapshot_end", NULL, NULL, NULL, NULL);
+	/* Whatever the topics: the subscriber must know where the snapshot ends. */
+	events_send_control(s, "snapshot_end");
 }
 
 void model_get_stats(struct model_stats *ret)
@@ -422,6 +551,9 @@ int model_init(uv_loop_t *loop, int rcvbuf)
 {
 	int r = monitor_init(loop, rcvbuf, on_monitor, NULL);
 
+	uv_check_init(loop, &m.check);
+	uv_idle_init(loop, &m.idle);
+	uv_unref((uv_handle_t *)&m.check);
 	if (r < 0)
 		return r;
 	return model_watch(NULL);
@@ -429,6 +561,12 @@ int model_init(uv_loop_t *loop, int rcvbuf)
 
 void model_exit(void)
 {
+	if (m.check.loop && !uv_is_closing((uv_handle_t *)&m.check)) {
+		uv_close((uv_handle_t *)&m.check, NULL);
+		uv_close((uv_handle_t *)&m.idle, NULL);
+	}
+	m.armed = false;
+	m.stale = NULL;
 	while (m.models) {
 		struct nsmodel *x = m.models;
 

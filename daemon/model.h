@@ -23,6 +23,13 @@ int model_watch(const char *netns);
 void model_unwatch(const char *netns);
 
 /*
+ * Read link name of netns again before the next loop iteration ends: the
+ * kernel does not announce every change (an ifalias set while a link is
+ * down), so netnsd's own link operations say what they touched.
+ */
+void model_touch_link(const char *netns, const char *name);
+
+/*
  * Send subscriber s the current state (topics and namespace as it filters)
  * as "new" events marked "snapshot": true, then a daemon "snapshot_end"
  * event.  Events published afterwards follow on without gap or duplicate.

@@ -121,25 +121,30 @@ static void handle_msg(struct watch *w, const struct nlmsghdr *nlh)
 	mon.fn(&ev, mon.data);
 }
 
-static void on_readable(uv_poll_t *p, int status, int events)
+/* Read and hand on what the socket holds, at most max_reads reads. */
+static void watch_read(struct watch *w, int max_reads)
 {
-	struct watch *w = container_of(p, struct watch, poll);
+	const char *netns = w->netns;
 
-	/* Bounded: at most 64 reads (4 MiB) per wakeup, then the loop moves on. */
-	for (int i = 0; i < 64; i++) {
+	for (int i = 0; i < max_reads; i++) {
 		ssize_t n = recv(w->fd, mon.buf, RECV_BUF, MSG_DONTWAIT);
 		struct nlmsghdr *nlh;
 		int len;
 
 		if (n < 0) {
 			if (errno == ENOBUFS) {
-				struct monitor_event ev = { .kind = MONITOR_OVERRUN,
-							    .netns = w->netns };
+				struct monitor_event ev = { .kind = MONITOR_OVERRUN, .netns = netns };
 
+				/*
+				 * What is still queued predates the re-read the
+				 * callback does: drop it, or it would undo that.
+				 */
+				while (recv(w->fd, mon.buf, RECV_BUF, MSG_DONTWAIT) > 0)
+					;
 				log_warning("Lost rtnetlink messages of %s; re-reading its state",
-					    w->netns ? w->netns : "the host");
+					    netns ? netns : "the host");
 				mon.fn(&ev, mon.data);
-				continue;
+				return;
 			}
 			return;
 		}
@@ -150,9 +155,31 @@ static void on_readable(uv_poll_t *p, int status, int events)
 		     nlh = NLMSG_NEXT(nlh, len))
 			handle_msg(w, nlh);
 		/* The callback may have unwatched this namespace. */
-		if (!find_watch(w->netns) || find_watch(w->netns) != w)
+		if (find_watch(netns) != w)
 			return;
 	}
+}
+
+static void on_readable(uv_poll_t *p, int status, int events)
+{
+	struct watch *w = container_of(p, struct watch, poll);
+
+	/*
+	 * An overrun shows as a socket error: libuv then stops the watcher.
+	 * Start it again, and let the read report the overrun.
+	 */
+	if (status < 0)
+		uv_poll_start(p, UV_READABLE, on_readable);
+	/* Bounded: at most 64 reads (4 MiB) per wakeup, then the loop moves on. */
+	watch_read(w, 64);
+}
+
+void monitor_drain(const char *netns)
+{
+	struct watch *w = find_watch(netns);
+
+	if (w)
+		watch_read(w, 1 << 16);
 }
 
 static int join_groups(int fd)

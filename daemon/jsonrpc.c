@@ -195,13 +195,14 @@ static int shortest_precision(double d)
 /*
  * A fractional id is printed with the fewest digits that read back as the
  * same double.  JSON_REAL_PRECISION would apply to every real in the message,
- * so the id is encoded on its own and spliced in for a placeholder.
+ * so the message is encoded without its id and the id written in by hand:
+ * envelope() puts "jsonrpc" first, and jansson keeps insertion order.
  */
 static char *encode_one(json_t *msg)
 {
-	static const char placeholder[] = "\"\\u0001id\\u0001\"";
+	static const char head[] = "{\"jsonrpc\":\"2.0\",";
 	json_t *id = json_object_get(msg, "id");
-	char idtext[64], *s, *p, *out;
+	char idtext[64], *s, *out, *p;
 	size_t n;
 
 	if (!json_is_real(id) || !isfinite(json_real_value(id)))
@@ -223,19 +224,17 @@ static char *encode_one(json_t *msg)
 		strcat(idtext, ".0"); /* a real stays a real */
 	}
 	json_incref(id);
-	json_object_set_new(msg, "id", json_string("\001id\001"));
+	json_object_del(msg, "id");
 	s = json_dumps(msg, JSON_COMPACT);
 	json_object_set_new(msg, "id", id);
-	if (!s)
-		return NULL;
-	p = strstr(s, placeholder);
-	if (!p)
-		return s;
-	n = strlen(s) - (sizeof(placeholder) - 1) + strlen(idtext);
-	out = malloc(n + 1);
+	if (!s || strncmp(s, head, sizeof(head) - 1)) {
+		free(s);
+		return json_dumps(msg, JSON_COMPACT);
+	}
+	n = strlen(s) + strlen(idtext) + 8;
+	out = malloc(n);
 	if (out)
-		snprintf(out, n + 1, "%.*s%s%s", (int)(p - s), s, idtext,
-			 p + sizeof(placeholder) - 1);
+		snprintf(out, n, "%s\"id\":%s,%s", head, idtext, s + sizeof(head) - 1);
 	free(s);
 	return out;
 }

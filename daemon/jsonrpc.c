@@ -155,12 +155,34 @@ json_t *jsonrpc_result(json_t *id, json_t *result)
 	return m;
 }
 
+/*
+ * A message may quote the peer's bytes (a parse error "near ..."), which need
+ * not be UTF-8; a JSON string must be.  Such bytes become '?'.
+ */
+static json_t *message_string(const char *message)
+{
+	json_t *s = json_string(message ? message : "Error");
+	char *copy;
+
+	if (s)
+		return s;
+	copy = strdup(message);
+	if (!copy)
+		return json_string("Error");
+	for (char *p = copy; *p; p++)
+		if ((unsigned char)*p >= 0x80 || (unsigned char)*p < 0x20)
+			*p = '?';
+	s = json_string(copy);
+	free(copy);
+	return s ? s : json_string("Error");
+}
+
 json_t *jsonrpc_error(json_t *id, int code, const char *message, json_t *data)
 {
 	json_t *m = envelope(id), *e = json_object();
 
 	json_object_set_new(e, "code", json_integer(code));
-	json_object_set_new(e, "message", json_string(message ? message : "Error"));
+	json_object_set_new(e, "message", message_string(message));
 	if (data)
 		json_object_set_new(e, "data", data);
 	json_object_set_new(m, "error", e);

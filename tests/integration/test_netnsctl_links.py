@@ -22,7 +22,7 @@ import shutil
 import subprocess
 
 from netnsd_test import (NETNSCTL, PREFIX, TOP_SRCDIR, Daemon, RpcError, Skip, ip_json,
-                         ip_netns_names, main, run, test, tmpdir, uniq, wait_for)
+                         ip_netns_names, main, run, test, tmpdir, uniq, wait_for, sanitized)
 
 NOSOCK = "/nonexistent/netnsd.sock"
 _daemon = None
@@ -767,6 +767,8 @@ def test_valgrind():
     vg = shutil.which("valgrind")
     if not vg:
         raise Skip("valgrind is not installed")
+    if sanitized(NETNSCTL):
+        raise Skip("netnsctl is built with AddressSanitizer, which valgrind cannot run")
     ns = new_ns()
     log = os.path.join(tmpdir(), "vg.log")
     cmds = [

@@ -419,3 +419,13 @@ def free_nsid():
         n = random.randrange(100000, 2 ** 31 - 1)
         if n not in taken:
             return n
+
+
+def sanitized(path=NETNSD):
+    """True when the binary was built with AddressSanitizer: memory figures
+    then include ASan's quarantine, and valgrind cannot run it."""
+    try:
+        with open(path, "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False

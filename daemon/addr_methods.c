@@ -13,10 +13,6 @@
 #include "state.h"
 #include "views.h"
 
-static const char *ns_str(const char *netns)
-{
-	return netns ? netns : "the host";
-}
 
 /*
  * Common checks of addr.add and addr.delete: namespace, device, address.
@@ -30,7 +26,6 @@ static struct nl *prepare(struct call *c, json_t *params, struct nl_prefix *p, c
 	const char *address = json_string_value(json_object_get(params, "address"));
 	char buf[NL_ADDRSTRLEN + 8], text[NL_ADDRSTRLEN];
 	struct nl *nl;
-	int r;
 
 	if (nl_parse_cidr(address, p) < 0) {
 		call_fail_params(c, "address",
@@ -38,31 +33,19 @@ static struct nl *prepare(struct call *c, json_t *params, struct nl_prefix *p, c
 				 "10.0.0.1/24 or fd00::1/64");
 		return NULL;
 	}
-	r = links_netns_access(netns);
-	if (r == -ENOENT) {
-		call_fail(c, RPC_KIND_NOT_FOUND, ENOENT, "netns", "No namespace named '%s'", netns);
+	if (methods_netns_writable(c, netns, "netns") < 0)
 		return NULL;
-	}
-	if (r == -EPERM) {
-		call_fail(c, RPC_KIND_PERMISSION, EPERM, "netns",
-			  "Namespace '%s' was not created by netnsd; netnsd does not change it",
-			  netns);
-		return NULL;
-	}
 	if (!links_dev_managed(netns, dev)) {
 		call_fail(c, RPC_KIND_PERMISSION, EPERM, "dev",
 			  "Device '%s' in the host was not created or borrowed by netnsd", dev);
 		return NULL;
 	}
-	r = nlcache_get(netns, &nl);
-	if (r < 0) {
-		call_fail_errno(c, r, "netns", "Failed to reach %s: %s", ns_str(netns),
-				strerror(-r));
+	nl = methods_nl(c, netns, "netns");
+	if (!nl)
 		return NULL;
-	}
 	if (nl_link_ifindex(nl, dev) < 0) {
 		call_fail(c, RPC_KIND_NOT_FOUND, ENODEV, "dev", "No device '%s' in %s", dev,
-			  ns_str(netns));
+			  methods_ns_str(netns));
 		return NULL;
 	}
 	snprintf(buf, sizeof(buf), "%s/%u", nl_format_addr(p->family, p->bytes, text),
@@ -147,16 +130,12 @@ static void method_list(struct call *c, json_t *params)
 	json_t *arr;
 	int n;
 
-	n = nlcache_get(netns, &nl);
-	if (n == -ENOENT)
-		return call_fail(c, RPC_KIND_NOT_FOUND, ENOENT, "netns", "No namespace named '%s'",
-				 netns);
-	if (n < 0)
-		return call_fail_errno(c, n, "netns", "Failed to reach %s: %s", ns_str(netns),
-				       strerror(-n));
+	nl = methods_nl(c, netns, "netns");
+	if (!nl)
+		return;
 	if (dev && nl_link_ifindex(nl, dev) < 0)
 		return call_fail(c, RPC_KIND_NOT_FOUND, ENODEV, "dev", "No device '%s' in %s", dev,
-				 ns_str(netns));
+				 methods_ns_str(netns));
 	n = nl_addr_list(nl, AF_UNSPEC, NL_DEV(dev), &v);
 	if (n < 0)
 		return call_fail_errno(c, n, NULL, "Failed to list addresses: %s",

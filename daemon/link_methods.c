@@ -20,23 +20,6 @@
 #include "state.h"
 #include "views.h"
 
-/*
- * Check a namespace param: 0 or 1 when netnsd may act there, else the call
- * has been answered and -1 is returned.
- */
-static int check_ns(struct call *c, const char *netns, const char *field)
-{
-	int r = links_netns_access(netns);
-
-	if (r == -ENOENT)
-		call_fail(c, RPC_KIND_NOT_FOUND, ENOENT, field, "No namespace named '%s'", netns);
-	else if (r == -EPERM)
-		call_fail(c, RPC_KIND_PERMISSION, EPERM, field,
-			  "Namespace '%s' was not created by netnsd; netnsd does not change it",
-			  netns);
-	return r < 0 ? -1 : r;
-}
-
 /* Answer a failed nl call with the kernel's reason. */
 static void fail_nl(struct call *c, struct nl *nl, int r, const char *field, const char *what,
 		    const char *name)
@@ -46,10 +29,6 @@ static void fail_nl(struct call *c, struct nl *nl, int r, const char *field, con
 	call_fail_errno(c, r, field, "Failed to %s '%s': %s", what, name, why ?: strerror(-r));
 }
 
-static const char *ns_str(const char *netns)
-{
-	return netns ? netns : "the host";
-}
 
 static void reply_link(struct call *c, struct nl *nl, const char *netns, const char *name)
 {
@@ -72,7 +51,7 @@ static int need_dev(struct call *c, struct nl *nl, const char *dev, const char *
 	r = nl_link_ifindex(nl, dev);
 	if (r == -ENODEV) {
 		call_fail(c, RPC_KIND_NOT_FOUND, ENODEV, field, "No device '%s' in %s", dev,
-			  ns_str(netns));
+			  methods_ns_str(netns));
 		return -1;
 	}
 	if (r < 0) {
@@ -109,40 +88,38 @@ static void method_add(struct call *c, json_t *params)
 	r = spec_link_from_json(params, &d, &field, &msg);
 	if (r < 0)
 		return call_fail_params(c, field, "Invalid params: %s: %s", field, msg);
-	if (check_ns(c, d.netns, "netns") < 0)
+	if (methods_netns_writable(c, d.netns, "netns") < 0)
 		return;
-	if (d.peer.name && check_ns(c, d.peer.netns, "peer.netns") < 0)
+	if (d.peer.name && methods_netns_writable(c, d.peer.netns, "peer.netns") < 0)
 		return;
 	if (spec_link_key(d.netns, d.name, &key) < 0 ||
 	    (d.peer.name && spec_link_key(d.peer.netns, d.peer.name, &peer_key) < 0))
 		return call_fail(c, RPC_KIND_LIMIT, ENOMEM, NULL, "Out of memory");
 	if (state_get(LINK_COLL, key))
 		return call_fail(c, RPC_KIND_EXISTS, EEXIST, "name", "Link '%s' exists in %s",
-				 d.name, ns_str(d.netns));
+				 d.name, methods_ns_str(d.netns));
 	if (peer_key && state_get(LINK_COLL, peer_key))
 		return call_fail(c, RPC_KIND_EXISTS, EEXIST, "peer.name", "Link '%s' exists in %s",
-				 d.peer.name, ns_str(d.peer.netns));
+				 d.peer.name, methods_ns_str(d.peer.netns));
 
-	r = nlcache_get(d.netns, &nl);
-	if (r < 0)
-		return call_fail_errno(c, r, "netns", "Failed to reach %s: %s", ns_str(d.netns),
-				       strerror(-r));
+	nl = methods_nl(c, d.netns, "netns");
+	if (!nl)
+		return;
 	if (nl_link_ifindex(nl, d.name) > 0)
 		return call_fail(c, RPC_KIND_EXISTS, EEXIST, "name", "Link '%s' exists in %s",
-				 d.name, ns_str(d.netns));
+				 d.name, methods_ns_str(d.netns));
 	if (need_dev(c, nl, d.master, "master", d.netns) < 0 ||
 	    need_dev(c, nl, d.parent, "parent", d.netns) < 0 ||
 	    need_dev(c, nl, d.dev, "dev", d.netns) < 0)
 		return;
 	if (d.peer.name) {
-		r = nlcache_get(d.peer.netns, &peer_nl);
-		if (r < 0)
-			return call_fail_errno(c, r, "peer.netns", "Failed to reach %s: %s",
-					       ns_str(d.peer.netns), strerror(-r));
+		peer_nl = methods_nl(c, d.peer.netns, "peer.netns");
+		if (!peer_nl)
+			return;
 		if (nl_link_ifindex(peer_nl, d.peer.name) > 0)
 			return call_fail(c, RPC_KIND_EXISTS, EEXIST, "peer.name",
 					 "Link '%s' exists in %s", d.peer.name,
-					 ns_str(d.peer.netns));
+					 methods_ns_str(d.peer.netns));
 		if (need_dev(c, peer_nl, d.peer.master, "peer.master", d.peer.netns) < 0)
 			return;
 	}
@@ -153,7 +130,7 @@ static void method_add(struct call *c, json_t *params)
 		peer_fd = target_fd(d.peer.netns, &own_fd);
 		if (peer_fd < 0)
 			return call_fail_errno(c, peer_fd, "peer.netns", "Failed to open %s: %s",
-					       ns_str(d.peer.netns), strerror(-peer_fd));
+					       methods_ns_str(d.peer.netns), strerror(-peer_fd));
 		spec.peer.in_netns = true;
 		spec.peer.netns_fd = peer_fd;
 	}
@@ -208,7 +185,7 @@ static void method_add(struct call *c, json_t *params)
 		return call_fail_errno(c, r, NULL, "Failed to record link '%s': %s", d.name,
 				       strerror(-r));
 	}
-	log_debug("Created %s link '%s' in %s", d.kind, d.name, ns_str(d.netns));
+	log_debug("Created %s link '%s' in %s", d.kind, d.name, methods_ns_str(d.netns));
 	model_touch_link(d.netns, d.name);
 	if (d.peer.name)
 		model_touch_link(d.peer.netns, d.peer.name);
@@ -229,29 +206,28 @@ static void method_delete(struct call *c, json_t *params)
 	struct nl *nl;
 	int r;
 
-	if (check_ns(c, netns, "netns") < 0)
+	if (methods_netns_writable(c, netns, "netns") < 0)
 		return;
-	r = nlcache_get(netns, &nl);
-	if (r < 0)
-		return call_fail_errno(c, r, "netns", "Failed to reach %s: %s", ns_str(netns),
-				       strerror(-r));
+	nl = methods_nl(c, netns, "netns");
+	if (!nl)
+		return;
 	if (spec_link_key(netns, name, &key) < 0)
 		return call_fail(c, RPC_KIND_LIMIT, ENOMEM, NULL, "Out of memory");
 	rec = state_get(LINK_COLL, key);
 	r = nl_link_get(nl, NL_DEV(name), &info);
 	if (r < 0 && !rec)
 		return call_fail(c, RPC_KIND_NOT_FOUND, ENODEV, "name", "No link '%s' in %s", name,
-				 ns_str(netns));
+				 methods_ns_str(netns));
 	origin = rec ? json_string_value(json_object_get(rec, "origin")) : NULL;
 	returned = origin && !strcmp(origin, "borrowed");
 	if (!rec && strcmp(info.ifalias, LINK_MARK))
 		return call_fail(c, RPC_KIND_PERMISSION, EPERM, "name",
 				 "Link '%s' in %s was not created by netnsd; refusing to delete it",
-				 name, ns_str(netns));
+				 name, methods_ns_str(netns));
 	if (origin && !strcmp(origin, "existing"))
 		return call_fail(c, RPC_KIND_PERMISSION, EPERM, "name",
 				 "Link '%s' in %s was not created by netnsd; refusing to delete it",
-				 name, ns_str(netns));
+				 name, methods_ns_str(netns));
 
 	if (returned) {
 		json_t *from = json_object_get(rec, "from");
@@ -265,7 +241,7 @@ static void method_delete(struct call *c, json_t *params)
 		};
 
 		if (fd < 0)
-			return call_fail_errno(c, fd, NULL, "Failed to open %s: %s", ns_str(from_ns),
+			return call_fail_errno(c, fd, NULL, "Failed to open %s: %s", methods_ns_str(from_ns),
 					       strerror(-fd));
 		r = r < 0 ? r : nl_link_set(nl, NL_DEV(name), &ch);
 		if (owned)
@@ -352,29 +328,28 @@ static void method_set(struct call *c, json_t *params)
 	bool own_fd = false, ns_managed;
 	int r;
 
-	r = check_ns(c, netns, "netns");
+	r = methods_netns_writable(c, netns, "netns");
 	if (r < 0)
 		return;
 	ns_managed = r == 1;
-	if (move_to && check_ns(c, to_ns, "move_to") < 0)
+	if (move_to && methods_netns_writable(c, to_ns, "move_to") < 0)
 		return;
 	if (move_to && same_ns(netns, to_ns))
 		return call_fail_params(c, "move_to", "Invalid params: move_to: the link is "
-						      "already in %s", ns_str(netns));
+						      "already in %s", methods_ns_str(netns));
 	if (move_to && master && !json_is_null(master))
 		return call_fail_params(c, "master", "Invalid params: master: cannot be combined "
 						     "with move_to");
 	if (address && nl_parse_mac(json_string_value(address), mac) < 0)
 		return call_fail_params(c, "address", "Invalid params: address: must be a "
 						      "unicast MAC address");
-	r = nlcache_get(netns, &nl);
-	if (r < 0)
-		return call_fail_errno(c, r, "netns", "Failed to reach %s: %s", ns_str(netns),
-				       strerror(-r));
+	nl = methods_nl(c, netns, "netns");
+	if (!nl)
+		return;
 	r = nl_link_get(nl, NL_DEV(name), &info);
 	if (r < 0)
 		return call_fail(c, RPC_KIND_NOT_FOUND, ENODEV, "name", "No link '%s' in %s", name,
-				 ns_str(netns));
+				 methods_ns_str(netns));
 	if (spec_link_key(netns, name, &key) < 0)
 		return call_fail(c, RPC_KIND_LIMIT, ENOMEM, NULL, "Out of memory");
 	rec = state_get(LINK_COLL, key);
@@ -392,7 +367,7 @@ static void method_set(struct call *c, json_t *params)
 			return call_fail(c, RPC_KIND_LIMIT, ENOMEM, NULL, "Out of memory");
 		if (strcmp(nk, key) && state_get(LINK_COLL, nk))
 			return call_fail(c, RPC_KIND_EXISTS, EEXIST, rename ? "rename" : "move_to",
-					 "Link '%s' exists in %s", new_name, ns_str(new_ns));
+					 "Link '%s' exists in %s", new_name, methods_ns_str(new_ns));
 	}
 	if (master && json_is_string(master) &&
 	    need_dev(c, nl, json_string_value(master), "master", netns) < 0)
@@ -416,7 +391,7 @@ static void method_set(struct call *c, json_t *params)
 		ch.netns_fd = target_fd(to_ns, &own_fd);
 		if (ch.netns_fd < 0)
 			return call_fail_errno(c, ch.netns_fd, "move_to", "Failed to open %s: %s",
-					       ns_str(to_ns), strerror(-ch.netns_fd));
+					       methods_ns_str(to_ns), strerror(-ch.netns_fd));
 	}
 	r = nl_link_set(nl, NL_DEV(name), &ch);
 	if (own_fd)
@@ -456,10 +431,9 @@ static void method_set(struct call *c, json_t *params)
 		return call_fail_errno(c, r, NULL, "Failed to record link '%s': %s", new_name,
 				       strerror(-r));
 	if (move_to) {
-		r = nlcache_get(new_ns, &nl);
-		if (r < 0)
-			return call_fail_errno(c, r, "move_to", "Failed to reach %s: %s",
-					       ns_str(new_ns), strerror(-r));
+		nl = methods_nl(c, new_ns, "move_to");
+		if (!nl)
+			return;
 	}
 	reply_link(c, nl, new_ns, new_name);
 }
@@ -474,16 +448,12 @@ static void method_list(struct call *c, json_t *params)
 	json_t *arr;
 	int n;
 
-	n = nlcache_get(netns, &nl);
-	if (n == -ENOENT)
-		return call_fail(c, RPC_KIND_NOT_FOUND, ENOENT, "netns", "No namespace named '%s'",
-				 netns);
-	if (n < 0)
-		return call_fail_errno(c, n, "netns", "Failed to reach %s: %s", ns_str(netns),
-				       strerror(-n));
+	nl = methods_nl(c, netns, "netns");
+	if (!nl)
+		return;
 	n = nl_link_list(nl, &links);
 	if (n < 0)
-		return fail_nl(c, nl, n, NULL, "list links of", ns_str(netns));
+		return fail_nl(c, nl, n, NULL, "list links of", methods_ns_str(netns));
 	arr = json_array();
 	for (int i = 0; i < n; i++)
 		json_array_append_new(arr, view_link(netns, &links[i]));

@@ -1,8 +1,12 @@
 /*
  * methods.c: assembles the method table (see methods.h).
  */
+#include <string.h>
+
+#include "links.h"
 #include "log.h"
 #include "methods.h"
+#include "nlcache.h"
 
 extern const char netnsd_openrpc_json[];
 
@@ -55,4 +59,39 @@ void methods_set_socket_activated(bool b)
 const char *methods_openrpc_text(void)
 {
 	return netnsd_openrpc_json;
+}
+
+const char *methods_ns_str(const char *netns)
+{
+	return netns ? netns : "the host";
+}
+
+int methods_netns_writable(struct call *c, const char *netns, const char *field)
+{
+	int r = links_netns_access(netns);
+
+	if (r == -ENOENT)
+		call_fail(c, RPC_KIND_NOT_FOUND, ENOENT, field, "No namespace named '%s'", netns);
+	else if (r == -EPERM)
+		call_fail(c, RPC_KIND_PERMISSION, EPERM, field,
+			  "Namespace '%s' was not created by netnsd; netnsd does not change it",
+			  netns);
+	return r < 0 ? -1 : r;
+}
+
+struct nl *methods_nl(struct call *c, const char *netns, const char *field)
+{
+	struct nl *nl;
+	int r = nlcache_get(netns, &nl);
+
+	if (r == -ENOENT) {
+		call_fail(c, RPC_KIND_NOT_FOUND, ENOENT, field, "No namespace named '%s'", netns);
+		return NULL;
+	}
+	if (r < 0) {
+		call_fail_errno(c, r, field, "Failed to reach %s: %s", methods_ns_str(netns),
+				strerror(-r));
+		return NULL;
+	}
+	return nl;
 }

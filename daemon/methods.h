@@ -51,5 +51,18 @@ const struct methods_context *methods_context(void);
 /* Known only once rpc listens, after methods_init(). */
 void methods_set_socket_activated(bool b);
 
+/*
+ * For the families that act inside namespaces.  methods_netns_writable():
+ * 0 for the host (netns NULL), 1 for a managed namespace; otherwise the call
+ * has been answered (not_found, or permission for a namespace netnsd did not
+ * create) and -1 is returned.  methods_nl(): the namespace's rtnetlink
+ * handle, or NULL after answering the call.  methods_ns_str(): "the host" or
+ * the name, for messages.
+ */
+struct nl;
+int methods_netns_writable(struct call *c, const char *netns, const char *field);
+struct nl *methods_nl(struct call *c, const char *netns, const char *field);
+const char *methods_ns_str(const char *netns);
+
 /* The OpenRPC document (protocol/netnsd.openrpc.json), embedded at build time. */
 const char *methods_openrpc_text(void);

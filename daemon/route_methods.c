@@ -16,10 +16,6 @@
 #include "state.h"
 #include "views.h"
 
-static const char *ns_str(const char *netns)
-{
-	return netns ? netns : "the host";
-}
 
 /*
  * Parse and check a route's params into spec and its stored doc.  Returns
@@ -93,31 +89,19 @@ static struct nl *prepare(struct call *c, json_t *params, struct nl_route_spec *
 		call_fail_params(c, "dev", "Invalid params: dev: a route needs via, dev or both");
 		return NULL;
 	}
-	a = links_netns_access(netns);
-	if (a == -ENOENT) {
-		call_fail(c, RPC_KIND_NOT_FOUND, ENOENT, "netns", "No namespace named '%s'", netns);
+	if (methods_netns_writable(c, netns, "netns") < 0)
 		return NULL;
-	}
-	if (a == -EPERM) {
-		call_fail(c, RPC_KIND_PERMISSION, EPERM, "netns",
-			  "Namespace '%s' was not created by netnsd; netnsd does not change it",
-			  netns);
-		return NULL;
-	}
 	if (!netns && (!dev || !links_dev_managed(NULL, dev))) {
 		call_fail(c, RPC_KIND_PERMISSION, EPERM, "dev",
 			  "Routes in the host need a dev that netnsd created or borrowed");
 		return NULL;
 	}
-	a = nlcache_get(netns, &nl);
-	if (a < 0) {
-		call_fail_errno(c, a, "netns", "Failed to reach %s: %s", ns_str(netns),
-				strerror(-a));
+	nl = methods_nl(c, netns, "netns");
+	if (!nl)
 		return NULL;
-	}
 	if (dev && nl_link_ifindex(nl, dev) < 0) {
 		call_fail(c, RPC_KIND_NOT_FOUND, ENODEV, "dev", "No device '%s' in %s", dev,
-			  ns_str(netns));
+			  methods_ns_str(netns));
 		return NULL;
 	}
 	if (dev)
@@ -222,13 +206,9 @@ static void method_list(struct call *c, json_t *params)
 						     "inet6");
 	if (family)
 		fam = strcmp(family, "inet") ? AF_INET6 : AF_INET;
-	n = nlcache_get(netns, &nl);
-	if (n == -ENOENT)
-		return call_fail(c, RPC_KIND_NOT_FOUND, ENOENT, "netns", "No namespace named '%s'",
-				 netns);
-	if (n < 0)
-		return call_fail_errno(c, n, "netns", "Failed to reach %s: %s", ns_str(netns),
-				       strerror(-n));
+	nl = methods_nl(c, netns, "netns");
+	if (!nl)
+		return;
 	n = nl_route_list(nl, fam, table ? (uint32_t)json_integer_value(table) : 0, &v);
 	if (n < 0)
 		return call_fail_errno(c, n, NULL, "Failed to list routes: %s",

@@ -53,8 +53,8 @@ static struct {
 	.log_level = LOG_INFO,
 };
 
-static uv_signal_t sig_term, sig_int;
-static uv_timer_t watchdog_timer, shutdown_timer;
+static uv_signal_t sig_term, sig_int, sig_hup;
+static uv_timer_t watchdog_timer, shutdown_timer, status_timer;
 static uint64_t shutdown_started;
 static bool shutting_down;
 
@@ -106,7 +106,8 @@ static void help(void)
 	       "  -V, --version                show the version and exit\n"
 	       "\n"
 	       "Signals: SIGTERM and SIGINT stop accepting clients, finish requests in flight,\n"
-	       "persist the state and exit 0.\n"
+	       "persist the state and exit 0; supervised processes keep running and are adopted\n"
+	       "by the next netnsd.  SIGHUP is ignored (there is no configuration to reload).\n"
 	       "\n"
 	       "Files:\n"
 	       "  " NETNS_RUN_DIR "/NAME         the namespaces (nsfs bind mounts)\n"
@@ -263,13 +264,34 @@ static void raise_fd_limit(void)
 	}
 }
 
+/* STATUS= for systemctl status, sent again whenever it changed (checked each second). */
 static void notify_status(void)
 {
+	static char last[160];
 	struct rpc_stats rs;
+	char now[160];
 
 	rpc_get_stats(&rs);
-	sd_notifyf(0, "STATUS=Managing %zu namespaces, %zu clients connected",
-		   json_object_size(state_collection("netns")), rs.connections);
+	snprintf(now, sizeof(now),
+		 "STATUS=Managing %zu namespaces, %zu links, %zu services; %zu clients connected",
+		 json_object_size(state_collection("netns")),
+		 json_object_size(state_collection("link")),
+		 json_object_size(state_collection("proc")), rs.connections);
+	if (strcmp(now, last)) {
+		sd_notify(0, now);
+		memcpy(last, now, sizeof(last));
+	}
+}
+
+static void on_status_timer(uv_timer_t *t)
+{
+	notify_status();
+}
+
+static void on_hup(uv_signal_t *s, int signum)
+{
+	/* The state is the only configuration, and it is always current. */
+	log_notice("SIGHUP ignored: netnsd has no configuration file to reload");
 }
 
 static void on_watchdog(uv_timer_t *t)
@@ -383,6 +405,8 @@ int main(int argc, char **argv)
 	uv_signal_init(loop, &sig_int);
 	uv_signal_start(&sig_term, on_signal, SIGTERM);
 	uv_signal_start(&sig_int, on_signal, SIGINT);
+	uv_signal_init(loop, &sig_hup);
+	uv_signal_start(&sig_hup, on_hup, SIGHUP);
 	uv_timer_init(loop, &shutdown_timer);
 	uv_timer_init(loop, &watchdog_timer);
 	if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec >= 2000)
@@ -392,6 +416,9 @@ int main(int argc, char **argv)
 		   activated ? " (socket activation)" : "", arg.state_dir);
 	sd_notify(0, "READY=1");
 	notify_status();
+	uv_timer_init(loop, &status_timer);
+	uv_timer_start(&status_timer, on_status_timer, 1000, 1000);
+	uv_unref((uv_handle_t *)&status_timer);
 	events_publish(EVENT_DAEMON, "ready", NULL, NULL, NULL, NULL);
 
 	uv_run(loop, UV_RUN_DEFAULT);

@@ -171,9 +171,9 @@ static bool peer_in_ns(json_t *doc, void *data)
 	return peer && same_ns(json_object_get(peer, "netns"), data);
 }
 
-void links_release_netns(const char *netns)
+json_t *links_release_netns(const char *netns)
 {
-	json_t *c = state_collection(LINK_COLL), *doc;
+	json_t *c = state_collection(LINK_COLL), *doc, *outside = json_array();
 	struct nl *nl = NULL;
 	const char *key;
 	int host_fd = netns_host_fd();
@@ -207,11 +207,15 @@ void links_release_netns(const char *netns)
 					    netns, nl_last_error(nl) ?: strerror(-r));
 		} else if (!strcmp(origin, "created") && peer &&
 			   !same_ns(json_object_get(peer, "netns"), netns)) {
-			/* The other end would linger until the kernel frees the namespace. */
-			r = nl_link_del(nl, NL_DEV(name));
-			if (r < 0 && r != -ENODEV)
-				log_warning("Failed to delete veth '%s' of namespace '%s': %s", name,
-					    netns, nl_last_error(nl) ?: strerror(-r));
+			/*
+			 * The kernel deletes the other end with the namespace, many
+			 * at once (one RTM_DELLINK each costs an RCU grace period,
+			 * ~20 ms); the caller waits for it to be gone.
+			 */
+			json_array_append_new(outside,
+					      json_pack("{s:O,s:O}", "netns",
+							json_object_get(peer, "netns") ?: json_null(),
+							"name", json_object_get(peer, "name")));
 		}
 	}
 	forget_matching(LINK_COLL, peer_in_ns, (void *)netns);
@@ -219,4 +223,5 @@ void links_release_netns(const char *netns)
 	forget_matching(ADDR_COLL, in_ns, (void *)netns);
 	forget_matching(ROUTE_COLL, in_ns, (void *)netns);
 	nlcache_forget(netns);
+	return outside;
 }

@@ -53,8 +53,9 @@ void links_rename_dev(const char *netns, const char *from, const char *to);
 
 /*
  * Before namespace netns goes: give borrowed devices back under their
- * original names, delete veths whose other end lives elsewhere, and forget
- * every stored link, address and route of the namespace (and the other ends
- * of its veths).
+ * original names and forget every stored link, address and route of the
+ * namespace (and the other ends of its veths).  Returns the veth ends that
+ * live outside it ([{"netns", "name"}]; the caller owns the array): the
+ * kernel deletes them with the namespace, and the caller waits for that.
  */
-void links_release_netns(const char *netns);
+json_t *links_release_netns(const char *netns);

@@ -49,7 +49,7 @@ static struct {
 	.event_backlog = 4 << 20,
 	.event_stall_ms = 5000,
 	.max_subscriptions = 1024,
-	.monitor_rcvbuf = 4 << 20,
+	.monitor_rcvbuf = 32 << 20,
 	.log_level = LOG_INFO,
 };
 
@@ -96,7 +96,8 @@ static void help(void)
 	       "      --event-stall-ms N       a subscriber that keeps losing events this long is\n"
 	       "                               disconnected (default 5000)\n"
 	       "      --monitor-rcvbuf N       receive buffer of each rtnetlink monitor socket\n"
-	       "                               (default 4194304); when the kernel overruns it,\n"
+	       "                               (default 33554432, an upper bound, not an\n"
+	       "                               allocation); when the kernel overruns it,\n"
 	       "                               netnsd re-reads that namespace and sends a resync\n"
 	       "                               event\n"
 	       "      --reset-corrupt-state    if the state files are unreadable, move them aside\n"

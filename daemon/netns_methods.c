@@ -14,6 +14,7 @@
 #include "links.h"
 #include "log.h"
 #include "model.h"
+#include "nlcache.h"
 #include "methods.h"
 #include "netns.h"
 #include "proc.h"
@@ -23,6 +24,7 @@
 #define COLL "netns"
 #define DELETE_POLL_MS 20
 #define DELETE_KILL_WAIT_MS 2000
+#define DELETE_OUTSIDE_WAIT_MS 3000
 
 struct deletion {
 	struct call *call;
@@ -31,6 +33,8 @@ struct deletion {
 	uv_timer_t timer;
 	uint64_t term_deadline, kill_deadline;
 	json_t *terminated, *killed, *processes;
+	json_t *outside;	  /* veth ends elsewhere that go with the namespace */
+	uint64_t outside_deadline; /* then they are deleted one by one */
 	unsigned grace_ms;
 	size_t alive; /* processes seen by the last scan */
 	struct deletion *next, *start_next;
@@ -310,30 +314,122 @@ static void deletion_closed(uv_handle_t *h)
 	json_decref(d->terminated);
 	json_decref(d->killed);
 	json_decref(d->processes);
+	json_decref(d->outside);
 	free(d);
+}
+
+static void deletion_reply(struct deletion *d)
+{
+	deletion_unlink(d);
+	log_info("Deleted namespace '%s'", d->name);
+	call_reply(d->call, json_pack("{s:s,s:O,s:O,s:O}", "name", d->name, "terminated",
+				      d->terminated, "killed", d->killed, "processes", d->processes));
+	uv_close((uv_handle_t *)&d->timer, deletion_closed);
+}
+
+/*
+ * Waiting for the other ends of a namespace's veths to go.  One timer for
+ * every deletion: each tick lists the links of each namespace concerned
+ * once, however many deletions wait.
+ */
+static uv_timer_t outside_timer;
+static bool outside_timer_init;
+
+static bool outside_gone(struct deletion *d, json_t *seen)
+{
+	uint64_t now = now_usec();
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(d->outside, i, e) {
+		const char *ns = json_string_value(json_object_get(e, "netns"));
+		const char *name = json_string_value(json_object_get(e, "name"));
+		json_t *names = json_object_get(seen, ns ? ns : "");
+
+		if (!names || !json_object_get(names, name))
+			continue;
+		if (now < d->outside_deadline)
+			return false;
+		/* Something keeps the namespace alive: delete this end ourselves. */
+		{
+			struct nl *nl;
+
+			if (nlcache_get(ns, &nl) == 0)
+				nl_link_del(nl, NL_DEV(name));
+		}
+	}
+	return true;
+}
+
+static void on_outside_tick(uv_timer_t *t)
+{
+	json_t *seen = json_object();
+	bool waiting = false;
+	size_t i;
+	json_t *e;
+
+	for (struct deletion *d = deletions; d; d = d->next) {
+		if (!d->outside)
+			continue;
+		json_array_foreach(d->outside, i, e) {
+			const char *ns = json_string_value(json_object_get(e, "netns"));
+			_cleanup_(freep) struct nl_link_info *links = NULL;
+			json_t *names;
+			struct nl *nl;
+			int n;
+
+			if (json_object_get(seen, ns ? ns : ""))
+				continue;
+			names = json_object();
+			json_object_set_new(seen, ns ? ns : "", names);
+			if (nlcache_get(ns, &nl) < 0 || (n = nl_link_list(nl, &links)) < 0)
+				continue;
+			for (int k = 0; k < n; k++)
+				json_object_set_new(names, links[k].name, json_true());
+		}
+	}
+	for (struct deletion *d = deletions, *next; d; d = next) {
+		next = d->next;
+		if (!d->outside)
+			continue;
+		if (outside_gone(d, seen))
+			deletion_reply(d);
+		else
+			waiting = true;
+	}
+	json_decref(seen);
+	if (!waiting)
+		uv_timer_stop(t);
 }
 
 static void deletion_finish(struct deletion *d)
 {
 	int r;
 
-	deletion_unlink(d);
-	links_release_netns(d->name);
+	uv_timer_stop(&d->timer); /* no more process polling */
+	d->outside = links_release_netns(d->name);
 	model_unwatch(d->name);
 	netns_etc_remove(d->name);
 	r = netns_remove(d->name);
 	if (r < 0 && r != -ENOENT) {
+		deletion_unlink(d);
 		call_fail_errno(d->call, r, NULL, "Failed to unmount namespace '%s': %s", d->name,
 				strerror(-r));
-	} else {
-		state_del(COLL, d->name);
-		netns_unpin(d->name);
-		log_info("Deleted namespace '%s'", d->name);
-		call_reply(d->call, json_pack("{s:s,s:O,s:O,s:O}", "name", d->name, "terminated",
-					      d->terminated, "killed", d->killed, "processes",
-					      d->processes));
+		uv_close((uv_handle_t *)&d->timer, deletion_closed);
+		return;
 	}
-	uv_close((uv_handle_t *)&d->timer, deletion_closed);
+	state_del(COLL, d->name);
+	/* Our last reference: the kernel can now free it, and its veths with it. */
+	netns_unpin(d->name);
+	if (json_array_size(d->outside) == 0)
+		return deletion_reply(d);
+	d->outside_deadline = now_usec() + DELETE_OUTSIDE_WAIT_MS * 1000ull;
+	if (!outside_timer_init) {
+		uv_timer_init(uv_default_loop(), &outside_timer);
+		outside_timer_init = true;
+	}
+	if (!uv_is_active((uv_handle_t *)&outside_timer))
+		uv_timer_start(&outside_timer, on_outside_tick, DELETE_POLL_MS, DELETE_POLL_MS);
 }
 
 /* Count (and optionally signal) the processes left in one namespace. */
@@ -488,7 +584,7 @@ static void method_delete(struct call *c, json_t *params)
 			netns_remove(name);
 		if (r < 0)
 			netns_etc_remove(name); /* nothing mounted uses them */
-		links_release_netns(name);
+		json_decref(links_release_netns(name));
 		model_unwatch(name);
 		state_del(COLL, name);
 		netns_unpin(name);
@@ -517,6 +613,9 @@ static void method_delete(struct call *c, json_t *params)
 
 void netns_methods_exit(void)
 {
+	if (outside_timer_init && !uv_is_closing((uv_handle_t *)&outside_timer))
+		uv_close((uv_handle_t *)&outside_timer, NULL);
+	outside_timer_init = false;
 	/* Normally main's final walk closed them already. */
 	if (start_check.loop && !uv_is_closing((uv_handle_t *)&start_check)) {
 		uv_close((uv_handle_t *)&start_check, NULL);

@@ -24,6 +24,11 @@
 
 #define READ_CHUNK (64u << 10)
 #define READS_PER_WAKEUP 16
+/*
+ * Requests handled per connection per loop iteration: a client pipelining
+ * thousands of slow requests (each a namespace) must not hold the others.
+ */
+#define FRAMES_PER_TURN 64
 #define MAX_PASSED_FDS 16 /* per message */
 #define MAX_QUEUED_FDS 64 /* per connection, not yet taken by a request */
 
@@ -46,6 +51,9 @@ struct conn {
 	unsigned nfds;
 	int events; /* UV_READABLE | UV_WRITABLE being polled */
 	bool corked, paused, closing, close_after_flush, eof;
+	bool backlog;	/* complete lines wait for the next turn */
+	bool scheduled; /* on the work list */
+	struct conn *work_next;
 };
 
 static struct {
@@ -56,11 +64,21 @@ static struct {
 	int server_fd;
 	bool listening, owns_path, quiescing;
 	struct conn *conns;
+	/*
+	 * Connections with output to write or lines to handle, served once
+	 * per loop iteration (check phase): events and replies produced
+	 * during an iteration leave in one write per connection.
+	 */
+	struct conn *work;
+	uv_check_t work_check;
+	uv_idle_t work_idle;
+	bool work_armed, work_ready;
 	struct rpc_stats stats;
 } rpc = { .server_fd = -1 };
 
 static void conn_close(struct conn *c);
 static void on_poll(uv_poll_t *p, int status, int events);
+static void schedule(struct conn *c);
 
 static size_t conn_unsent(const struct conn *c)
 {
@@ -73,7 +91,7 @@ static void conn_poll(struct conn *c)
 
 	if (c->closing)
 		return;
-	if (!c->paused && !c->eof && !c->close_after_flush && !rpc.quiescing)
+	if (!c->paused && !c->backlog && !c->eof && !c->close_after_flush && !rpc.quiescing)
 		want |= UV_READABLE;
 	if (conn_unsent(c))
 		want |= UV_WRITABLE;
@@ -99,7 +117,6 @@ static void conn_process(struct conn *c);
 
 static void conn_flush(struct conn *c)
 {
-again:
 	while (conn_unsent(c) > 0 && !c->closing) {
 		ssize_t n = send(c->fd, c->out + c->out_off, conn_unsent(c),
 				 MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -120,16 +137,10 @@ again:
 		c->out_off = c->out_len = 0;
 	if (c->paused && !rpc.quiescing && conn_unsent(c) < rpc.cfg.max_queued / 4) {
 		c->paused = false;
-		if (c->in_len > c->scanned || memchr(c->in, '\n', c->in_len)) {
+		if (c->in_len > 0) {
 			/* Lines read before the pause are answered before reading on. */
-			dispatch_peer_ref(&c->peer);
-			c->corked = true;
-			conn_process(c);
-			c->corked = false;
-			dispatch_peer_unref(&c->peer);
-			if (!c->closing)
-				goto again;
-			return;
+			c->backlog = true;
+			schedule(c);
 		}
 	}
 	conn_poll(c);
@@ -175,7 +186,7 @@ static int conn_send(struct dispatch_peer *p, char *frame, size_t len)
 	c->out_len += len;
 	free(frame);
 	if (!c->corked)
-		conn_flush(c);
+		schedule(c);
 	return 0;
 }
 
@@ -328,11 +339,16 @@ static ssize_t conn_recv(struct conn *c)
 	return n;
 }
 
-/* Hand every complete line to dispatch; enforce the frame size. */
+/*
+ * Hand complete lines to dispatch, at most FRAMES_PER_TURN (the rest on a
+ * later turn); enforce the frame size.
+ */
 static void conn_process(struct conn *c)
 {
 	size_t start = 0;
+	unsigned frames = 0;
 
+	c->backlog = false;
 	while (!c->closing && !c->close_after_flush) {
 		char *nl = memchr(c->in + c->scanned, '\n', c->in_len - c->scanned);
 		size_t len;
@@ -354,6 +370,11 @@ static void conn_process(struct conn *c)
 		if (conn_unsent(c) > rpc.cfg.max_queued / 2) {
 			/* Backpressure: the rest waits until the peer read its replies. */
 			c->paused = true;
+			break;
+		}
+		if (++frames == FRAMES_PER_TURN && c->scanned < c->in_len) {
+			c->backlog = true;
+			schedule(c);
 			break;
 		}
 	}
@@ -393,6 +414,8 @@ static void conn_readable(struct conn *c)
 			break;
 		}
 		conn_process(c);
+		if (c->backlog)
+			break; /* its turn is over; more on the next one */
 		if (c->paused || conn_unsent(c) > rpc.cfg.max_queued / 2) {
 			c->paused = true; /* backpressure: read on once it drained */
 			break;
@@ -402,6 +425,52 @@ static void conn_readable(struct conn *c)
 	if (!c->closing)
 		conn_flush(c);
 	dispatch_peer_unref(&c->peer);
+}
+
+static void on_work_idle(uv_idle_t *h)
+{
+	/* Only keeps the loop from sleeping while connections have work. */
+}
+
+static void on_work(uv_check_t *h)
+{
+	struct conn *list = TAKE_PTR(rpc.work);
+
+	uv_check_stop(&rpc.work_check);
+	uv_idle_stop(&rpc.work_idle);
+	rpc.work_armed = false;
+	for (struct conn *c = list, *next; c; c = next) {
+		next = c->work_next;
+		c->scheduled = false;
+		if (!c->closing && c->backlog && !c->paused) {
+			c->corked = true;
+			conn_process(c);
+			c->corked = false;
+		}
+		if (!c->closing)
+			conn_flush(c);
+		dispatch_peer_unref(&c->peer);
+	}
+}
+
+static void schedule(struct conn *c)
+{
+	if (c->scheduled || c->closing)
+		return;
+	if (!rpc.work_ready) {
+		/* No loop yet (a test driving pieces): write at once. */
+		conn_flush(c);
+		return;
+	}
+	c->scheduled = true;
+	dispatch_peer_ref(&c->peer);
+	c->work_next = rpc.work;
+	rpc.work = c;
+	if (!rpc.work_armed) {
+		uv_check_start(&rpc.work_check, on_work);
+		uv_idle_start(&rpc.work_idle, on_work_idle);
+		rpc.work_armed = true;
+	}
 }
 
 static void on_poll(uv_poll_t *p, int status, int events)
@@ -572,6 +641,10 @@ int rpc_init(uv_loop_t *loop, const struct rpc_config *cfg, bool *ret_activated)
 
 	rpc.loop = loop;
 	rpc.cfg = *cfg;
+	uv_check_init(loop, &rpc.work_check);
+	uv_idle_init(loop, &rpc.work_idle);
+	uv_unref((uv_handle_t *)&rpc.work_check);
+	rpc.work_ready = true;
 	rpc.path = strdup(cfg->socket_path);
 	if (!rpc.path)
 		return -ENOMEM;
@@ -659,6 +732,12 @@ bool rpc_drained(void)
 
 void rpc_exit(void)
 {
+	if (rpc.work_ready) {
+		on_work(&rpc.work_check); /* write what is owed, drop the refs */
+		uv_close((uv_handle_t *)&rpc.work_check, NULL);
+		uv_close((uv_handle_t *)&rpc.work_idle, NULL);
+		rpc.work_ready = false;
+	}
 	rpc_quiesce();
 	for (struct conn *c = rpc.conns; c; c = c->next)
 		conn_close(c);

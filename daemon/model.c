@@ -139,6 +139,21 @@ static void apply(struct nsmodel *x, json_t *table, enum event_topic topic, cons
 	events_publish(topic, old ? "change" : "new", x->netns, member, view, NULL);
 }
 
+static bool has_routes_via(struct nsmodel *x, const char *dev)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(x->routes, k, v) {
+		const char *d = json_string_value(json_object_get(v, "dev"));
+
+		if (d && !strcmp(d, dev) &&
+		    !strcmp(json_string_value(json_object_get(v, "family")) ?: "", "inet"))
+			return true;
+	}
+	return false;
+}
+
 static void on_link(struct nsmodel *x, struct nl_link_info *l, bool removed)
 {
 	json_t *old;
@@ -154,8 +169,11 @@ static void on_link(struct nsmodel *x, struct nl_link_info *l, bool removed)
 	apply(x, x->links, EVENT_LINK, "link", k, view_link(x->netns, l), removed);
 	if (removed)
 		json_object_del(x->names, k);
-	/* The kernel drops a link's IPv4 routes without a message when it goes down or away. */
-	if (removed || (was_up && !l->up))
+	/*
+	 * The kernel drops a link's IPv4 routes without a message when it goes
+	 * down or away: read the routes again, if the link had any.
+	 */
+	if ((removed || (was_up && !l->up)) && has_routes_via(x, l->name))
 		mark_stale(x, NULL, true);
 	/* The first end of a new veth is announced before its peer exists. */
 	if (!removed && !strcmp(l->kind, "veth") && l->link_ifindex == 0)

@@ -105,6 +105,7 @@ struct proc {
 	char id[PROC_ID_LEN + 1];
 	char *name, *netns, **argv, **env, *cwd, *user, *group;
 	enum proc_restart restart;
+	bool tty;
 	struct proc_stdio_cfg stdio[3];
 	int *extra_fds;
 	unsigned n_extra;
@@ -827,6 +828,8 @@ static int spec_write(struct proc *p)
 			 (json_int_t)p->created.tv_nsec, "stdio", stdio);
 	if (!spec)
 		return -ENOMEM;
+	if (p->tty && json_object_set_new(spec, "tty", json_true()) < 0)
+		return -ENOMEM;
 	text = json_dumps(spec, JSON_COMPACT);
 	if (!text)
 		return -ENOMEM;
@@ -1286,6 +1289,23 @@ static unsigned recent_restarts(struct proc *p, uint64_t now)
 }
 
 /* After a run ended (or a restart could not even spawn): restart it, or settle. */
+/*
+ * The process is over for good: let go of the caller's descriptors, so the
+ * reader of a passed pipe sees its end now, not when the record is deleted.
+ */
+static void close_passed_fds(struct proc *p)
+{
+	for (unsigned i = 0; i < 3; i++) {
+		if (p->stdio[i].fd >= 0)
+			close(p->stdio[i].fd);
+		p->stdio[i].fd = -1;
+	}
+	for (unsigned i = 0; i < p->n_extra; i++)
+		if (p->extra_fds[i] >= 0)
+			close(p->extra_fds[i]);
+	p->n_extra = 0;
+}
+
 static void decide_restart(struct proc *p, bool failure, enum proc_state settle)
 {
 	uint64_t now = uv_now(M.loop), delay;
@@ -1295,6 +1315,7 @@ static void decide_restart(struct proc *p, bool failure, enum proc_state settle)
 
 	if (!want) {
 		p->state = settle;
+		close_passed_fds(p);
 		return;
 	}
 	/* A run that lasted a whole rate-limit window was a success: start over small. */
@@ -1302,6 +1323,7 @@ static void decide_restart(struct proc *p, bool failure, enum proc_state settle)
 		p->backoff_step = 0;
 	if (recent_restarts(p, now) >= burst) {
 		p->state = PROC_FAILED;
+		close_passed_fds(p);
 		set_error(p, "restart-limit", 0);
 		emit(p, PROC_EVENT_FAILED);
 		return;
@@ -1680,6 +1702,7 @@ int proc_spawn(const struct proc_spawn_params *pp, proc_spawn_cb cb, void *userd
 	if (!p->argv || !p->env)
 		goto fail;
 	p->restart = pp->restart;
+	p->tty = pp->tty;
 	p->created = now_realtime();
 
 	r = make_dir(p);
@@ -2064,6 +2087,7 @@ static int load_spec(struct proc *p)
 	if (proc_restart_from_string(json_string_value(json_object_get(spec, "restart")),
 				     &p->restart) < 0)
 		p->restart = PROC_RESTART_NO;
+	p->tty = json_is_true(json_object_get(spec, "tty"));
 	v = json_object_get(spec, "restarts");
 	p->restarts =
 	    json_is_integer(v) && json_integer_value(v) > 0 ? (unsigned)json_integer_value(v) : 0;

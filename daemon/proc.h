@@ -70,6 +70,10 @@ struct proc_spawn_params {
 	const int *extra_fds;	    /* borrowed; become the payload's fds 3, 4, ... */
 	unsigned n_extra_fds;
 	enum proc_restart restart;
+	/* The payload gets a session of its own with stdin as its controlling terminal (job
+	 * control for an interactive shell); stdin must then be a terminal, else the start
+	 * fails at stage "tty" with -ENOTTY. */
+	bool tty;
 };
 
 /*
@@ -98,9 +102,9 @@ struct proc_info {
 	struct timespec start_time; /* the last run's */
 	struct timespec exit_time;
 	/* The last start failure ("netns", "mount", "sysfs", "etc", "user", "group", "cwd",
-	 * "credentials", "fds", "exec", "fork", "spec", "runtime", "shim"), or "restart-limit"
-	 * when restarts were given up; NULL if none.  error is its -errno (0 for
-	 * "restart-limit"). */
+	 * "tty", "credentials", "fds", "exec", "fork", "spec", "runtime", "shim"), or
+	 * "restart-limit" when restarts were given up; NULL if none.  error is its -errno
+	 * (0 for "restart-limit"). */
 	const char *error_stage;
 	int error;
 	const char *log_path; /* the stdout log file, else the stderr one, else NULL */

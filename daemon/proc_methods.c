@@ -6,7 +6,8 @@
  * desired state (collection "proc"), so they are started again after a
  * reboot once their namespace is back.  Descriptors a client passes with the
  * request (SCM_RIGHTS) can become the process's stdin, stdout or stderr:
- * {"fd": I} names the I-th descriptor passed (0-based).
+ * {"fd": I} names the I-th descriptor passed (0-based); with "tty": true the
+ * process takes its stdin (a terminal) as its controlling terminal.
  */
 #include <signal.h>
 #include <string.h>
@@ -75,6 +76,7 @@ static const char *stage_field(const char *stage)
 		{ "cwd", "cwd" },     { "exec", "argv" },	  { "credentials", "user" },
 		{ "fds", "stdin" },   { "etc", "netns" },	  { "sysfs", "netns" },
 		{ "mount", "netns" }, { "restart-limit", "restart" },
+		{ "tty", "stdin" },
 	};
 
 	for (size_t i = 0; stage && i < ELEMENTSOF(map); i++)
@@ -210,6 +212,23 @@ static const char *check_env(json_t *v, const char **ret_sub)
 	return NULL;
 }
 
+static const char *check_cwd(json_t *v, const char **ret_sub)
+{
+	return json_string_value(v)[0] == '/' ? NULL : "must be an absolute path";
+}
+
+static const char *check_credential(json_t *v, const char **ret_sub)
+{
+	if (json_is_integer(v))
+		return json_integer_value(v) >= 0 && json_integer_value(v) < 0xffffffffLL
+			       ? NULL
+			       : "must be in the range 0..4294967294";
+	if (json_is_string(v) && json_string_length(v) > 0 && json_string_length(v) <= 256 &&
+	    strlen(json_string_value(v)) == json_string_length(v))
+		return NULL;
+	return "must be a name or a number";
+}
+
 static const char *check_name(json_t *v, const char **ret_sub)
 {
 	return netns_name_valid(json_string_value(v)) ? NULL
@@ -221,7 +240,8 @@ static const char *check_name(json_t *v, const char **ret_sub)
  * Start a process from a spec (params of proc.spawn, or a stored service).
  * fds are the descriptors passed with the request.  Answers c when given.
  */
-static int spawn_from(json_t *spec, const int *fds, size_t nfds, struct call *c)
+static int spawn_from(json_t *spec, const int *fds, size_t nfds, struct call *c,
+		      char **ret_id)
 {
 	static const char *const stdio_names[] = { "stdin", "stdout", "stderr" };
 	const char *netns = json_string_value(json_object_get(spec, "netns"));
@@ -265,6 +285,7 @@ static int spawn_from(json_t *spec, const int *fds, size_t nfds, struct call *c)
 	p.argv = argv;
 	p.env = env;
 	p.env_merge = !json_is_true(json_object_get(spec, "env_replace"));
+	p.tty = json_is_true(json_object_get(spec, "tty"));
 	p.cwd = json_string_value(json_object_get(spec, "cwd"));
 	if (json_is_integer(user))
 		snprintf(ubuf, sizeof(ubuf), "%lld", (long long)json_integer_value(user));
@@ -320,6 +341,8 @@ static int spawn_from(json_t *spec, const int *fds, size_t nfds, struct call *c)
 	}
 	if (!c)
 		free(ctx);
+	if (ret_id)
+		*ret_id = strdup(id);
 	return 0;
 }
 
@@ -329,15 +352,9 @@ static void method_spawn(struct call *c, json_t *params)
 	json_int_t need = max_fd_index(params) + 1;
 	int fds[MAX_FDS] = { 0 };
 	size_t nfds = 0;
-	int r;
 
-	r = links_netns_access(netns);
-	if (r == -ENOENT)
-		return call_fail(c, RPC_KIND_NOT_FOUND, ENOENT, "netns", "No namespace named '%s'",
-				 netns);
-	if (r == -EPERM)
-		return call_fail(c, RPC_KIND_PERMISSION, EPERM, "netns",
-				 "Namespace '%s' was not created by netnsd", netns);
+	if (methods_netns_writable(c, netns, "netns") < 0)
+		return;
 	if (need > MAX_FDS)
 		return call_fail_params(c, NULL, "Invalid params: at most %d descriptors", MAX_FDS);
 	while ((json_int_t)nfds < need) {
@@ -348,14 +365,26 @@ static void method_spawn(struct call *c, json_t *params)
 		fds[nfds++] = fd;
 	}
 	if ((json_int_t)nfds < need) {
+		static const char *const names[] = { "stdin", "stdout", "stderr" };
+		const char *field = "stdin";
+
 		for (size_t i = 0; i < nfds; i++)
 			close(fds[i]);
-		return call_fail_params(c, "stdin",
+		/* Name the stream whose descriptor is missing. */
+		for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+			json_t *fd = json_object_get(json_object_get(params, names[i]), "fd");
+
+			if (json_is_integer(fd) && json_integer_value(fd) >= (json_int_t)nfds) {
+				field = names[i];
+				break;
+			}
+		}
+		return call_fail_params(c, field,
 					"Invalid params: {\"fd\": %lld} needs %lld descriptors "
 					"passed with the request (SCM_RIGHTS); %zu came",
 					(long long)need - 1, (long long)need, nfds);
 	}
-	spawn_from(params, fds, nfds, c);
+	spawn_from(params, fds, nfds, c, NULL);
 	/* proc_spawn() keeps its own duplicates. */
 	for (size_t i = 0; i < nfds; i++)
 		close(fds[i]);
@@ -582,30 +611,31 @@ int proc_methods_init(void)
 
 int proc_methods_restore(void)
 {
-	json_t *coll = state_collection(PROC_COLL), *doc;
+	/* A copy: starting a service again re-keys it under its new id. */
+	json_t *coll = json_deep_copy(state_collection(PROC_COLL)), *doc;
 	const char *id;
 	int started = 0;
 
 	json_object_foreach(coll, id, doc) {
-		struct proc_info info;
 		const char *netns = json_string_value(json_object_get(doc, "netns"));
+		const char *name = json_string_value(json_object_get(doc, "name"));
+		_cleanup_(freep) char *new_id = NULL;
+		struct proc_info info;
 
-		if (proc_get(id, &info) == 0 || (info.name && proc_get(info.name, &info) == 0))
+		if (proc_get(id, &info) == 0 || (name && proc_get(name, &info) == 0))
 			continue; /* adopted: still supervised by its shim */
-		{
-			json_t *name = json_object_get(doc, "name");
-
-			if (json_is_string(name) && proc_get(json_string_value(name), &info) == 0)
-				continue;
-		}
 		if (netns && links_netns_access(netns) != 1) {
-			log_error("Not restarting service %s: namespace '%s' is not restored", id,
+			log_error("Not starting service %s again: namespace '%s' is not restored", id,
 				  netns);
 			continue;
 		}
-		if (spawn_from(doc, NULL, 0, NULL) == 0)
-			started++;
+		if (spawn_from(doc, NULL, 0, NULL, &new_id) < 0 || !new_id)
+			continue;
+		state_del(PROC_COLL, id);
+		state_put(PROC_COLL, new_id, json_incref(doc));
+		started++;
 	}
+	json_decref(coll);
 	return started;
 }
 
@@ -615,14 +645,15 @@ static const struct param p_spawn[] = {
 	  .check = check_argv },
 	{ .name = "env", .type = P_OBJECT, .check = check_env },
 	{ .name = "env_replace", .type = P_BOOL },
-	{ .name = "cwd", .type = P_STRING, .min = 1, .max = 4096 },
-	{ .name = "user", .type = P_ANY },
-	{ .name = "group", .type = P_ANY },
+	{ .name = "cwd", .type = P_STRING, .min = 1, .max = 4096, .check = check_cwd },
+	{ .name = "user", .type = P_ANY, .check = check_credential },
+	{ .name = "group", .type = P_ANY, .check = check_credential },
 	{ .name = "stdin", .type = P_ANY },
 	{ .name = "stdout", .type = P_ANY },
 	{ .name = "stderr", .type = P_ANY },
 	{ .name = "restart", .type = P_STRING, .max = 16 },
 	{ .name = "name", .type = P_STRING, .max = 64, .check = check_name },
+	{ .name = "tty", .type = P_BOOL },
 	{ 0 },
 };
 

@@ -113,6 +113,7 @@ int service_start(uv_loop_t *loop, const struct service_config *cfg, bool *ret_a
 		log_warning("Supervisor '%s' is missing: proc.spawn will fail", cfg->shim);
 
 	methods_init(&ctx);
+	proc_methods_init();
 	stage = STAGE_METHODS;
 	r = proc_adopt_all();
 	if (r > 0)

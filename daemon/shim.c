@@ -31,7 +31,9 @@
  *	  "user": "name" | "1000" | 1000,	optional; name or number, with supplementary
  *					groups as initgroups() gives them
  *	  "group": "name" | "100" | 100,	optional; overrides the primary group
- *	  "fds": N			optional, number of extra fds (see above)
+ *	  "fds": N,			optional, number of extra fds (see above)
+ *	  "tty": true			optional; the payload gets fd 0, which must be a
+ *					terminal, as its controlling terminal (see below)
  *	}
  *
  * Files written in PROCDIR (each atomically: temp file + rename; key=value lines):
@@ -48,7 +50,7 @@
  *	"ok PID STARTTIME SEC NSEC\n"	the payload executed (times are its start_time)
  *	"err STAGE ERRNO\n"		nothing was started (fd 3 is then closed); STAGE is
  *					one of spec, runtime, netns, mount, sysfs, etc, user,
- *					group, fork, credentials, fds, cwd, exec
+ *					group, fork, tty, credentials, fds, cwd, exec
  *	"exit\n"			after "ok": the payload has ended, its status file is
  *					written and its leftovers are reaped; fd 3 is then
  *					closed and the shim exits.  Only a hint that lets netnsd
@@ -63,6 +65,10 @@
  * of /etc/netns/NAME bind-mounted over /etc/ENTRY (over a symlink itself, see bind_etc()).
  * Users and groups are resolved in that context.  Then, in the child: its own process
  * group, empty signal mask, default dispositions, setgroups/setgid/setuid, chdir, execve.
+ * With "tty": true the child makes its own session instead (setsid) and takes its stdin as
+ * the session's controlling terminal (TIOCSCTTY), so that an interactive shell there has
+ * job control and the terminal's ^C, ^Z and window-size changes reach its foreground
+ * group; a stdin that is no terminal fails the start at stage "tty" (ENOTTY).
  * SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH and SIGCONT sent to the shim
  * are forwarded to the payload.
  *
@@ -91,6 +97,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -152,6 +159,7 @@ struct child_ctx {
 	const char *cwd;
 	const struct creds *creds;
 	unsigned n_fds;
+	bool tty; /* a session of its own with stdin as its controlling terminal */
 	char buf[PATH_MAX];
 	int report_fd; /* where the child reports a failure before exec */
 };
@@ -577,8 +585,17 @@ static NO_ASAN int child_main(void *arg)
 	sigaction(SIGPIPE, &sa, NULL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	/* Its own process group: a signal to the shim's group does not hit it twice. */
-	setpgid(0, 0);
+	if (c->tty) {
+		/* A session of its own, led by the payload, whose controlling terminal is its
+		 * stdin: the terminal's foreground group is then the payload's. */
+		stage = "tty";
+		if (setsid() < 0 || ioctl(STDIN_FILENO, TIOCSCTTY, 0) < 0)
+			goto fail;
+		stage = "fds";
+	} else {
+		/* Its own process group: a signal to the shim's group does not hit it twice. */
+		setpgid(0, 0);
+	}
 
 	for (i = 0; i < c->n_fds; i++)
 		if (dup2((int)(FIRST_EXTRA_FD + i), (int)(SYNC_FD + i)) < 0)
@@ -948,6 +965,13 @@ int main(int argc, char *argv[])
 				goto failed;
 			}
 	}
+
+	v = json_object_get(spec, "tty");
+	if (v && !json_is_boolean(v)) {
+		fail(&f, "spec", EINVAL);
+		goto failed;
+	}
+	ctx.tty = json_is_true(v);
 
 	if (netns && enter_netns(netns, &f) < 0)
 		goto failed;

@@ -19,14 +19,23 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <langinfo.h>
 #include <limits.h>
+#include <locale.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,6 +47,14 @@
 /* Exit status: the daemon (or the connection, or a local file) failed; usage error. */
 #define EXIT_FAIL  1
 #define EXIT_USAGE 2
+
+/* Exit status of exec and proc wait, whose own is the program's: netnsd or netnsctl
+ * failed, the program could not be executed or found (as env(1) and the shells say), the
+ * wait timed out (as timeout(1) says). */
+#define EXIT_EXEC_FAIL	   125
+#define EXIT_CANNOT_EXEC   126
+#define EXIT_NOT_FOUND	   127
+#define EXIT_WAIT_TIMEOUT  124
 
 #define RECV_CHUNK (64 * 1024)
 
@@ -75,6 +92,7 @@ struct verb {
 	const char *summary; /* one line for the parent's list */
 	const char *help;    /* paragraphs for the verb's own help */
 	const char *examples;
+	const char *exit_status; /* replaces the common "Exit status" section */
 };
 
 /* Messages. */
@@ -170,6 +188,13 @@ static void conn_close(struct ctx *c)
 	c->len = c->cap = 0;
 }
 
+/* close() that keeps errno; returns -1 for "fd = safe_close(fd)". */
+static int safe_close(int fd)
+{
+	closep(&fd);
+	return -1;
+}
+
 static int send_all(struct ctx *c, const char *data, size_t len)
 {
 	while (len > 0) {
@@ -188,52 +213,120 @@ static int send_all(struct ctx *c, const char *data, size_t len)
 }
 
 /*
+ * Send data with descriptors attached (SCM_RIGHTS): they travel with the first
+ * bytes, so netnsd queues them for the request on this line.
+ */
+#define MAX_SEND_FDS 3
+
+static int send_with_fds(struct ctx *c, const char *data, size_t len, const int *fds, size_t nfds)
+{
+	union {
+		char buf[CMSG_SPACE(MAX_SEND_FDS * sizeof(int))];
+		struct cmsghdr align;
+	} cbuf;
+	struct iovec iov = { (void *)data, len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	if (nfds == 0)
+		return send_all(c, data, len);
+	if (nfds > MAX_SEND_FDS)
+		return -EINVAL;
+	memset(&cbuf, 0, sizeof(cbuf));
+	msg.msg_control = cbuf.buf;
+	msg.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+	cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+	memcpy(CMSG_DATA(cm), fds, nfds * sizeof(int));
+	do
+		n = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		errorf("cannot send to netnsd at %s: %s", c->socket_path, strerror(errno));
+		return -errno;
+	}
+	return send_all(c, data + n, len - (size_t)n);
+}
+
+/* Make room for RECV_CHUNK more bytes (and a NUL) in the receive buffer. */
+static int buf_reserve(struct ctx *c)
+{
+	size_t cap;
+	char *p;
+
+	if (c->cap - c->len >= RECV_CHUNK + 1)
+		return 0;
+	cap = c->cap ? c->cap * 2 : RECV_CHUNK * 2;
+	while (cap - c->len < RECV_CHUNK + 1)
+		cap *= 2;
+	p = realloc(c->buf, cap);
+	if (!p) {
+		errorf("out of memory reading a reply of more than %zu bytes", c->len);
+		return -ENOMEM;
+	}
+	c->buf = p;
+	c->cap = cap;
+	return 0;
+}
+
+/*
+ * One recv() into the buffer: returns the number of bytes, 0 at EOF, or -errno
+ * after saying why.  Blocks unless data is waiting (call it after poll()).
+ */
+static ssize_t conn_recv_some(struct ctx *c)
+{
+	ssize_t n;
+	int r = buf_reserve(c);
+
+	if (r < 0)
+		return r;
+	do
+		n = recv(c->fd, c->buf + c->len, c->cap - c->len - 1, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		errorf("cannot read from netnsd at %s: %s", c->socket_path, strerror(errno));
+		return -errno;
+	}
+	c->len += (size_t)n;
+	return n;
+}
+
+/* The first complete line in the buffer, if any (NUL-terminated in place; see consume_line()). */
+static bool conn_line(struct ctx *c, char **ret_line, size_t *ret_len)
+{
+	char *nl = c->len ? memchr(c->buf, '\n', c->len) : NULL;
+
+	if (!nl)
+		return false;
+	*nl = '\0';
+	*ret_line = c->buf;
+	*ret_len = (size_t)(nl - c->buf);
+	return true;
+}
+
+/*
  * Read one NDJSON line of any length into *ret_line (NUL-terminated, without
  * the newline; valid until the next call).  Bytes after the newline stay
  * buffered for the next line.
  */
 static int recv_line(struct ctx *c, char **ret_line, size_t *ret_len)
 {
-	size_t scanned = 0;
-
 	for (;;) {
-		char *nl = c->len > scanned ? memchr(c->buf + scanned, '\n', c->len - scanned)
-					    : NULL;
 		ssize_t n;
 
-		if (nl) {
-			*nl = '\0';
-			*ret_line = c->buf;
-			*ret_len = (size_t)(nl - c->buf);
+		if (conn_line(c, ret_line, ret_len))
 			return 0;
-		}
-		scanned = c->len;
-		if (c->cap - c->len < RECV_CHUNK + 1) {
-			size_t cap = c->cap ? c->cap * 2 : RECV_CHUNK * 2;
-			char *p;
-
-			while (cap - c->len < RECV_CHUNK + 1)
-				cap *= 2;
-			p = realloc(c->buf, cap);
-			if (!p) {
-				errorf("out of memory reading a reply of more than %zu bytes", c->len);
-				return -ENOMEM;
-			}
-			c->buf = p;
-			c->cap = cap;
-		}
-		n = recv(c->fd, c->buf + c->len, c->cap - c->len - 1, 0);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			errorf("cannot read from netnsd at %s: %s", c->socket_path, strerror(errno));
-			return -errno;
-		}
+		n = conn_recv_some(c);
+		if (n < 0)
+			return (int)n;
 		if (n == 0) {
-			errorf("netnsd at %s closed the connection without a reply", c->socket_path);
+			errorf("netnsd at %s closed the connection without a reply",
+			       c->socket_path);
 			return -ECONNRESET;
 		}
-		c->len += (size_t)n;
 	}
 }
 
@@ -244,6 +337,24 @@ static void consume_line(struct ctx *c, size_t line_len)
 
 	memmove(c->buf, c->buf + used, c->len - used);
 	c->len -= used;
+}
+
+/* Take the line conn_line() or recv_line() returned as JSON; NULL (said why) if it is none. */
+static json_t *take_json_line(struct ctx *c, char *line, size_t len)
+{
+	json_error_t jerr;
+	json_t *msg = json_loadb(line, len, 0, &jerr);
+
+	consume_line(c, len);
+	if (!json_is_object(msg)) {
+		if (msg)
+			errorf("netnsd sent a message that is not a JSON object (protocol error)");
+		else
+			errorf("netnsd sent a message that is not JSON: %s", jerr.text);
+		json_decref(msg);
+		return NULL;
+	}
+	return msg;
 }
 
 /* Print a JSON-RPC error object the way users read it; returns EXIT_FAIL. */
@@ -270,20 +381,17 @@ static int print_rpc_error(json_t *error)
 }
 
 /*
- * Call METHOD with PARAMS (reference stolen; NULL sends none) and wait for its
- * reply.  Returns 0 with the result in *ret_result (the caller's reference), or
- * EXIT_FAIL after printing why: a daemon error, a failed connection or a reply
- * that is not one.
+ * Send a request for METHOD with PARAMS (reference stolen; NULL sends none) and
+ * the descriptors fds (may be NULL), without waiting for the reply.  Sets
+ * *ret_id to the request's id.  Returns 0, or EXIT_FAIL after saying why.
  */
-static int rpc_call(struct ctx *c, const char *method, json_t *params, json_t **ret_result)
+static int rpc_send(struct ctx *c, const char *method, json_t *params, const int *fds, size_t nfds,
+		    json_int_t *ret_id)
 {
-	_cleanup_(json_decrefp) json_t *req = NULL, *reply = NULL;
+	_cleanup_(json_decrefp) json_t *req = NULL;
 	_cleanup_(freep) char *text = NULL;
 	json_int_t id = c->next_id++;
-	json_error_t jerr;
-	json_t *rid, *error, *result;
 	size_t len;
-	char *line = NULL;
 
 	req = json_pack("{s:s,s:I,s:s}", "jsonrpc", "2.0", "id", id, "method", method);
 	if (!req || (params && json_object_set_new(req, "params", params) < 0)) {
@@ -299,27 +407,43 @@ static int rpc_call(struct ctx *c, const char *method, json_t *params, json_t **
 	}
 	len = strlen(text);
 	text[len] = '\n'; /* replaces the NUL; the length is what counts below */
-	if (conn_open(c) < 0 || send_all(c, text, len + 1) < 0 || recv_line(c, &line, &len) < 0)
+	if (conn_open(c) < 0 || send_with_fds(c, text, len + 1, fds, nfds) < 0)
 		return EXIT_FAIL;
-	reply = json_loadb(line, len, 0, &jerr);
-	consume_line(c, len);
-	if (!json_is_object(reply)) {
-		if (reply)
-			errorf("netnsd sent a reply that is not a JSON object (protocol error)");
-		else
-			errorf("netnsd sent a reply that is not JSON: %s", jerr.text);
-		return EXIT_FAIL;
-	}
-	rid = json_object_get(reply, "id");
-	error = json_object_get(reply, "error");
+	*ret_id = id;
+	return 0;
+}
+
+/* The id of a reply, or -1 when it has none we could have sent (ours are positive). */
+static json_int_t reply_id(json_t *reply)
+{
+	json_t *rid = json_object_get(reply, "id");
+
+	return json_is_integer(rid) ? json_integer_value(rid) : -1;
+}
+
+/*
+ * The outcome of reply (borrowed) to request id: 0 with the result in
+ * *ret_result (the caller's reference), or EXIT_FAIL after printing why (a
+ * daemon error, also returned in *ret_error when that is not NULL, or a reply
+ * that is not one).  quiet prints nothing for daemon errors.
+ */
+static int reply_result(json_t *reply, json_int_t id, bool quiet, json_t **ret_result,
+			json_t **ret_error)
+{
+	json_t *error = json_object_get(reply, "error"), *result;
+	json_t *rid = json_object_get(reply, "id");
+
 	/* A fatal error (frame too long ...) comes with a null id before netnsd hangs up. */
 	if (!(json_is_integer(rid) && json_integer_value(rid) == id) &&
 	    !(json_is_null(rid) && error)) {
 		errorf("netnsd sent a reply to another request (protocol error)");
 		return EXIT_FAIL;
 	}
-	if (error)
-		return print_rpc_error(error);
+	if (error) {
+		if (ret_error)
+			*ret_error = json_incref(error);
+		return quiet ? EXIT_FAIL : print_rpc_error(error);
+	}
 	result = json_object_get(reply, "result");
 	if (!result) {
 		errorf("netnsd sent a reply with neither result nor error (protocol error)");
@@ -327,6 +451,39 @@ static int rpc_call(struct ctx *c, const char *method, json_t *params, json_t **
 	}
 	*ret_result = json_incref(result);
 	return 0;
+}
+
+/*
+ * Call METHOD with PARAMS (reference stolen; NULL sends none), passing the
+ * descriptors fds with the request, and wait for its reply.  Returns 0 with the
+ * result in *ret_result (the caller's reference), or EXIT_FAIL after printing
+ * why: a daemon error (also in *ret_error if not NULL), a failed connection or
+ * a reply that is not one.
+ */
+static int rpc_call_fds(struct ctx *c, const char *method, json_t *params, const int *fds,
+			size_t nfds, json_t **ret_result, json_t **ret_error)
+{
+	_cleanup_(json_decrefp) json_t *reply = NULL;
+	json_int_t id;
+	size_t len = 0;
+	char *line = NULL;
+	int r;
+
+	r = rpc_send(c, method, params, fds, nfds, &id);
+	if (r)
+		return r;
+	if (recv_line(c, &line, &len) < 0)
+		return EXIT_FAIL;
+	reply = take_json_line(c, line, len);
+	if (!reply)
+		return EXIT_FAIL;
+	return reply_result(reply, id, false, ret_result, ret_error);
+}
+
+/* rpc_call_fds() without descriptors or error details. */
+static int rpc_call(struct ctx *c, const char *method, json_t *params, json_t **ret_result)
+{
+	return rpc_call_fds(c, method, params, NULL, 0, ret_result, NULL);
 }
 
 /* Output. */
@@ -1497,6 +1654,1434 @@ static int route_list(struct ctx *c, int argc, char **argv)
 	return table_finish(&t, r);
 }
 
+/* Signals by name: proc kill's argument and the exit statuses printed. */
+
+static const struct {
+	const char *name;
+	int sig;
+} signal_names[] = {
+	{ "HUP", SIGHUP },   { "INT", SIGINT },	      { "QUIT", SIGQUIT }, { "ILL", SIGILL },
+	{ "TRAP", SIGTRAP }, { "ABRT", SIGABRT },     { "BUS", SIGBUS },   { "FPE", SIGFPE },
+	{ "KILL", SIGKILL }, { "USR1", SIGUSR1 },     { "SEGV", SIGSEGV }, { "USR2", SIGUSR2 },
+	{ "PIPE", SIGPIPE }, { "ALRM", SIGALRM },     { "TERM", SIGTERM }, { "STKFLT", SIGSTKFLT },
+	{ "CHLD", SIGCHLD }, { "CONT", SIGCONT },     { "STOP", SIGSTOP }, { "TSTP", SIGTSTP },
+	{ "TTIN", SIGTTIN }, { "TTOU", SIGTTOU },     { "URG", SIGURG },   { "XCPU", SIGXCPU },
+	{ "XFSZ", SIGXFSZ }, { "VTALRM", SIGVTALRM }, { "PROF", SIGPROF }, { "WINCH", SIGWINCH },
+	{ "IO", SIGIO },     { "PWR", SIGPWR },	      { "SYS", SIGSYS },
+};
+
+static const char *signal_name(json_int_t sig)
+{
+	for (size_t i = 0; i < ELEMENTSOF(signal_names); i++)
+		if (signal_names[i].sig == sig)
+			return signal_names[i].name;
+	return NULL;
+}
+
+/* "9", "-9", "KILL", "SIGKILL", "-kill" ...: the number, or -1. */
+static int signal_parse(const char *s)
+{
+	long long n;
+
+	if (*s == '-')
+		s++;
+	if (parse_int(s, 1, 64, &n))
+		return (int)n;
+	if (!strncasecmp(s, "SIG", 3))
+		s += 3;
+	for (size_t i = 0; i < ELEMENTSOF(signal_names); i++)
+		if (!strcasecmp(s, signal_names[i].name))
+			return signal_names[i].sig;
+	return -1;
+}
+
+/* proc */
+
+/* The NETNS column and the like: the name, or "host" for the host (null). */
+static const char *ns_label(json_t *v)
+{
+	return json_string_value(v) ?: "host";
+}
+
+/*
+ * A command line as one string for people: words with blanks, quotes or
+ * other characters a shell treats specially are quoted.  NULL on ENOMEM.
+ */
+static char *command_line(json_t *argv)
+{
+	size_t i, len = 1;
+	json_t *a;
+	char *buf, *p;
+
+	json_array_foreach(argv, i, a)
+		len += 4 * json_string_length(a) + 3; /* each ' may become '\'' */
+	buf = malloc(len);
+	if (!buf)
+		return NULL;
+	p = buf;
+	json_array_foreach(argv, i, a) {
+		const char *w = json_string_value(a) ?: "?";
+		bool quote = !*w || w[strcspn(w, " \t\n'\"\\$`!*?[]{}()<>|&;#~")];
+
+		if (i)
+			*p++ = ' ';
+		if (!quote) {
+			p = stpcpy(p, w);
+			continue;
+		}
+		*p++ = '\'';
+		for (; *w; w++) {
+			if (*w == '\'')
+				p = stpcpy(p, "'\\''");
+			else
+				*p++ = *w;
+		}
+		*p++ = '\'';
+	}
+	*p = '\0';
+	return buf;
+}
+
+/* The EXIT column: the exit code, the signal as SIGNAME, or "-" while there is none. */
+static void exit_label(json_t *p, char *buf, size_t size)
+{
+	json_t *code = json_object_get(p, "exit_code"), *sig = json_object_get(p, "signal");
+
+	if (json_is_integer(code)) {
+		snprintf(buf, size, "%" JSON_INTEGER_FORMAT, json_integer_value(code));
+	} else if (json_is_integer(sig)) {
+		const char *name = signal_name(json_integer_value(sig));
+
+		if (name)
+			snprintf(buf, size, "SIG%s", name);
+		else
+			snprintf(buf, size, "signal %" JSON_INTEGER_FORMAT,
+				 json_integer_value(sig));
+	} else {
+		snprintf(buf, size, "-");
+	}
+}
+
+/*
+ * The exit status a shell would report for the process's last run: its exit
+ * code, or 128 + the signal that killed it.  A process without one (its start
+ * failed, or its supervisor was lost) is EXIT_EXEC_FAIL, after saying why.
+ */
+static int proc_exit_status(json_t *p)
+{
+	json_t *code = json_object_get(p, "exit_code"), *sig = json_object_get(p, "signal");
+	const char *stage = json_string_value(json_object_get(p, "error_stage"));
+	json_t *err = json_object_get(p, "errno");
+
+	if (json_is_integer(code))
+		return (int)(json_integer_value(code) & 0xff);
+	if (json_is_integer(sig))
+		return 128 + (int)json_integer_value(sig);
+	if (stage && json_integer_value(err) > 0)
+		errorf("process %s is %s: %s: %s",
+		       json_string_value(json_object_get(p, "id")) ?: "?",
+		       json_string_value(json_object_get(p, "state")) ?: "?", stage,
+		       strerror((int)json_integer_value(err)));
+	else
+		errorf("process %s is %s: its exit status is unknown",
+		       json_string_value(json_object_get(p, "id")) ?: "?",
+		       json_string_value(json_object_get(p, "state")) ?: "?");
+	return EXIT_EXEC_FAIL;
+}
+
+/*
+ * A long option of a command, as "--opt VALUE" or "--opt=VALUE" (or a flag,
+ * "--opt").  When argv[*i] is opt, sets *ret_val (NULL for a flag), moves *i to
+ * its last word and returns 1; returns 0 when it is another word, or EXIT_USAGE
+ * after saying why.
+ */
+static int long_opt(const struct ctx *c, char **argv, int *i, const char *opt, bool takes_value,
+		    const char **ret_val)
+{
+	size_t n = strlen(opt);
+	const char *w = argv[*i];
+
+	if (strncmp(w, opt, n) != 0 || (w[n] != '\0' && w[n] != '='))
+		return 0;
+	if (!takes_value) {
+		if (w[n] == '=')
+			return bad_args(c, "%s takes no value", opt);
+		*ret_val = NULL;
+		return 1;
+	}
+	if (w[n] == '=') {
+		*ret_val = w + n + 1;
+		return 1;
+	}
+	if (!argv[*i + 1])
+		return bad_args(c, "%s needs a value", opt);
+	*ret_val = argv[++*i];
+	return 1;
+}
+
+/* The options of proc run and exec (exec takes those marked for_exec). */
+enum spawn_opt_type {
+	SO_STRING,  /* --opt TEXT: a string param */
+	SO_RESTART, /* --restart no|on-failure|always */
+	SO_ENV,	    /* --env KEY=VALUE, repeatable */
+	SO_FLAG,    /* --opt: true */
+	SO_STDIO,   /* --stdout log|null|FILE */
+};
+
+static const struct spawn_opt {
+	const char *opt, *key;
+	enum spawn_opt_type type;
+	bool for_exec;
+} spawn_opts[] = {
+	{ "--name", "name", SO_STRING, false },
+	{ "--restart", "restart", SO_RESTART, false },
+	{ "--user", "user", SO_STRING, true },
+	{ "--group", "group", SO_STRING, true },
+	{ "--cwd", "cwd", SO_STRING, true },
+	{ "--env", "env", SO_ENV, true },
+	{ "--env-replace", "env_replace", SO_FLAG, false },
+	{ "--stdout", "stdout", SO_STDIO, false },
+	{ "--stderr", "stderr", SO_STDIO, false },
+};
+
+/* Set the param of spawn option o from its value v; 0 or EXIT_USAGE. */
+static int spawn_opt_set(const struct ctx *c, json_t *params, const struct spawn_opt *o,
+			 const char *v)
+{
+	json_t *val = NULL;
+
+	if (o->type != SO_ENV && json_object_get(params, o->key))
+		return bad_args(c, "%s is given twice", o->opt);
+	switch (o->type) {
+	case SO_STRING:
+		if (!*v)
+			return bad_args(c, "%s needs a non-empty value", o->opt);
+		val = json_string(v);
+		break;
+	case SO_RESTART:
+		if (strcmp(v, "no") && strcmp(v, "on-failure") && strcmp(v, "always"))
+			return bad_args(c, "--restart wants no, on-failure or always, not '%s'", v);
+		val = json_string(v);
+		break;
+	case SO_FLAG:
+		val = json_true();
+		break;
+	case SO_STDIO:
+		if (!strcmp(v, "log") || !strcmp(v, "null")) {
+			val = json_string(v);
+		} else if (!*v) {
+			return bad_args(c, "%s wants log, null or a FILE", o->opt);
+		} else if (v[0] == '/') {
+			val = json_pack("{s:s}", "file", v);
+		} else {
+			/* netnsd wants an absolute path: relative to where netnsctl runs. */
+			_cleanup_(freep) char *cwd = getcwd(NULL, 0), *path = NULL;
+
+			if (!cwd || asprintf(&path, "%s/%s", cwd, v) < 0) {
+				path = NULL;
+				return bad_args(c, "%s: cannot make '%s' an absolute path", o->opt,
+						v);
+			}
+			val = json_pack("{s:s}", "file", path);
+		}
+		break;
+	case SO_ENV: {
+		const char *eq = strchr(v, '=');
+		_cleanup_(freep) char *key = NULL;
+		json_t *env = json_object_get(params, "env");
+
+		if (!eq || eq == v)
+			return bad_args(c, "--env wants KEY=VALUE, not '%s'", v);
+		key = strndup(v, (size_t)(eq - v));
+		val = json_string(eq + 1);
+		if (!key || !val) {
+			json_decref(val);
+			return bad_args(c, "--env '%s' is not UTF-8 text", v);
+		}
+		if (!env) {
+			env = json_object();
+			json_object_set_new(params, "env", env);
+		}
+		json_object_set_new(env, key, val); /* a later one wins, as in a shell */
+		return 0;
+	}
+	}
+	if (!val)
+		return bad_args(c, "the value of %s is not UTF-8 text", o->opt);
+	json_object_set_new(params, o->key, val);
+	return 0;
+}
+
+/*
+ * Parse "NS [OPTION]... -- CMD [ARG]..." of proc run and exec into params
+ * (netns, argv and the options).  NS may instead come from -n; "host" means
+ * the host.  Returns 0 or EXIT_USAGE.
+ */
+static int parse_spawn_args(struct ctx *c, int argc, char **argv, bool for_exec, json_t *params)
+{
+	const char *ns = NULL;
+	json_t *args;
+	int i, r;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		const char *w = argv[i], *v = NULL;
+		bool known = false;
+
+		if (w[0] != '-') {
+			if (c->netns && !ns)
+				return bad_args(c, "the namespace is given twice (-n %s and '%s')",
+						c->netns, w);
+			if (ns)
+				return bad_args(c,
+						"unexpected argument '%s' (put '--' before the "
+						"command: %s NS [OPTION]... -- CMD [ARG]...)",
+						w, c->cmd);
+			ns = w;
+			continue;
+		}
+		for (size_t k = 0; k < ELEMENTSOF(spawn_opts) && !known; k++) {
+			const struct spawn_opt *o = &spawn_opts[k];
+
+			if (for_exec && !o->for_exec)
+				continue;
+			r = long_opt(c, argv, &i, o->opt, o->type != SO_FLAG, &v);
+			if (r == 0)
+				continue;
+			if (r != 1)
+				return r;
+			known = true;
+			r = spawn_opt_set(c, params, o, v);
+			if (r)
+				return r;
+		}
+		if (!known)
+			return bad_args(c, "unknown option '%s'", w);
+	}
+	ns = ns ?: c->netns;
+	if (!ns)
+		return bad_args(c, "missing the namespace NS (a name, or host)");
+	if (i >= argc)
+		return bad_args(c, "missing '-- CMD': put '--' before the command");
+	if (i + 1 >= argc)
+		return bad_args(c, "missing the command after '--'");
+	if (strcmp(ns, "host") != 0) {
+		json_t *v = json_string(ns);
+
+		if (!v)
+			return bad_args(c, "NS '%s' is not UTF-8 text", ns);
+		json_object_set_new(params, "netns", v);
+	}
+	args = json_array();
+	json_object_set_new(params, "argv", args);
+	for (i++; i < argc; i++) {
+		json_t *v = json_string(argv[i]);
+
+		if (!v)
+			return bad_args(c, "the argument '%s' is not UTF-8 text", argv[i]);
+		json_array_append_new(args, v);
+	}
+	return 0;
+}
+
+static int proc_run(struct ctx *c, int argc, char **argv)
+{
+	_cleanup_(json_decrefp) json_t *params = json_object();
+	json_t *result = NULL;
+	int r;
+
+	if (!params) {
+		errorf("out of memory");
+		return EXIT_FAIL;
+	}
+	r = parse_spawn_args(c, argc, argv, false, params);
+	if (r)
+		return r;
+	r = rpc_call(c, "proc.spawn", TAKE_PTR(params), &result);
+	if (r || c->json)
+		return r ?: finish_json(c, result);
+	printf("%s\n", json_string_value(json_object_get(result, "id")) ?: "?");
+	json_decref(result);
+	return 0;
+}
+
+static int proc_list(struct ctx *c, int argc, char **argv)
+{
+	_cleanup_(json_decrefp) json_t *params = json_object();
+	struct table t = { .ncols = 8 };
+	const char *ns = c->netns;
+	json_t *result = NULL, *e;
+	size_t i;
+	int r;
+
+	for (int a = 1; a < argc; a++) {
+		const char *v;
+
+		r = long_opt(c, argv, &a, "--netns", true, &v);
+		if (r == 0 && !strcmp(argv[a], "-n")) {
+			if (!argv[a + 1])
+				return bad_args(c, "-n needs a value");
+			v = argv[++a];
+			r = 1;
+		}
+		if (r == 0)
+			return bad_args(c, "unknown argument '%s'", argv[a]);
+		if (r != 1)
+			return r;
+		ns = v;
+	}
+	/* netnsd lists all or one namespace's; the host's alone are picked here. */
+	if (ns && strcmp(ns, "host") != 0) {
+		json_t *v = json_string(ns);
+
+		if (!v)
+			return bad_args(c, "NS '%s' is not UTF-8 text", ns);
+		json_object_set_new(params, "netns", v);
+	}
+	r = rpc_call(c, "proc.list", TAKE_PTR(params), &result);
+	if (r)
+		return r;
+	if (ns && !strcmp(ns, "host")) {
+		json_t *procs = json_object_get(result, "processes");
+
+		for (i = json_array_size(procs); i-- > 0;)
+			if (!json_is_null(json_object_get(json_array_get(procs, i), "netns")))
+				json_array_remove(procs, i);
+	}
+	if (c->json)
+		return finish_json(c, result);
+	r = table_add(&t, "ID", "NAME", "NETNS", "STATE", "PID", "RESTARTS", "EXIT", "COMMAND");
+	json_array_foreach(json_object_get(result, "processes"), i, e) {
+		_cleanup_(freep) char *cmd = command_line(json_object_get(e, "argv"));
+		json_int_t pid = json_integer_value(json_object_get(e, "pid"));
+		char pid_s[32] = "-", restarts[32], exit_s[32];
+
+		if (pid > 0)
+			snprintf(pid_s, sizeof(pid_s), "%" JSON_INTEGER_FORMAT, pid);
+		snprintf(restarts, sizeof(restarts), "%" JSON_INTEGER_FORMAT,
+			 json_integer_value(json_object_get(e, "restarts")));
+		exit_label(e, exit_s, sizeof(exit_s));
+		if (!cmd)
+			r = -ENOMEM;
+		r = r
+			?: table_add(&t, json_string_value(json_object_get(e, "id")),
+				     json_string_value(json_object_get(e, "name")),
+				     ns_label(json_object_get(e, "netns")),
+				     json_string_value(json_object_get(e, "state")), pid_s,
+				     restarts, exit_s, cmd);
+	}
+	json_decref(result);
+	return table_finish(&t, r);
+}
+
+/* The single ID argument of proc show, kill, wait, logs and delete, as params. */
+static json_t *id_params(const struct ctx *c, const char *id)
+{
+	json_t *p;
+
+	if (!id) {
+		bad_args(c, "missing the process ID (or its name)");
+		return NULL;
+	}
+	p = json_pack("{s:s}", "id", id);
+	if (!p)
+		bad_args(c, "ID '%s' is not UTF-8 text", id);
+	return p;
+}
+
+static int proc_show(struct ctx *c, int argc, char **argv)
+{
+	static const char *const shown[] = {
+		"id",	       "name",	      "netns",	  "argv",      "state",
+		"pid",	       "restart",     "restarts", "service",   "adopted",
+		"created",     "started",     "exited",	  "exit_code", "signal",
+		"core_dumped", "error_stage", "errno",	  "log",
+	};
+	json_t *params, *result = NULL, *v;
+	_cleanup_(freep) char *cmd = NULL;
+	const char *key, *stage;
+	char exit_s[32];
+	int r;
+
+	if (argc > 2)
+		return bad_args(c, "unexpected argument '%s'", argv[2]);
+	params = id_params(c, argv[1]);
+	if (!params)
+		return EXIT_USAGE;
+	r = rpc_call(c, "proc.get", params, &result);
+	if (r || c->json)
+		return r ?: finish_json(c, result);
+	cmd = command_line(json_object_get(result, "argv"));
+	kv("id", "%s", json_string_value(json_object_get(result, "id")) ?: "?");
+	kv("name", "%s", json_string_value(json_object_get(result, "name")) ?: "-");
+	kv("netns", "%s", ns_label(json_object_get(result, "netns")));
+	kv("command", "%s", cmd ?: "?");
+	kv("state", "%s", json_string_value(json_object_get(result, "state")) ?: "?");
+	kv("pid", "%" JSON_INTEGER_FORMAT, json_integer_value(json_object_get(result, "pid")));
+	kv("restart", "%s", json_string_value(json_object_get(result, "restart")) ?: "?");
+	kv("restarts", "%" JSON_INTEGER_FORMAT,
+	   json_integer_value(json_object_get(result, "restarts")));
+	kv("service", "%s", json_is_true(json_object_get(result, "service")) ? "yes" : "no");
+	kv("adopted", "%s", json_is_true(json_object_get(result, "adopted")) ? "yes" : "no");
+	for (const char *const *k = (const char *const[]){ "created", "started", "exited", NULL };
+	     *k; k++)
+		if ((v = json_object_get(result, *k)) && !json_is_null(v))
+			kv(*k, "%s", json_string_value(v) ?: "?");
+	v = json_object_get(result, "signal");
+	if (json_is_integer(v)) {
+		exit_label(result, exit_s, sizeof(exit_s));
+		kv("exit", "signal %" JSON_INTEGER_FORMAT " (%s)%s", json_integer_value(v), exit_s,
+		   json_is_true(json_object_get(result, "core_dumped")) ? ", core dumped" : "");
+	} else if (json_is_integer(json_object_get(result, "exit_code"))) {
+		kv("exit", "%" JSON_INTEGER_FORMAT,
+		   json_integer_value(json_object_get(result, "exit_code")));
+	}
+	stage = json_string_value(json_object_get(result, "error_stage"));
+	if (stage) {
+		json_int_t e = json_integer_value(json_object_get(result, "errno"));
+
+		kv("error", "%s%s%s", stage, e > 0 ? ": " : "", e > 0 ? strerror((int)e) : "");
+	}
+	if ((v = json_object_get(result, "log")))
+		kv("log", "%s", json_string_value(v) ?: "?");
+	/* Whatever else the daemon reports. */
+	json_object_foreach(result, key, v) {
+		bool known = false;
+
+		for (size_t i = 0; i < ELEMENTSOF(shown) && !known; i++)
+			known = !strcmp(key, shown[i]);
+		if (known)
+			continue;
+		print_key("", key, KV_WIDTH);
+		print_scalar(v);
+		fputc('\n', stdout);
+	}
+	json_decref(result);
+	return 0;
+}
+
+static int proc_kill(struct ctx *c, int argc, char **argv)
+{
+	json_t *params;
+	int sig = SIGTERM;
+
+	if (argc > 3)
+		return bad_args(c, "unexpected argument '%s'", argv[3]);
+	if (argc == 3) {
+		sig = signal_parse(argv[2]);
+		if (sig < 0)
+			return bad_args(c,
+					"SIGNAL must be a number from 1 to 64 or a name such as "
+					"TERM, KILL, HUP, INT, not '%s'",
+					argv[2]);
+	}
+	params = id_params(c, argv[1]);
+	if (!params)
+		return EXIT_USAGE;
+	json_object_set_new(params, "signal", json_integer(sig));
+	return call_quiet(c, "proc.kill", params);
+}
+
+/* proc wait: the exit status is the process's; EXIT_EXEC_FAIL or EXIT_WAIT_TIMEOUT for ours. */
+static int proc_wait(struct ctx *c, int argc, char **argv)
+{
+	json_t *params, *result = NULL, *error = NULL;
+	const char *id = NULL, *v;
+	long long ms = -1;
+	int r;
+
+	for (int a = 1; a < argc; a++) {
+		r = long_opt(c, argv, &a, "--timeout", true, &v);
+		if (r == 1) {
+			if (!parse_int(v, 0, 86400000, &ms))
+				return bad_args(c,
+						"--timeout wants milliseconds (0 to 86400000), "
+						"not '%s'",
+						v);
+			continue;
+		}
+		if (r)
+			return r;
+		if (id || argv[a][0] == '-')
+			return bad_args(c, "unexpected argument '%s'", argv[a]);
+		id = argv[a];
+	}
+	params = id_params(c, id);
+	if (!params)
+		return EXIT_USAGE;
+	if (ms >= 0)
+		json_object_set_new(params, "timeout_ms", json_integer(ms));
+	r = rpc_call_fds(c, "proc.wait", params, NULL, 0, &result, &error);
+	if (r) {
+		const char *kind =
+		    json_string_value(json_object_get(json_object_get(error, "data"), "kind"));
+
+		r = kind && !strcmp(kind, "timeout") ? EXIT_WAIT_TIMEOUT : EXIT_EXEC_FAIL;
+		json_decref(error);
+		return r;
+	}
+	if (c->json)
+		print_json(result);
+	r = proc_exit_status(result);
+	json_decref(result);
+	return r;
+}
+
+static int proc_logs(struct ctx *c, int argc, char **argv)
+{
+	json_t *params, *result = NULL;
+	const char *id = NULL, *v, *text;
+	long long tail = -1;
+	int r;
+
+	for (int a = 1; a < argc; a++) {
+		r = long_opt(c, argv, &a, "--tail", true, &v);
+		if (r == 1) {
+			if (!parse_int(v, 0, 100000, &tail))
+				return bad_args(c,
+						"--tail wants a number of lines (0 to 100000), "
+						"not '%s'",
+						v);
+			continue;
+		}
+		if (r)
+			return r;
+		if (id || argv[a][0] == '-')
+			return bad_args(c, "unexpected argument '%s'", argv[a]);
+		id = argv[a];
+	}
+	params = id_params(c, id);
+	if (!params)
+		return EXIT_USAGE;
+	if (tail >= 0)
+		json_object_set_new(params, "tail", json_integer(tail));
+	r = rpc_call(c, "proc.logs", params, &result);
+	if (r || c->json)
+		return r ?: finish_json(c, result);
+	text = json_string_value(json_object_get(result, "text"));
+	if (text)
+		fwrite(text, 1, json_string_length(json_object_get(result, "text")), stdout);
+	json_decref(result);
+	return 0;
+}
+
+static int proc_delete(struct ctx *c, int argc, char **argv)
+{
+	json_t *params;
+	const char *id = NULL, *v;
+	long long ms = -1;
+	int r;
+
+	for (int a = 1; a < argc; a++) {
+		r = long_opt(c, argv, &a, "--grace", true, &v);
+		if (r == 1) {
+			if (!parse_int(v, 0, 600000, &ms))
+				return bad_args(c,
+						"--grace wants milliseconds (0 to 600000), not "
+						"'%s'",
+						v);
+			continue;
+		}
+		if (r)
+			return r;
+		if (id || argv[a][0] == '-')
+			return bad_args(c, "unexpected argument '%s'", argv[a]);
+		id = argv[a];
+	}
+	params = id_params(c, id);
+	if (!params)
+		return EXIT_USAGE;
+	if (ms >= 0)
+		json_object_set_new(params, "grace_ms", json_integer(ms));
+	return call_quiet(c, "proc.delete", params);
+}
+
+/* Signals for exec and monitor: taken in the poll loop through a signalfd. */
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Block sigs (0-terminated) and return a signalfd for them, or -errno after saying why. */
+static int signals_take(const int *sigs, sigset_t *ret_old)
+{
+	sigset_t set;
+	int fd;
+
+	sigemptyset(&set);
+	for (; *sigs; sigs++)
+		sigaddset(&set, *sigs);
+	if (sigprocmask(SIG_BLOCK, &set, ret_old) < 0)
+		return -errno;
+	fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (fd < 0) {
+		int r = -errno;
+
+		errorf("cannot receive signals: %s", strerror(errno));
+		sigprocmask(SIG_SETMASK, ret_old, NULL);
+		return r;
+	}
+	return fd;
+}
+
+/* The next signal waiting on a signalfd, or 0. */
+static int signal_next(int sigfd)
+{
+	struct signalfd_siginfo si;
+
+	if (read(sigfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+		return 0;
+	return (int)si.ssi_signo;
+}
+
+/* Write all of data to fd, waiting when it is non-blocking; 0 or -errno. */
+static int write_full(int fd, const char *data, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, data, len);
+
+		if (n < 0) {
+			struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				return -errno;
+			(void)poll(&p, 1, -1);
+			continue;
+		}
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * exec: proc.spawn, proc.wait and proc.delete on one connection, answered in
+ * one poll() loop that also takes signals and, on a terminal, relays between
+ * the terminal and a pty whose other side is the program's.
+ */
+
+/* After SIGTERM or SIGHUP, the program gets this long to end before SIGKILL. */
+#define EXEC_KILL_GRACE_MS 3000
+/* Once the process is deleted, how long the pty may take to hang up. */
+#define EXEC_DRAIN_MS 2000
+#define RELAY_CHUNK   16384
+
+struct exec_run {
+	struct ctx *c;
+	bool tty;   /* relaying through a pty */
+	int master; /* the pty master, -1 if none */
+	int sigfd;
+	struct termios saved; /* the terminal's settings, restored on the way out */
+	bool raw;	      /* the terminal is in raw mode now */
+	char id[80];	      /* the process, once spawned */
+	json_int_t spawn_req, wait_req, delete_req;
+	unsigned kills;	     /* proc.kill requests not yet answered */
+	uint64_t early_sigs; /* signals that came before the process was known */
+	bool spawned, waited, deleted, master_open, stdin_open, out_broken;
+	int status;		       /* the program's exit status, once waited */
+	uint64_t kill_at, drain_until; /* now_ms() deadlines; 0 = none */
+	char in[RELAY_CHUNK];	       /* typed, not yet written to the pty */
+	size_t in_len, in_off;
+};
+
+static void exec_raw(struct exec_run *x, bool on)
+{
+	struct termios t;
+
+	if (!x->tty || x->raw == on)
+		return;
+	if (on) {
+		t = x->saved;
+		cfmakeraw(&t);
+		if (tcsetattr(STDIN_FILENO, TCSADRAIN, &t) == 0)
+			x->raw = true;
+	} else {
+		(void)tcsetattr(STDIN_FILENO, TCSADRAIN, &x->saved);
+		x->raw = false;
+	}
+}
+
+/* The terminal's window size onto the pty (the kernel signals the program's foreground). */
+static void exec_winsize(struct exec_run *x)
+{
+	struct winsize ws;
+
+	if (x->master >= 0 && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+		(void)ioctl(x->master, TIOCSWINSZ, &ws);
+}
+
+static int exec_send(struct exec_run *x, const char *method, json_t *params, json_int_t *ret_id)
+{
+	if (!params) {
+		errorf("out of memory");
+		return EXIT_FAIL;
+	}
+	return rpc_send(x->c, method, params, NULL, 0, ret_id);
+}
+
+static int exec_kill(struct exec_run *x, int sig)
+{
+	json_int_t id;
+	int r = exec_send(x, "proc.kill", json_pack("{s:s,s:i}", "id", x->id, "signal", sig), &id);
+
+	if (r == 0)
+		x->kills++;
+	return r;
+}
+
+/* A signal to netnsctl: passed on, or acted on for the terminal.  0 or EXIT_FAIL. */
+static int exec_signal(struct exec_run *x, int sig)
+{
+	bool running = x->spawned && !x->waited;
+
+	switch (sig) {
+	case SIGWINCH:
+		exec_winsize(x);
+		return 0;
+	case SIGTSTP:
+		/* Stopped from outside (^Z is a character in raw mode): give the terminal
+		 * back while stopped.  Without a pty the program is stopped along. */
+		if (!x->tty && running && exec_kill(x, SIGTSTP))
+			return EXIT_FAIL;
+		exec_raw(x, false);
+		kill(getpid(), SIGSTOP);
+		exec_raw(x, true);
+		exec_winsize(x);
+		return 0;
+	case SIGCONT:
+		exec_raw(x, true);
+		exec_winsize(x);
+		return !x->tty && running ? exec_kill(x, SIGCONT) : 0;
+	}
+	if (x->waited)
+		return 0;
+	if (sig == SIGTERM || sig == SIGHUP) {
+		/* We are asked to go: the program goes too, by force if it must. */
+		if (x->kill_at)
+			sig = SIGKILL;
+		else
+			x->kill_at = now_ms() + EXEC_KILL_GRACE_MS;
+	}
+	if (!x->spawned) {
+		x->early_sigs |= UINT64_C(1) << (sig - 1);
+		return 0;
+	}
+	return exec_kill(x, sig);
+}
+
+/* Exit status for a failed proc.spawn: 127 not found, 126 not executable, else 125. */
+static int spawn_failure_status(json_t *error)
+{
+	json_t *data = json_object_get(error, "data");
+	const char *field = json_string_value(json_object_get(data, "field"));
+	json_int_t err = json_integer_value(json_object_get(data, "errno"));
+
+	if (!field || strcmp(field, "argv") != 0)
+		return EXIT_EXEC_FAIL;
+	return err == ENOENT || err == ENOTDIR ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC;
+}
+
+/*
+ * One message from netnsd.  Returns 0 to go on, or an exit status (> 0) to
+ * stop at once (the start failed, or the connection is no longer usable).
+ */
+static int exec_reply(struct exec_run *x, json_t *msg)
+{
+	json_int_t id = reply_id(msg);
+	json_t *result = NULL, *error = NULL;
+	int r;
+
+	if (!json_object_get(msg, "id"))
+		return 0; /* a notification: not ours to read */
+	if (id == x->spawn_req) {
+		r = reply_result(msg, id, false, &result, &error);
+		if (r) {
+			r = error ? spawn_failure_status(error) : EXIT_EXEC_FAIL;
+			json_decref(error);
+			return r;
+		}
+		snprintf(x->id, sizeof(x->id), "%s",
+			 json_string_value(json_object_get(result, "id")) ?: "");
+		json_decref(result);
+		x->spawned = true;
+		r = exec_send(x, "proc.wait", json_pack("{s:s}", "id", x->id), &x->wait_req);
+		for (int sig = 1; r == 0 && sig <= 64; sig++)
+			if (x->early_sigs & (UINT64_C(1) << (sig - 1)))
+				r = exec_kill(x, sig);
+		return r ? EXIT_EXEC_FAIL : 0;
+	}
+	if (x->spawned && id == x->wait_req && !x->waited) {
+		r = reply_result(msg, id, false, &result, NULL);
+		x->status = r ? EXIT_EXEC_FAIL : proc_exit_status(result);
+		json_decref(result);
+		x->waited = true;
+		x->kill_at = 0;
+		/* Leave nothing behind: the record goes, and with it netnsd's hold on our pty. */
+		r = exec_send(x, "proc.delete", json_pack("{s:s,s:i}", "id", x->id, "grace_ms", 0),
+			      &x->delete_req);
+		return r ? EXIT_EXEC_FAIL : 0;
+	}
+	if (x->waited && id == x->delete_req && !x->deleted) {
+		if (reply_result(msg, id, false, &result, NULL) == 0)
+			json_decref(result);
+		x->deleted = true;
+		x->drain_until = now_ms() + EXEC_DRAIN_MS;
+		return 0;
+	}
+	if (x->kills > 0 && id > 0) {
+		/* A signal for a program that has just ended is no error worth telling. */
+		if (reply_result(msg, id, true, &result, &error) == 0)
+			json_decref(result);
+		json_decref(error);
+		x->kills--;
+		return 0;
+	}
+	if (json_object_get(msg, "error") && json_is_null(json_object_get(msg, "id")))
+		return print_rpc_error(json_object_get(msg, "error")) ? EXIT_EXEC_FAIL : 0;
+	errorf("netnsd sent a reply to another request (protocol error)");
+	return EXIT_EXEC_FAIL;
+}
+
+static bool exec_done(const struct exec_run *x)
+{
+	if (!x->waited || !x->deleted || x->kills > 0)
+		return false;
+	return !x->tty || !x->master_open || now_ms() >= x->drain_until;
+}
+
+/* Relay what the pty master has to standard output; false once it hung up. */
+static bool relay_out(struct exec_run *x)
+{
+	char buf[RELAY_CHUNK];
+	ssize_t n = read(x->master, buf, sizeof(buf));
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return true;
+	if (n <= 0)
+		return false; /* EIO: every descriptor of the other side is closed */
+	if (!x->out_broken && write_full(STDOUT_FILENO, buf, (size_t)n) < 0)
+		x->out_broken = true; /* keep draining, so the program never blocks on us */
+	return true;
+}
+
+/* Move typed bytes on to the pty master. */
+static void relay_in(struct exec_run *x, bool readable)
+{
+	ssize_t n;
+
+	if (readable && x->in_len == 0) {
+		n = read(STDIN_FILENO, x->in, sizeof(x->in));
+		if (n <= 0 && !(n < 0 && errno == EINTR)) {
+			x->stdin_open = false;
+			return;
+		}
+		x->in_len = n > 0 ? (size_t)n : 0;
+		x->in_off = 0;
+	}
+	if (x->in_len == 0 || !x->master_open)
+		return;
+	n = write(x->master, x->in + x->in_off, x->in_len - x->in_off);
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			x->in_len = 0; /* the other side is gone: what was typed is lost */
+		return;
+	}
+	x->in_off += (size_t)n;
+	if (x->in_off == x->in_len)
+		x->in_len = x->in_off = 0;
+}
+
+/* The pty for a terminal: the master in x, the slave returned (or -1 after saying why). */
+static int exec_open_pty(struct exec_run *x)
+{
+	struct winsize ws;
+	char name[64];
+	int slave;
+
+	x->master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (x->master < 0 || grantpt(x->master) < 0 || unlockpt(x->master) < 0 ||
+	    ptsname_r(x->master, name, sizeof(name)) != 0) {
+		errorf("cannot allocate a pseudo-terminal: %s", strerror(errno));
+		return -1;
+	}
+	slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (slave < 0) {
+		errorf("cannot open %s: %s", name, strerror(errno));
+		return -1;
+	}
+	/* The program's terminal starts as ours is: same settings, same size. */
+	(void)tcsetattr(slave, TCSANOW, &x->saved);
+	if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+		(void)ioctl(x->master, TIOCSWINSZ, &ws);
+	(void)fcntl(x->master, F_SETFL, fcntl(x->master, F_GETFL) | O_NONBLOCK);
+	x->master_open = true;
+	x->stdin_open = true;
+	return slave;
+}
+
+/* netnsctl's environment as the env param: exec runs the command as ip netns exec would. */
+static json_t *environ_json(void)
+{
+	extern char **environ;
+	json_t *env = json_object();
+
+	for (char **e = environ; env && e && *e; e++) {
+		const char *eq = strchr(*e, '=');
+		_cleanup_(freep) char *key = NULL;
+		json_t *v;
+
+		if (!eq || eq == *e)
+			continue;
+		key = strndup(*e, (size_t)(eq - *e));
+		v = json_string(eq + 1);
+		if (!key || !v) { /* not UTF-8: JSON cannot carry it */
+			json_decref(v);
+			continue;
+		}
+		json_object_set_new(env, key, v);
+	}
+	return env;
+}
+
+static int cmd_exec(struct ctx *c, int argc, char **argv)
+{
+	static const int sigs[] = { SIGINT,  SIGTERM,  SIGHUP,	SIGQUIT, SIGUSR1,
+				    SIGUSR2, SIGWINCH, SIGTSTP, SIGCONT, 0 };
+	_cleanup_(json_decrefp) json_t *params = json_object();
+	struct exec_run x = { .c = c, .master = -1, .sigfd = -1 };
+	_cleanup_(closep) int slave = -1;
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old_pipe;
+	json_t *opts, *env;
+	sigset_t old_mask;
+	int fds[3], nfds = 0, r, status = EXIT_EXEC_FAIL;
+
+	if (c->json)
+		return bad_args(c, "--json does not apply: the output is the command's own");
+	if (!params) {
+		errorf("out of memory");
+		return EXIT_EXEC_FAIL;
+	}
+	r = parse_spawn_args(c, argc, argv, true, params);
+	if (r)
+		return r;
+	/* As ip netns exec: our environment (--env on top), directory and identity. */
+	opts = json_object_get(params, "env");
+	env = environ_json();
+	if (!env) {
+		errorf("out of memory");
+		return EXIT_EXEC_FAIL;
+	}
+	json_object_update(env, opts);
+	json_object_set_new(params, "env", env);
+	json_object_set_new(params, "env_replace", json_true());
+	if (!json_object_get(params, "cwd")) {
+		_cleanup_(freep) char *cwd = getcwd(NULL, 0);
+		json_t *v = cwd ? json_string(cwd) : NULL;
+
+		if (v)
+			json_object_set_new(params, "cwd", v);
+	}
+	if (getuid() != 0 && !json_object_get(params, "user")) {
+		json_object_set_new(params, "user", json_integer(getuid()));
+		if (!json_object_get(params, "group"))
+			json_object_set_new(params, "group", json_integer(getgid()));
+	}
+	json_object_set_new(params, "restart", json_string("no"));
+
+	x.tty = isatty(STDIN_FILENO);
+	if (x.tty && tcgetattr(STDIN_FILENO, &x.saved) < 0)
+		x.tty = false;
+	if (x.tty) {
+		slave = exec_open_pty(&x);
+		if (slave < 0)
+			goto out;
+		fds[nfds++] = slave;
+		json_object_set_new(params, "stdin", json_pack("{s:i}", "fd", 0));
+		json_object_set_new(params, "stdout", json_pack("{s:i}", "fd", 0));
+		json_object_set_new(params, "stderr", json_pack("{s:i}", "fd", 0));
+		json_object_set_new(params, "tty", json_true());
+	} else {
+		static const char *const names[] = { "stdin", "stdout", "stderr" };
+
+		/* Our own stdio, as they are; a closed one becomes /dev/null. */
+		for (int i = 0; i < 3; i++) {
+			if (fcntl(i, F_GETFD) < 0) {
+				json_object_set_new(params, names[i], json_string("null"));
+				continue;
+			}
+			json_object_set_new(params, names[i], json_pack("{s:i}", "fd", nfds));
+			fds[nfds++] = i;
+		}
+	}
+
+	sigaction(SIGPIPE, &ign, &old_pipe);
+	x.sigfd = signals_take(sigs, &old_mask);
+	if (x.sigfd < 0) {
+		sigaction(SIGPIPE, &old_pipe, NULL);
+		goto out;
+	}
+	r = rpc_send(c, "proc.spawn", TAKE_PTR(params), fds, (size_t)nfds, &x.spawn_req);
+	slave = safe_close(slave); /* netnsd has its own now; the pty hangs up when all are gone */
+	if (r)
+		goto restore;
+	exec_raw(&x, true);
+
+	while (!exec_done(&x)) {
+		struct pollfd p[4];
+		int n = 0, i_sock, i_sig, i_master = -1, i_stdin = -1, timeout = -1;
+		uint64_t now = now_ms(), deadline = 0;
+		char *line;
+		size_t len;
+
+		i_sock = n;
+		p[n++] = (struct pollfd){ .fd = c->fd, .events = POLLIN };
+		i_sig = n;
+		p[n++] = (struct pollfd){ .fd = x.sigfd, .events = POLLIN };
+		if (x.tty && x.master_open) {
+			i_master = n;
+			p[n++] = (struct pollfd){ .fd = x.master,
+						  .events = POLLIN | (x.in_len ? POLLOUT : 0) };
+		}
+		if (x.tty && x.stdin_open && x.in_len == 0 && x.master_open) {
+			i_stdin = n;
+			p[n++] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
+		}
+		if (x.kill_at)
+			deadline = x.kill_at;
+		if (x.deleted && x.tty && (!deadline || x.drain_until < deadline))
+			deadline = x.drain_until;
+		if (deadline)
+			timeout = deadline > now ? (int)(deadline - now) : 0;
+		if (poll(p, (nfds_t)n, timeout) < 0) {
+			if (errno == EINTR)
+				continue;
+			errorf("poll: %s", strerror(errno));
+			goto restore;
+		}
+		if (p[i_sig].revents) {
+			int sig;
+
+			while ((sig = signal_next(x.sigfd)) > 0)
+				if (exec_signal(&x, sig))
+					goto restore;
+		}
+		if (i_master >= 0 && (p[i_master].revents & (POLLIN | POLLHUP | POLLERR)))
+			x.master_open = relay_out(&x);
+		if (i_master >= 0 && x.master_open && (p[i_master].revents & POLLOUT))
+			relay_in(&x, false);
+		if (i_stdin >= 0 && p[i_stdin].revents)
+			relay_in(&x, true);
+		if (p[i_sock].revents) {
+			ssize_t got = conn_recv_some(c);
+
+			if (got == 0)
+				errorf("netnsd at %s closed the connection", c->socket_path);
+			if (got <= 0)
+				goto restore;
+			while (conn_line(c, &line, &len)) {
+				_cleanup_(json_decrefp) json_t *msg = take_json_line(c, line, len);
+
+				if (!msg)
+					goto restore;
+				r = exec_reply(&x, msg);
+				if (r) {
+					status = r;
+					goto restore;
+				}
+			}
+		}
+		if (x.kill_at && now_ms() >= x.kill_at) {
+			x.kill_at = 0;
+			if (exec_kill(&x, SIGKILL))
+				goto restore;
+		}
+	}
+	status = x.status;
+restore:
+	exec_raw(&x, false);
+	sigaction(SIGPIPE, &old_pipe, NULL);
+	sigprocmask(SIG_SETMASK, &old_mask, NULL);
+out:
+	safe_close(x.sigfd);
+	safe_close(x.master);
+	return status;
+}
+
+/* monitor */
+
+static const char monitor_topics[] = "netns link addr route neigh proc daemon";
+
+/* " KEY VALUE" for a member that is a string (or a number), nothing when it is absent. */
+static void print_member(json_t *obj, const char *member, const char *label)
+{
+	json_t *v = json_object_get(obj, member);
+
+	if (!v || json_is_null(v))
+		return;
+	printf(" %s ", label);
+	print_scalar(v);
+}
+
+static void print_link_event(json_t *l, bool del)
+{
+	json_t *peer = json_object_get(l, "peer");
+	const char *kind = json_string_value(json_object_get(l, "kind"));
+	const char *admin = json_is_true(json_object_get(l, "up")) ? "up" : "down";
+	const char *oper = json_string_value(json_object_get(l, "operstate"));
+
+	printf("%s", json_string_value(json_object_get(l, "name")) ?: "?");
+	if (kind)
+		printf(" %s", kind);
+	if (del)
+		return;
+	printf(" %s", admin);
+	/* The kernel's operational state, when it says more ("up" without carrier ...). */
+	if (oper && strcmp(oper, admin) != 0)
+		printf(" state %s", oper);
+	print_member(l, "mtu", "mtu");
+	print_member(l, "master", "master");
+	if (json_is_object(peer)) {
+		char buf[128];
+
+		peer_label(peer, buf, sizeof(buf));
+		printf(" peer %s", buf);
+	}
+}
+
+static void print_route_event(json_t *rt)
+{
+	const char *type = json_string_value(json_object_get(rt, "type"));
+	json_int_t table = json_integer_value(json_object_get(rt, "table"));
+	char buf[32];
+
+	if (type && strcmp(type, "unicast") != 0)
+		printf("%s ", type);
+	printf("%s", json_string_value(json_object_get(rt, "dst")) ?: "?");
+	print_member(rt, "via", "via");
+	print_member(rt, "dev", "dev");
+	if (json_integer_value(json_object_get(rt, "metric")))
+		print_member(rt, "metric", "metric");
+	if (json_object_get(rt, "table") && table != 254)
+		printf(" table %s", table_name(table, buf, sizeof(buf)));
+}
+
+static void print_proc_event(json_t *p, const char *action, const char *arrow)
+{
+	const char *name = json_string_value(json_object_get(p, "name"));
+	const char *stage = json_string_value(json_object_get(p, "error_stage"));
+	json_int_t pid = json_integer_value(json_object_get(p, "pid"));
+	char exit_s[32];
+
+	printf("%s", json_string_value(json_object_get(p, "id")) ?: "?");
+	if (name)
+		printf(" (%s)", name);
+	printf(" %s", json_string_value(json_array_get(json_object_get(p, "argv"), 0)) ?: "?");
+	if (!strcmp(action, "exited") || (!strcmp(action, "failed") && !stage)) {
+		json_t *sig = json_object_get(p, "signal");
+
+		exit_label(p, exit_s, sizeof(exit_s));
+		printf(" %s %s %s", arrow, json_is_integer(sig) ? "signal" : "exit", exit_s);
+		if (json_is_true(json_object_get(p, "core_dumped")))
+			printf(" (core dumped)");
+	} else if (stage) {
+		json_int_t e = json_integer_value(json_object_get(p, "errno"));
+
+		printf(" %s failed: %s%s%s", arrow, stage, e > 0 ? ": " : "",
+		       e > 0 ? strerror((int)e) : "");
+	} else if (pid > 0 && strcmp(action, "removed") != 0) {
+		printf(" pid %" JSON_INTEGER_FORMAT, pid);
+	}
+	if (!strcmp(action, "restarting"))
+		printf(" (restart %" JSON_INTEGER_FORMAT ")",
+		       json_integer_value(json_object_get(p, "restarts")) + 1);
+}
+
+/* One event as a line, ip monitor style: "[topic] action  netns: object". */
+static void print_event(json_t *ev, bool timestamp, const char *arrow)
+{
+	const char *topic = json_string_value(json_object_get(ev, "topic")) ?: "?";
+	const char *action = json_string_value(json_object_get(ev, "action")) ?: "?";
+	const char *ns = ns_label(json_object_get(ev, "netns"));
+	bool del = !strcmp(action, "del");
+	json_t *o;
+
+	if (timestamp)
+		printf("%s ", json_string_value(json_object_get(ev, "time")) ?: "-");
+	printf("[%s] %-6s ", topic, action);
+	if (!strcmp(topic, "netns")) {
+		o = json_object_get(ev, "namespace");
+		printf("%s", json_string_value(json_object_get(o, "name")) ?: ns);
+		if (!del && json_object_get(o, "managed"))
+			printf(" (%s)", json_is_true(json_object_get(o, "managed")) ? "managed"
+										    : "unmanaged");
+	} else if (!strcmp(topic, "link")) {
+		printf("%s: ", ns);
+		print_link_event(json_object_get(ev, "link"), del);
+	} else if (!strcmp(topic, "addr")) {
+		o = json_object_get(ev, "addr");
+		printf("%s: %s", ns, json_string_value(json_object_get(o, "address")) ?: "?");
+		print_member(o, "dev", "dev");
+		if (!del && strcmp(json_string_value(json_object_get(o, "scope")) ?: "", "global"))
+			print_member(o, "scope", "scope");
+		if (!del && json_is_true(json_object_get(o, "tentative")))
+			printf(" tentative");
+	} else if (!strcmp(topic, "route")) {
+		printf("%s: ", ns);
+		print_route_event(json_object_get(ev, "route"));
+	} else if (!strcmp(topic, "neigh")) {
+		o = json_object_get(ev, "neigh");
+		printf("%s: %s", ns, json_string_value(json_object_get(o, "address")) ?: "?");
+		print_member(o, "dev", "dev");
+		print_member(o, "lladdr", "lladdr");
+		if (!del)
+			print_member(o, "state", "state");
+	} else if (!strcmp(topic, "proc")) {
+		printf("%s: ", ns);
+		print_proc_event(json_object_get(ev, "proc"), action, arrow);
+	} else if (!strcmp(topic, "daemon")) {
+		if (json_object_get(ev, "lost"))
+			printf("lost %" JSON_INTEGER_FORMAT " events",
+			       json_integer_value(json_object_get(ev, "lost")));
+		else if (!json_is_null(json_object_get(ev, "netns")) &&
+			 json_object_get(ev, "netns"))
+			printf("%s", ns);
+	} else {
+		_cleanup_(freep) char *s = json_dumps(ev, JSON_COMPACT);
+
+		fputs(s ?: "?", stdout);
+	}
+	fputc('\n', stdout);
+}
+
+static int cmd_monitor(struct ctx *c, int argc, char **argv)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, 0 };
+	_cleanup_(json_decrefp) json_t *params = json_object();
+	json_t *topics = NULL, *result = NULL;
+	const char *ns = c->netns, *arrow = "->", *cs;
+	bool timestamp = false, host_only;
+	sigset_t old_mask;
+	int sigfd, r, status = EXIT_FAIL;
+
+	if (!params) {
+		errorf("out of memory");
+		return EXIT_FAIL;
+	}
+	for (int a = 1; a < argc; a++) {
+		const char *w = argv[a], *v;
+
+		r = long_opt(c, argv, &a, "--netns", true, &v);
+		if (r == 0 && !strcmp(w, "-n")) {
+			if (!argv[a + 1])
+				return bad_args(c, "-n needs a value");
+			v = argv[++a];
+			r = 1;
+		}
+		if (r > 1)
+			return r;
+		if (r == 1) {
+			ns = v;
+			continue;
+		}
+		if (!strcmp(w, "-t") || !strcmp(w, "--timestamp")) {
+			timestamp = true;
+			continue;
+		}
+		if (w[0] == '-')
+			return bad_args(c, "unknown option '%s'", w);
+		if (!strcmp(w, "all"))
+			continue;
+		if (!word_in(monitor_topics, w))
+			return bad_args(c, "unknown topic '%s' (topics: %s, all)", w,
+					monitor_topics);
+		if (!topics) {
+			topics = json_array();
+			json_object_set_new(params, "topics", topics);
+		}
+		json_array_append_new(topics, json_string(w));
+	}
+	/* netnsd filters by namespace name; the host's events alone are picked here. */
+	host_only = ns && !strcmp(ns, "host");
+	if (ns && !host_only) {
+		json_t *v = json_string(ns);
+
+		if (!v)
+			return bad_args(c, "NS '%s' is not UTF-8 text", ns);
+		json_object_set_new(params, "netns", v);
+	}
+	if (!c->json && setlocale(LC_CTYPE, "") && (cs = nl_langinfo(CODESET)) &&
+	    !strcmp(cs, "UTF-8"))
+		arrow = "\u2192";
+
+	sigfd = signals_take(sigs, &old_mask);
+	if (sigfd < 0)
+		return EXIT_FAIL;
+	r = rpc_call(c, "events.subscribe", TAKE_PTR(params), &result);
+	json_decref(result);
+	if (r)
+		goto out;
+	for (;;) {
+		struct pollfd p[2] = { { .fd = c->fd, .events = POLLIN },
+				       { .fd = sigfd, .events = POLLIN } };
+		char *line;
+		size_t len;
+		ssize_t got;
+
+		/* Events may have come with the reply: print what is buffered first. */
+		while (conn_line(c, &line, &len)) {
+			_cleanup_(json_decrefp) json_t *msg = take_json_line(c, line, len);
+			json_t *ev = json_object_get(msg, "params");
+
+			if (!msg)
+				goto out;
+			if (strcmp(json_string_value(json_object_get(msg, "method")) ?: "",
+				   "event") ||
+			    !json_is_object(ev))
+				continue;
+			if (host_only && !json_is_null(json_object_get(ev, "netns")) &&
+			    strcmp(json_string_value(json_object_get(ev, "topic")) ?: "", "daemon"))
+				continue;
+			if (c->json) {
+				json_dumpf(ev, stdout, JSON_COMPACT);
+				fputc('\n', stdout);
+			} else {
+				print_event(ev, timestamp, arrow);
+			}
+			if (fflush(stdout) != 0) {
+				if (errno != EPIPE)
+					errorf("cannot write the output: %s", strerror(errno));
+				goto out;
+			}
+		}
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			errorf("poll: %s", strerror(errno));
+			goto out;
+		}
+		if (p[1].revents && signal_next(sigfd) > 0) {
+			status = 0;
+			goto out;
+		}
+		if (!p[0].revents)
+			continue;
+		got = conn_recv_some(c);
+		if (got == 0)
+			errorf("netnsd at %s closed the connection", c->socket_path);
+		if (got <= 0)
+			goto out;
+	}
+out:
+	sigprocmask(SIG_SETMASK, &old_mask, NULL);
+	close(sigfd);
+	return status;
+}
+
 /* Daemon */
 
 static void print_duration(json_int_t ms)
@@ -1893,6 +3478,116 @@ static const struct verb route_verbs[] = {
 	{ 0 },
 };
 
+static const struct verb proc_verbs[] = {
+	{
+		.name = "run",
+		.run = proc_run,
+		.uses_netns = true,
+		.args = "NS [OPTION]... -- CMD [ARG]...",
+		.summary = "start a supervised process in a namespace",
+		.help = "Start CMD with its ARGs in namespace NS ('host' for the host) under\n"
+			"netnsd's supervision, with 'ip netns exec' semantics: the namespace, a\n"
+			"private mount namespace with /sys of that namespace, and the files of\n"
+			"/etc/netns/NS bound over /etc.  CMD is executed directly, never through a\n"
+			"shell; without a '/' it is searched in PATH.  netnsctl returns once the\n"
+			"program runs and prints its ID (16 hex digits); a program that cannot be\n"
+			"started (not found, bad --cwd or --user, no such namespace) is an error\n"
+			"and leaves nothing behind.  With --json, the process as 'proc show'\n"
+			"describes it.  Options:\n"
+			"\n"
+			"  --name NAME        a unique name, usable wherever an ID is\n"
+			"  --restart POLICY   no (default); on-failure: restart after a non-zero\n"
+			"                     exit or a signal; always: after any exit.  Restarts\n"
+			"                     back off from 100 ms to 30 s; more than 5 within 10 s\n"
+			"                     make the process failed.  A process with a policy is\n"
+			"                     a service: netnsd starts it again after a reboot\n"
+			"  --user USER        run as USER (name or number), with its groups\n"
+			"  --group GROUP      run with primary group GROUP (default: USER's)\n"
+			"  --cwd DIR          working directory, absolute (default /)\n"
+			"  --env KEY=VALUE    set a variable (repeatable); besides these the\n"
+			"                     program gets only PATH (the usual sbin and bin\n"
+			"                     directories under /, /usr and /usr/local)\n"
+			"  --env-replace      the --env variables are the whole environment\n"
+			"  --stdout WHERE     log (default: the process's log file, see 'proc\n"
+			"                     logs'), null (discarded) or FILE (appended to; a\n"
+			"                     relative path is taken from the current directory)\n"
+			"  --stderr WHERE     the same for standard error (default log: the same\n"
+			"                     file as standard output)\n"
+			"Standard input is /dev/null.  Put '--' before CMD.",
+	},
+	{
+		.name = "list",
+		.alias = "ls",
+		.run = proc_list,
+		.uses_netns = true,
+		.args = "[-n NS]",
+		.summary = "list supervised processes",
+		.help = "List the processes netnsd supervises, all of them or those of namespace\n"
+			"NS ('host': the host's; the global -n NS works too), as a table: ID;\n"
+			"NAME; NETNS; STATE: starting, running, backoff (waiting to restart),\n"
+			"exited, failed (could not start, or restarted too often) or lost (its\n"
+			"supervisor vanished, the exit status is unknown); PID, the program's (of\n"
+			"its last run); RESTARTS; EXIT: the last exit code, SIGNAME when a signal\n"
+			"ended it, \"-\" before it ended; COMMAND.",
+	},
+	{
+		.name = "show",
+		.run = proc_show,
+		.args = "ID",
+		.summary = "show one process",
+		.help = "Show everything netnsd knows about process ID (its ID or its name) as\n"
+			"\"key: value\" lines: name, namespace, command, state, PID, restart policy\n"
+			"and count, whether it is a service (restarted after a reboot) and whether\n"
+			"it was adopted after a restart of netnsd, its times, its exit status, the\n"
+			"error that stopped its start, and its log file.",
+	},
+	{
+		.name = "kill",
+		.run = proc_kill,
+		.args = "ID [SIGNAL]",
+		.summary = "send a signal to a process",
+		.help = "Send SIGNAL (default TERM; a number, or a name with or without SIG,\n"
+			"e.g. KILL, HUP, INT, USR1) to the running program of process ID.  netnsd\n"
+			"sends it through a pidfd, so a recycled PID is never hit.  The restart\n"
+			"policy still applies: to stop a service for good, use 'proc delete'.",
+	},
+	{
+		.name = "wait",
+		.run = proc_wait,
+		.args = "ID [--timeout MS]",
+		.summary = "wait for a process to end and take its exit status",
+		.help = "Wait until the current run of process ID ends (at once if it has\n"
+			"ended) and exit with its status, as a shell does: the exit code, or\n"
+			"128 + N when signal N killed it.  Prints nothing (with --json, the\n"
+			"process).  Exits 124 when --timeout MS milliseconds pass first, and 125\n"
+			"when it cannot wait (no such process, netnsd unreachable) or the process\n"
+			"has no exit status (its start failed, or it was lost).",
+	},
+	{
+		.name = "logs",
+		.run = proc_logs,
+		.args = "ID [--tail N]",
+		.summary = "print a process's output",
+		.help = "Print the log file of process ID as it is: what the program wrote to\n"
+			"standard output and error with the default --stdout/--stderr log (the\n"
+			"log file survives restarts of the program).  --tail N prints only the\n"
+			"last N lines.  netnsd reads at most the last 1 MiB.",
+	},
+	{
+		.name = "delete",
+		.alias = "del",
+		.run = proc_delete,
+		.args = "ID [--grace MS]",
+		.summary = "stop a process for good and forget it",
+		.help = "Stop process ID for good: no more restarts, SIGTERM to the program and\n"
+			"SIGKILL if it still runs after MS milliseconds (default 3000); then\n"
+			"forget it, with its log file, and remove it from the desired state (a\n"
+			"service is no longer started after a reboot).  Prints nothing; with\n"
+			"--json, the process as it ended.",
+	},
+	{ 0 },
+};
+
 static const struct verb top_verbs[] = {
 	{
 		.name = "netns",
@@ -2018,6 +3713,118 @@ static const struct verb top_verbs[] = {
 			"  netnsctl -n red route del default via 10.1.0.1\n",
 	},
 	{
+		.name = "proc",
+		.sub = proc_verbs,
+		.default_sub = "list",
+		.args = "COMMAND [ARG]...",
+		.summary = "run and supervise processes in namespaces",
+		.help = "Processes that netnsd runs in namespaces and supervises.  Each runs\n"
+			"under its own small supervisor (netnsd-shim), which enters the namespace\n"
+			"as 'ip netns exec' does, starts the program, reaps it and records its\n"
+			"exit status, so the program keeps running (and its status is kept) while\n"
+			"netnsd restarts.  A process with a restart policy is a service, started\n"
+			"again after a reboot.  Processes are named by their ID (16 hex digits)\n"
+			"or by the name given with --name.  Without COMMAND, 'proc' lists.",
+		.examples = "  # A web server in namespace blue, restarted when it fails, as user www-data.\n"
+			    "  netnsctl proc run blue --name web --restart on-failure --user www-data \\\n"
+			    "          -- python3 -m http.server 8080\n"
+			    "  netnsctl proc list\n"
+			    "  netnsctl proc show web\n"
+			    "  netnsctl proc logs web --tail 20\n"
+			    "  netnsctl proc kill web HUP\n"
+			    "  netnsctl proc delete web\n"
+			    "\n"
+			    "  # A one-off job: start it, wait for it, use its exit status.\n"
+			    "  id=$(netnsctl proc run red -- ping -c3 10.1.1.1)\n"
+			    "  netnsctl proc wait \"$id\" --timeout 10000; echo \"ping exited $?\"\n"
+			    "  netnsctl proc logs \"$id\"\n"
+			    "  netnsctl proc del \"$id\"\n",
+	},
+	{
+		.name = "exec",
+		.run = cmd_exec,
+		.uses_netns = true,
+		.args = "NS [OPTION]... -- CMD [ARG]...",
+		.summary = "run a command in a namespace, here and now",
+		.help = "Run CMD in namespace NS ('host' for the host) the way 'ip netns exec NS\n"
+			"CMD' would, and exit with its status: its exit code, or 128 + N when\n"
+			"signal N killed it.  netnsd starts it (proc.spawn) in the namespace and\n"
+			"an 'ip netns exec' mount context (/sys of the namespace, /etc/netns/NS\n"
+			"over /etc), with netnsctl's environment (plus --env), its current\n"
+			"directory and, for a caller other than root, the caller's user and\n"
+			"group.  When it has ended netnsctl deletes its record: exec leaves\n"
+			"nothing behind.  Options:\n"
+			"\n"
+			"  --user USER        run as USER (name or number), with its groups\n"
+			"  --group GROUP      run with primary group GROUP (default: USER's)\n"
+			"  --cwd DIR          working directory, absolute (default: netnsctl's)\n"
+			"  --env KEY=VALUE    set a variable (repeatable)\n"
+			"\n"
+			"When standard input is a terminal, the command gets a terminal of its\n"
+			"own (a pseudo-terminal netnsctl allocates, with the settings and window\n"
+			"size of yours, as its controlling terminal) and netnsctl relays between\n"
+			"the two with your terminal in raw mode, so an interactive shell there\n"
+			"has job control: ^C, ^Z and ^\\ reach the command, and window size\n"
+			"changes follow.  Otherwise the command gets netnsctl's own standard\n"
+			"input, output and error (passed to netnsd with SCM_RIGHTS), so pipes and\n"
+			"redirections work as with any command.\n"
+			"\n"
+			"SIGINT, SIGQUIT, SIGUSR1 and SIGUSR2 sent to netnsctl are passed on to\n"
+			"the command; SIGTERM and SIGHUP as well, and if the command still runs\n"
+			"3 seconds later (or at a second one) it is killed: netnsctl never leaves\n"
+			"it running behind.  Your terminal's settings are restored on every way\n"
+			"out.  Put '--' before CMD.",
+		.exit_status = "Exit status:\n"
+			       "  N    the command's exit status, or 128 + N when signal N killed it\n"
+			       "  2    usage error: unknown option, missing '--' or command ...\n"
+			       "  125  netnsctl or netnsd failed: no such namespace, netnsd could not\n"
+			       "       be reached ...\n"
+			       "  126  CMD was found but cannot be executed\n"
+			       "  127  CMD was not found\n",
+		.examples = "  netnsctl exec blue -- ping -c1 10.1.1.2\n"
+			    "  netnsctl exec blue -- bash                     # an interactive shell\n"
+			    "  netnsctl exec blue -- ip -j addr | jq .        # pipes work\n"
+			    "  echo 'GET /' | netnsctl exec red -- nc 10.2.0.2 80\n"
+			    "  netnsctl exec blue --user nobody --cwd /tmp -- sh -c 'id; pwd'\n"
+			    "  netnsctl exec host -- ip link\n",
+	},
+	{
+		.name = "monitor",
+		.run = cmd_monitor,
+		.uses_netns = true,
+		.args = "[TOPIC]... [-n NS] [-t|--timestamp]",
+		.summary = "print changes as they happen",
+		.help = "Subscribe to netnsd's events and print one line per event as it\n"
+			"happens, like 'ip monitor': links, addresses, routes and neighbours in\n"
+			"the host and in every namespace netnsd manages (whoever changed them),\n"
+			"namespaces appearing and vanishing under /run/netns, supervised\n"
+			"processes starting and ending, and netnsd's own life (ready, stopping,\n"
+			"overflow when events were lost).  Each line is \"[TOPIC] ACTION\n"
+			"NAMESPACE: OBJECT\", NAMESPACE being 'host' for the host.\n"
+			"\n"
+			"  TOPIC             netns, link, addr, route, neigh, proc or daemon\n"
+			"                    (default: all)\n"
+			"  -n, --netns NS    only the events of namespace NS ('host': of the\n"
+			"                    host; daemon events always come)\n"
+			"  -t, --timestamp   start each line with the event's time (RFC 3339)\n"
+			"\n"
+			"With --json each event is one line of JSON: the params of netnsd's\n"
+			"\"event\" notification (subscription, seq, time, topic, action, netns and\n"
+			"the object), for scripts.  Output is flushed after every line.  Runs\n"
+			"until interrupted (SIGINT, SIGTERM, SIGHUP: exit 0); exits 1 if netnsd\n"
+			"closes the connection.",
+		.examples = "  netnsctl monitor\n"
+			    "  netnsctl monitor link addr -n blue\n"
+			    "  netnsctl monitor proc -t\n"
+			    "  netnsctl --json monitor netns | jq -c '{action, name: .namespace.name}'\n"
+			    "\n"
+			    "  Example lines:\n"
+			    "  [link] new    blue: eth0 veth up mtu 1500 master br0 peer veth1@red\n"
+			    "  [addr] del    host: 10.0.0.1/24 dev veth1\n"
+			    "  [netns] new    red (managed)\n"
+			    "  [proc] exited blue: 1a2b3c4d5e6f7081 ping -> exit 0\n",
+	},
+	{
 		.name = "info",
 		.run = cmd_info,
 		.summary = "show the daemon's status",
@@ -2091,7 +3898,9 @@ static void help_main(void)
 	       "  -j, --json         print the daemon's result as JSON: one document per\n"
 	       "                     command, indented on a terminal, one line otherwise\n"
 	       "  -n, --netns NAME   the namespace that link, addr and route commands act in\n"
-	       "                     (default: the host, where netnsd runs)\n"
+	       "                     (default: the host, where netnsd runs); for proc run,\n"
+	       "                     exec, proc list and monitor, the namespace to run in or\n"
+	       "                     to list or watch\n"
 	       "  -h, --help         show this help, or a command's help, and exit\n"
 	       "  -V, --version      show netnsctl's version and exit\n"
 	       "\n"
@@ -2106,6 +3915,9 @@ static void help_main(void)
 	       "  netnsctl -n blue addr add 10.1.1.1/24 dev veth0\n"
 	       "  netnsctl -n blue route add default via 10.1.1.2\n"
 	       "  netnsctl -n blue link list\n"
+	       "  netnsctl exec blue -- ping -c1 10.1.1.2\n"
+	       "  netnsctl proc run blue --name web --restart always -- python3 -m http.server\n"
+	       "  netnsctl monitor link addr\n"
 	       "  netnsctl info\n"
 	       "  netnsctl call netns.get '{\"name\": \"blue\"}'\n"
 	       "\n"
@@ -2161,7 +3973,7 @@ static void help_verb(const struct verb *v, const struct verb *sub)
 	if (v->examples)
 		printf("\nExamples:\n%s", v->examples);
 	printf("\nGlobal options (-s, -j ...) are described in 'netnsctl --help'.\n\n%s",
-	       help_trailer);
+	       v->exit_status ?: help_trailer);
 }
 
 static int cmd_help(struct ctx *c, int argc, char **argv)

@@ -270,10 +270,25 @@ static int load_spec(int dirfd, json_t **ret, struct failure *f)
 	json_error_t jerr;
 	json_t *root;
 
+	char buf[256 << 10];
+	size_t len = 0;
+	ssize_t n;
+
 	fd = openat(dirfd, "spec.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return fail(f, "spec", errno);
-	root = json_loadfd(fd, JSON_REJECT_DUPLICATES, &jerr);
+	/* In one read or a few: json_loadfd() reads a byte per system call. */
+	while (len < sizeof(buf) && (n = read(fd, buf + len, sizeof(buf) - len)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return fail(f, "spec", errno);
+		}
+		len += (size_t)n;
+	}
+	if (len == sizeof(buf))
+		return fail(f, "spec", EFBIG);
+	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root || !json_is_object(root)) {
 		json_decref(root);
 		return fail(f, "spec", EINVAL);
@@ -986,12 +1001,13 @@ int main(int argc, char *argv[])
 	/* From here on the payload runs: report it, then only supervise. */
 	clock_gettime(CLOCK_REALTIME, &start);
 	(void)read_starttime(payload, &starttime);
-	snprintf(text, sizeof(text), "pid=%d\nstarttime=%" PRIu64 "\nstart_time=%lld.%09ld\n",
-		 (int)payload, starttime, (long long)start.tv_sec, start.tv_nsec);
-	(void)write_at_atomic(dirfd, "pid", text);
+	/* The report first: the caller waits for it; the record is for a later netnsd. */
 	snprintf(text, sizeof(text), "ok %d %" PRIu64 " %lld %ld\n", (int)payload, starttime,
 		 (long long)start.tv_sec, start.tv_nsec);
 	sync_report(&sync_fd, text, false);
+	snprintf(text, sizeof(text), "pid=%d\nstarttime=%" PRIu64 "\nstart_time=%lld.%09ld\n",
+		 (int)payload, starttime, (long long)start.tv_sec, start.tv_nsec);
+	(void)write_at_atomic(dirfd, "pid", text);
 
 	/* Let go of the payload's stdio and extra fds: holding a pipe open would delay its
 	 * reader's EOF until we exit. */

@@ -166,8 +166,14 @@ class Netnsd:
         self.proc = None
 
     def start(self):
+        # The runtime directory lives on tmpfs, as /run/netnsd does on a normal
+        # system (on this machine /run is not tmpfs; /dev/shm is).
+        if os.path.isdir("/dev/shm"):
+            self.rundir = tempfile.mkdtemp(prefix="netnsd-bench-run-", dir="/dev/shm")
+        else:
+            self.rundir = os.path.join(self.dir, "run")
         cmd = [self.binary, "--socket", self.socket, "--state-dir",
-               os.path.join(self.dir, "state"), "--runtime-dir", os.path.join(self.dir, "run")]
+               os.path.join(self.dir, "state"), "--runtime-dir", self.rundir]
         env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "LISTEN_FDS")}
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log, env=env)
@@ -197,6 +203,8 @@ class Netnsd:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if getattr(self, "rundir", "").startswith("/dev/shm/"):
+            shutil.rmtree(self.rundir, ignore_errors=True)
 
 
 class Bench:

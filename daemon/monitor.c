@@ -90,6 +90,14 @@ static void handle_msg(struct watch *w, const struct nlmsghdr *nlh)
 	switch (nlh->nlmsg_type) {
 	case RTM_NEWLINK:
 	case RTM_DELLINK:
+		/*
+		 * AF_BRIDGE messages describe a bridge port, not the link: a
+		 * DELLINK of that family is a port leaving its bridge.  The
+		 * link's own message follows with AF_UNSPEC.
+		 */
+		if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifinfomsg)) ||
+		    ((struct ifinfomsg *)NLMSG_DATA(nlh))->ifi_family == AF_BRIDGE)
+			return;
 		ev.kind = MONITOR_LINK;
 		if (nl_msg_link(nlh, &ev.link) < 0)
 			return;

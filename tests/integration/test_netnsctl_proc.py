@@ -28,7 +28,7 @@ import termios
 import time
 
 from netnsd_test import (NETNSCTL, TOP_SRCDIR, Daemon, RpcError, Skip, main, run, test, tmpdir,
-                         uniq, wait_for)
+                         uniq, wait_for, sanitized)
 
 EXIT_USAGE, EXIT_FAIL, EXIT_EXEC_FAIL, EXIT_CANNOT_EXEC, EXIT_NOT_FOUND = 2, 1, 125, 126, 127
 ENOTTY = 25
@@ -838,6 +838,8 @@ def test_valgrind():
     vg = shutil.which("valgrind")
     if not vg:
         raise Skip("valgrind is not installed")
+    if sanitized(NETNSCTL):
+        raise Skip("netnsctl is built with AddressSanitizer, which valgrind cannot run")
     ns = new_ns()
     logdir = tmpdir()
     vgcmd = [vg, "-q", "--leak-check=full", "--show-leak-kinds=all",

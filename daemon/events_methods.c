@@ -121,6 +121,8 @@ static void method_subscribe(struct call *c, json_t *params)
 	dispatch_peer_ref(peer);
 	s->next = subs;
 	subs = s;
+	/* The first subscriber: start watching the kernel. */
+	model_activate();
 	/* The reply first; the snapshot and the live events after it. */
 	call_reply(c, json_pack("{s:I}", "subscription", (json_int_t)events_sub_id(s->sub)));
 	if (json_is_true(json_object_get(params, "initial_state")))

@@ -18,9 +18,14 @@
 int model_init(uv_loop_t *loop, int rcvbuf);
 void model_exit(void);
 
-/* Start or stop following a namespace (NULL: the host, always followed). */
+/*
+ * Start or stop following a namespace (NULL: the host, always followed).
+ * The kernel is watched only once model_activate() ran: the first event
+ * subscriber calls it, and from then on every followed namespace is watched.
+ */
 int model_watch(const char *netns);
 void model_unwatch(const char *netns);
+void model_activate(void);
 
 /*
  * Read link name of netns again before the next loop iteration ends: the

@@ -387,7 +387,7 @@ int monitor_init(uv_loop_t *loop, int rcvbuf, monitor_fn fn, void *data)
 		}
 		netns_strv_free(names);
 	}
-	return monitor_watch(NULL);
+	return 0;
 }
 
 void monitor_exit(void)

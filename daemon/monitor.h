@@ -51,7 +51,8 @@ struct monitor_event {
 typedef void (*monitor_fn)(const struct monitor_event *ev, void *data);
 
 /*
- * Start watching the host and /run/netns.  rcvbuf is the receive buffer of
+ * Start watching /run/netns (namespaces are followed with monitor_watch(),
+ * the host with monitor_watch(NULL)).  rcvbuf is the receive buffer of
  * each rtnetlink socket (0: the kernel default).
  */
 int monitor_init(uv_loop_t *loop, int rcvbuf, monitor_fn fn, void *data);

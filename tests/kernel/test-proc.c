@@ -975,6 +975,29 @@ static void stop_done_cb(int r, void *userdata)
 	*(bool *)userdata = true;
 }
 
+/* Whether process pid ignores SIGTERM (SigIgn in /proc/PID/status). */
+static bool ignores_term(int pid)
+{
+	char path[64], buf[4096], *p;
+	unsigned long long ign;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	p = strstr(buf, "\nSigIgn:");
+	if (!p || sscanf(p + 8, "%llx", &ign) != 1)
+		return false;
+	return ign & (1ull << (SIGTERM - 1));
+}
+
 static void test_wait_and_stop(void)
 {
 	struct result res, end, a, b;
@@ -992,6 +1015,16 @@ static void test_wait_and_stop(void)
 		.argv = ARGV("/bin/sh", "-c", "trap '' TERM; sleep 100 & wait; sleep 100") },
 	    &a);
 	spawn(&(struct proc_spawn_params){ .netns = ns_a, .argv = ARGV("sleep", "100") }, &b);
+	{
+		/* The shell must have run its trap before the stop, or TERM ends it. */
+		struct proc_info info;
+
+		for (int i = 0; i < 500; i++) {
+			if (proc_get(a.id, &info) == 0 && info.pid > 0 && ignores_term(info.pid))
+				break;
+			usleep(10000);
+		}
+	}
 	{
 		int in_b = 0, all = 0;
 

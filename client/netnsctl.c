@@ -51,10 +51,10 @@
 /* Exit status of exec and proc wait, whose own is the program's: netnsd or netnsctl
  * failed, the program could not be executed or found (as env(1) and the shells say), the
  * wait timed out (as timeout(1) says). */
-#define EXIT_EXEC_FAIL	   125
-#define EXIT_CANNOT_EXEC   126
-#define EXIT_NOT_FOUND	   127
-#define EXIT_WAIT_TIMEOUT  124
+#define EXIT_EXEC_FAIL	  125
+#define EXIT_CANNOT_EXEC  126
+#define EXIT_NOT_FOUND	  127
+#define EXIT_WAIT_TIMEOUT 124
 
 #define RECV_CHUNK (64 * 1024)
 
@@ -87,7 +87,7 @@ struct verb {
 	int (*run)(struct ctx *c, int argc, char **argv);
 	const struct verb *sub;
 	const char *default_sub;
-	bool uses_netns; /* accepts the global -n NAME (on a family: all its subcommands) */
+	bool uses_netns;     /* accepts the global -n NAME (on a family: all its subcommands) */
 	const char *args;    /* synopsis after the name */
 	const char *summary; /* one line for the parent's list */
 	const char *help;    /* paragraphs for the verb's own help */
@@ -126,7 +126,8 @@ static _printf_(2, 3) int usage_error(const struct ctx *c, const char *fmt, ...)
 		fprintf(stderr, "Try 'netnsctl %s %s --help' for more information.\n",
 			c->family->name, c->verb->name);
 	else if (c && c->family)
-		fprintf(stderr, "Try 'netnsctl %s --help' for more information.\n", c->family->name);
+		fprintf(stderr, "Try 'netnsctl %s --help' for more information.\n",
+			c->family->name);
 	else
 		fputs("Try 'netnsctl --help' for more information.\n", stderr);
 	return EXIT_USAGE;
@@ -168,7 +169,8 @@ static int conn_open(struct ctx *c)
 		const char *hint = "";
 
 		if (r == -ENOENT || r == -ECONNREFUSED)
-			hint = " (is netnsd running? use -s PATH or " SOCKET_ENV " for another socket)";
+			hint = " (is netnsd running? use -s PATH or " SOCKET_ENV
+			       " for another socket)";
 		else if (r == -EACCES || r == -EPERM)
 			hint = " (netnsd accepts root and members of its admin group)";
 		errorf("cannot connect to netnsd at %s: %s%s", c->socket_path, strerror(-r), hint);
@@ -779,8 +781,10 @@ static int netns_add(struct ctx *c, int argc, char **argv)
 			long long nsid;
 
 			if (!parse_int(val, 0, INT_MAX, &nsid))
-				return usage_error(c, "netns add: nsid must be a number from 0 to %d, "
-						   "not '%s'", INT_MAX, val);
+				return usage_error(c,
+						   "netns add: nsid must be a number from 0 to %d, "
+						   "not '%s'",
+						   INT_MAX, val);
 			json_object_set_new(params, "nsid", json_integer(nsid));
 		} else if (!strcmp(kw, "sysctl")) {
 			const char *eq = strchr(val, '=');
@@ -793,7 +797,8 @@ static int netns_add(struct ctx *c, int argc, char **argv)
 			key = strndup(val, (size_t)(eq - val));
 			v = json_string(eq + 1);
 			if (!key || !v)
-				return usage_error(c, "netns add: sysctl '%s' is not UTF-8 text", val);
+				return usage_error(c, "netns add: sysctl '%s' is not UTF-8 text",
+						   val);
 			if (!sysctls) {
 				sysctls = json_object();
 				json_object_set_new(params, "sysctls", sysctls);
@@ -810,7 +815,8 @@ static int netns_add(struct ctx *c, int argc, char **argv)
 				return usage_error(c, "netns add: %s is given twice", kw);
 			if (!strcmp(val, "-")) {
 				if (stdin_used)
-					return usage_error(c, "netns add: only one file can be read "
+					return usage_error(c,
+							   "netns add: only one file can be read "
 							   "from standard input");
 				stdin_used = true;
 			}
@@ -918,9 +924,10 @@ static int netns_list(struct ctx *c, int argc, char **argv)
 		if (json_is_integer(nsid))
 			snprintf(nsid_s, sizeof(nsid_s), "%" JSON_INTEGER_FORMAT,
 				 json_integer_value(nsid));
-		r = r ?: table_add(&t, json_string_value(json_object_get(e, "name")),
-				   managed_label(e), nsid_s,
-				   json_string_value(json_object_get(e, "created")));
+		r = r
+			?: table_add(&t, json_string_value(json_object_get(e, "name")),
+				     managed_label(e), nsid_s,
+				     json_string_value(json_object_get(e, "created")));
 	}
 	if (r < 0)
 		errorf("out of memory");
@@ -1083,8 +1090,8 @@ static int arg_set(const struct ctx *c, const struct arg *a, json_t *obj, char *
 		break;
 	case ARG_TABLE:
 	case ARG_INT:
-		if (a->type == ARG_TABLE && (!strcmp(val, "main") || !strcmp(val, "local") ||
-					     !strcmp(val, "default"))) {
+		if (a->type == ARG_TABLE &&
+		    (!strcmp(val, "main") || !strcmp(val, "local") || !strcmp(val, "default"))) {
 			v = json_integer(val[0] == 'm' ? 254 : val[0] == 'l' ? 255 : 253);
 			break;
 		}
@@ -1153,12 +1160,11 @@ static json_t *ns_params(const struct ctx *c)
 	return p;
 }
 
-#define NS_PARAMS_OR_FAIL(c, p)                                                        \
-	do {                                                                           \
-		(p) = ns_params(c);                                                    \
-		if (!(p))                                                              \
-			return usage_error(c, "-n/--netns: '%s' is not UTF-8 text",    \
-					   (c)->netns);                                \
+#define NS_PARAMS_OR_FAIL(c, p)                                                                    \
+	do {                                                                                       \
+		(p) = ns_params(c);                                                                \
+		if (!(p))                                                                          \
+			return usage_error(c, "-n/--netns: '%s' is not UTF-8 text", (c)->netns);   \
 	} while (0)
 
 /* Call method and print nothing (the result with --json). */
@@ -1208,27 +1214,18 @@ static const struct arg link_add_args[] = {
 
 /* What may follow "peer NAME": the peer's own settings. */
 static const struct arg link_peer_args[] = {
-	{ "netns", "netns", ARG_NETNS, NULL },
-	{ "master", "master", ARG_STRING, NULL },
-	{ "mtu", "mtu", ARG_INT, NULL },
-	{ "address", "address", ARG_STRING, NULL },
-	{ "up", "up", ARG_TRUE, NULL },
-	{ "noipv6ll", "ipv6_ll", ARG_FALSE, NULL },
-	{ "ipv6ll", "ipv6_ll", ARG_ONOFF, NULL },
-	{ 0 },
+	{ "netns", "netns", ARG_NETNS, NULL },	  { "master", "master", ARG_STRING, NULL },
+	{ "mtu", "mtu", ARG_INT, NULL },	  { "address", "address", ARG_STRING, NULL },
+	{ "up", "up", ARG_TRUE, NULL },		  { "noipv6ll", "ipv6_ll", ARG_FALSE, NULL },
+	{ "ipv6ll", "ipv6_ll", ARG_ONOFF, NULL }, { 0 },
 };
 
 static const struct arg link_set_args[] = {
-	{ "up", "up", ARG_TRUE, NULL },
-	{ "down", "up", ARG_FALSE, NULL },
-	{ "mtu", "mtu", ARG_INT, NULL },
-	{ "address", "address", ARG_STRING, NULL },
-	{ "master", "master", ARG_STRING, NULL },
-	{ "nomaster", "master", ARG_NULL, NULL },
-	{ "name", "rename", ARG_STRING, NULL },
-	{ "netns", "move_to", ARG_NETNS, NULL },
-	{ "ipv6ll", "ipv6_ll", ARG_ONOFF, NULL },
-	{ 0 },
+	{ "up", "up", ARG_TRUE, NULL },		  { "down", "up", ARG_FALSE, NULL },
+	{ "mtu", "mtu", ARG_INT, NULL },	  { "address", "address", ARG_STRING, NULL },
+	{ "master", "master", ARG_STRING, NULL }, { "nomaster", "master", ARG_NULL, NULL },
+	{ "name", "rename", ARG_STRING, NULL },	  { "netns", "move_to", ARG_NETNS, NULL },
+	{ "ipv6ll", "ipv6_ll", ARG_ONOFF, NULL }, { 0 },
 };
 
 static int link_add(struct ctx *c, int argc, char **argv)
@@ -1246,7 +1243,8 @@ static int link_add(struct ctx *c, int argc, char **argv)
 			/* As in ip, everything after "peer NAME" describes the peer. */
 			a = arg_find(link_peer_args, w);
 			if (!a && (arg_find(link_add_args, w) || !strcmp(w, "peer")))
-				return bad_args(c, "'%s' cannot follow 'peer NAME': the words "
+				return bad_args(c,
+						"'%s' cannot follow 'peer NAME': the words "
 						"after it set the peer (netns, master, mtu, "
 						"address, up, noipv6ll, ipv6ll); put '%s' before "
 						"'peer'",
@@ -1280,7 +1278,7 @@ static int link_add(struct ctx *c, int argc, char **argv)
 		}
 		if (!strcmp(w, "netns"))
 			return bad_args(c, "'netns' applies to the peer only; create the link in "
-					"a namespace with 'netnsctl -n NS link add ...'");
+					   "a namespace with 'netnsctl -n NS link add ...'");
 		if (!strcmp(w, "name")) {
 			w = next_word(argv, &i);
 			if (!w)
@@ -1296,7 +1294,7 @@ static int link_add(struct ctx *c, int argc, char **argv)
 		return bad_args(c, "missing NAME");
 	if (!json_object_get(params, "kind"))
 		return bad_args(c, "missing 'type KIND' (veth, bridge, dummy, vlan, macvlan, "
-				"vxlan)");
+				   "vxlan)");
 	/* Like ip, the peer is made where the link is unless 'netns' says otherwise. */
 	if (peer && c->netns && !json_object_get(peer, "netns"))
 		json_object_set(peer, "netns", json_object_get(params, "netns"));
@@ -1422,11 +1420,12 @@ static int link_list(struct ctx *c, int argc, char **argv)
 			 json_integer_value(json_object_get(e, "mtu")));
 		if (json_is_object(peer))
 			peer_label(peer, peer_s, sizeof(peer_s));
-		r = r ?: table_add(&t, json_string_value(json_object_get(e, "name")),
-				   json_string_value(json_object_get(e, "kind")), state, mtu,
-				   json_string_value(json_object_get(e, "address")),
-				   json_string_value(json_object_get(e, "master")),
-				   origin ?: (managed ? "created" : "no"), peer_s);
+		r = r
+			?: table_add(&t, json_string_value(json_object_get(e, "name")),
+				     json_string_value(json_object_get(e, "kind")), state, mtu,
+				     json_string_value(json_object_get(e, "address")),
+				     json_string_value(json_object_get(e, "master")),
+				     origin ?: (managed ? "created" : "no"), peer_s);
 	}
 	json_decref(result);
 	return table_finish(&t, r);
@@ -1513,13 +1512,14 @@ static int addr_list(struct ctx *c, int argc, char **argv)
 	json_array_foreach(json_object_get(result, "addresses"), i, e) {
 		bool tentative = json_is_true(json_object_get(e, "tentative"));
 
-		r = r ?: table_add(&t, json_string_value(json_object_get(e, "dev")),
-				   json_string_value(json_object_get(e, "family")),
-				   json_string_value(json_object_get(e, "address")),
-				   json_string_value(json_object_get(e, "scope")),
-				   json_is_true(json_object_get(e, "managed"))
-					   ? (tentative ? "yes (tentative)" : "yes")
-					   : (tentative ? "no (tentative)" : "no"));
+		r = r
+			?: table_add(&t, json_string_value(json_object_get(e, "dev")),
+				     json_string_value(json_object_get(e, "family")),
+				     json_string_value(json_object_get(e, "address")),
+				     json_string_value(json_object_get(e, "scope")),
+				     json_is_true(json_object_get(e, "managed"))
+					 ? (tentative ? "yes (tentative)" : "yes")
+					 : (tentative ? "no (tentative)" : "no"));
 	}
 	json_decref(result);
 	return table_finish(&t, r);
@@ -1644,11 +1644,12 @@ static int route_list(struct ctx *c, int argc, char **argv)
 			 dst);
 		snprintf(metric, sizeof(metric), "%" JSON_INTEGER_FORMAT,
 			 json_integer_value(json_object_get(e, "metric")));
-		r = r ?: table_add(&t, dst_s, json_string_value(json_object_get(e, "via")),
-				   json_string_value(json_object_get(e, "dev")), metric,
-				   table_name(json_integer_value(json_object_get(e, "table")), table,
-					      sizeof(table)),
-				   json_is_true(json_object_get(e, "managed")) ? "yes" : "no");
+		r = r
+			?: table_add(&t, dst_s, json_string_value(json_object_get(e, "via")),
+				     json_string_value(json_object_get(e, "dev")), metric,
+				     table_name(json_integer_value(json_object_get(e, "table")),
+						table, sizeof(table)),
+				     json_is_true(json_object_get(e, "managed")) ? "yes" : "no");
 	}
 	json_decref(result);
 	return table_finish(&t, r);
@@ -3140,8 +3141,8 @@ static int cmd_info(struct ctx *c, int argc, char **argv)
 	if (v)
 		kv("socket", "%s%s", json_string_value(v) ?: "?",
 		   json_is_true(json_object_get(result, "socket_activated"))
-			   ? " (passed by systemd)"
-			   : "");
+		       ? " (passed by systemd)"
+		       : "");
 	v = json_object_get(result, "state_dir");
 	if (v)
 		kv("state dir", "%s", json_string_value(v) ?: "?");
@@ -3159,8 +3160,8 @@ static int cmd_info(struct ctx *c, int argc, char **argv)
 
 			printf("  %s %s %s%s%s\n", actions[a],
 			       json_string_value(json_object_get(e, "kind")) ?: "?",
-			       json_string_value(json_object_get(e, "name")) ?: "?", msg ? ": " : "",
-			       msg ?: "");
+			       json_string_value(json_object_get(e, "name")) ?: "?",
+			       msg ? ": " : "", msg ?: "");
 		}
 	}
 	print_section("counts", json_object_get(result, "counts"));
@@ -3214,7 +3215,8 @@ static int cmd_call(struct ctx *c, int argc, char **argv)
 		}
 		params = json_loadb(text ?: argv[2], len, JSON_DECODE_ANY, &jerr);
 		if (!params)
-			return usage_error(c, "call: the params are not JSON: %s (line %d, column %d)",
+			return usage_error(c,
+					   "call: the params are not JSON: %s (line %d, column %d)",
 					   jerr.text, jerr.line, jerr.column);
 	}
 	r = rpc_call(c, argv[1], params, &result);
@@ -3231,467 +3233,467 @@ static int cmd_help(struct ctx *c, int argc, char **argv);
 
 static const struct verb netns_verbs[] = {
 	{
-		.name = "add",
-		.run = netns_add,
-		.args = "NAME [nsid N] [sysctl KEY=VALUE]... [resolv-conf FILE] [hosts FILE]",
-		.summary = "create a namespace",
-		.help = "Create the named network namespace exactly as 'ip netns add' does (an\n"
-			"nsfs bind mount at /run/netns/NAME), so 'ip netns exec NAME' works on it,\n"
-			"and remember it: netnsd recreates it after a reboot.  'nsid N' assigns\n"
-			"the namespace id seen from the host; each 'sysctl KEY=VALUE' sets a\n"
-			"per-namespace sysctl under net. inside it (e.g. net.ipv4.ip_forward=1);\n"
-			"'resolv-conf FILE' and 'hosts FILE' are read by netnsctl (\"-\" is standard\n"
-			"input) and written to /etc/netns/NAME/resolv.conf and hosts, which\n"
-			"'ip netns exec' bind-mounts over /etc.  Prints nothing on success.",
+	    .name = "add",
+	    .run = netns_add,
+	    .args = "NAME [nsid N] [sysctl KEY=VALUE]... [resolv-conf FILE] [hosts FILE]",
+	    .summary = "create a namespace",
+	    .help = "Create the named network namespace exactly as 'ip netns add' does (an\n"
+		    "nsfs bind mount at /run/netns/NAME), so 'ip netns exec NAME' works on it,\n"
+		    "and remember it: netnsd recreates it after a reboot.  'nsid N' assigns\n"
+		    "the namespace id seen from the host; each 'sysctl KEY=VALUE' sets a\n"
+		    "per-namespace sysctl under net. inside it (e.g. net.ipv4.ip_forward=1);\n"
+		    "'resolv-conf FILE' and 'hosts FILE' are read by netnsctl (\"-\" is standard\n"
+		    "input) and written to /etc/netns/NAME/resolv.conf and hosts, which\n"
+		    "'ip netns exec' bind-mounts over /etc.  Prints nothing on success.",
 	},
 	{
-		.name = "delete",
-		.alias = "del",
-		.run = netns_delete,
-		.args = "NAME [grace MS]",
-		.summary = "delete a namespace netnsd created",
-		.help = "Send SIGTERM to every process in the namespace, wait up to MS\n"
-			"milliseconds (default 3000) for them to exit, SIGKILL the rest, then\n"
-			"unmount /run/netns/NAME and remove /etc/netns/NAME.  Prints the PIDs\n"
-			"that were terminated or killed, if any.  Namespaces that netnsd did not\n"
-			"create are never deleted.",
+	    .name = "delete",
+	    .alias = "del",
+	    .run = netns_delete,
+	    .args = "NAME [grace MS]",
+	    .summary = "delete a namespace netnsd created",
+	    .help = "Send SIGTERM to every process in the namespace, wait up to MS\n"
+		    "milliseconds (default 3000) for them to exit, SIGKILL the rest, then\n"
+		    "unmount /run/netns/NAME and remove /etc/netns/NAME.  Prints the PIDs\n"
+		    "that were terminated or killed, if any.  Namespaces that netnsd did not\n"
+		    "create are never deleted.",
 	},
 	{
-		.name = "list",
-		.alias = "ls",
-		.run = netns_list,
-		.args = "[--names]",
-		.summary = "list namespaces",
-		.help = "List every namespace under /run/netns, and those netnsd manages but\n"
-			"cannot find mounted, as a table: NAME; MANAGED (yes when netnsd created\n"
-			"it, no for namespaces made by others, \"yes (unmounted)\" when netnsd\n"
-			"recorded it but nothing is mounted there, \"no (unmounted)\" for a stale\n"
-			"file under /run/netns, \"yes (deleting)\" while a delete runs); NSID (\"-\"\n"
-			"when none is assigned); CREATED (\"-\" for namespaces made by others).\n"
-			"--names prints only the names, one per line.",
+	    .name = "list",
+	    .alias = "ls",
+	    .run = netns_list,
+	    .args = "[--names]",
+	    .summary = "list namespaces",
+	    .help = "List every namespace under /run/netns, and those netnsd manages but\n"
+		    "cannot find mounted, as a table: NAME; MANAGED (yes when netnsd created\n"
+		    "it, no for namespaces made by others, \"yes (unmounted)\" when netnsd\n"
+		    "recorded it but nothing is mounted there, \"no (unmounted)\" for a stale\n"
+		    "file under /run/netns, \"yes (deleting)\" while a delete runs); NSID (\"-\"\n"
+		    "when none is assigned); CREATED (\"-\" for namespaces made by others).\n"
+		    "--names prints only the names, one per line.",
 	},
 	{
-		.name = "show",
-		.run = netns_show,
-		.args = "NAME",
-		.summary = "show one namespace",
-		.help = "Show everything netnsd knows about one namespace as \"key: value\" lines:\n"
-			"managed, mounted, nsfs inode, nsid, creation time, one \"sysctl:\" line per\n"
-			"sysctl, and the resolv.conf and hosts contents indented below their key.",
+	    .name = "show",
+	    .run = netns_show,
+	    .args = "NAME",
+	    .summary = "show one namespace",
+	    .help = "Show everything netnsd knows about one namespace as \"key: value\" lines:\n"
+		    "managed, mounted, nsfs inode, nsid, creation time, one \"sysctl:\" line per\n"
+		    "sysctl, and the resolv.conf and hosts contents indented below their key.",
 	},
 	{
-		.name = "pids",
-		.run = netns_pids,
-		.args = "NAME",
-		.summary = "list the processes in a namespace",
-		.help = "Print the PIDs of the processes whose network namespace is NAME, one\n"
-			"per line, like 'ip netns pids'.",
+	    .name = "pids",
+	    .run = netns_pids,
+	    .args = "NAME",
+	    .summary = "list the processes in a namespace",
+	    .help = "Print the PIDs of the processes whose network namespace is NAME, one\n"
+		    "per line, like 'ip netns pids'.",
 	},
 	{
-		.name = "identify",
-		.run = netns_identify,
-		.args = "[PID]",
-		.summary = "name the namespace of a process",
-		.help = "Print the names under /run/netns of the network namespace that process\n"
-			"PID (default: netnsctl itself) is in, one per line, like 'ip netns\n"
-			"identify'.  Prints nothing when the namespace has no name.",
+	    .name = "identify",
+	    .run = netns_identify,
+	    .args = "[PID]",
+	    .summary = "name the namespace of a process",
+	    .help = "Print the names under /run/netns of the network namespace that process\n"
+		    "PID (default: netnsctl itself) is in, one per line, like 'ip netns\n"
+		    "identify'.  Prints nothing when the namespace has no name.",
 	},
 	{ 0 },
 };
 
 static const struct verb link_verbs[] = {
 	{
-		.name = "add",
-		.run = link_add,
-		.args = "[name] NAME type KIND [OPTION]...\n"
-			"          [peer PEER [PEER-OPTION]...]",
-		.summary = "create a link",
-		.help = "Create link NAME of kind KIND (veth, bridge, dummy, vlan, macvlan or\n"
-			"vxlan) in the host or, with -n NS, inside namespace NS.  netnsd gives\n"
-			"it the alias \"netnsd\", records it and recreates it after a restart or\n"
-			"a reboot.  If any step fails nothing is left behind.  Only the options\n"
-			"given are sent; the rest keep the kernel's defaults.  Prints nothing on\n"
-			"success; with --json, the new link as 'link list' describes it.\n"
-			"\n"
-			"Options of every kind:\n"
-			"  master BRIDGE     make it a port of BRIDGE (in the same namespace)\n"
-			"  mtu N             its MTU (68 to 65535)\n"
-			"  address MAC       its MAC address\n"
-			"  up                bring it up once it is configured\n"
-			"  noipv6ll          no IPv6 link-local address (address generation\n"
-			"                    mode none), set before it comes up: it never sends\n"
-			"                    DAD, router solicitations or MLD (large labs on one\n"
-			"                    bridge want this); 'ipv6ll on|off' says it either way\n"
-			"veth:\n"
-			"  peer PEER         the other end's name (required; also: peer name\n"
-			"                    PEER).  As with ip, the words after 'peer PEER'\n"
-			"                    describe the peer, so put the link's own options\n"
-			"                    before it.  The peer takes master, mtu, address,\n"
-			"                    up, noipv6ll and ipv6ll as above, and\n"
-			"    netns PEERNS    the namespace to make it in, 'host' for the host\n"
-			"                    (default: where the link is made: -n NS, or the\n"
-			"                    host)\n"
-			"bridge:\n"
-			"  stp on|off        spanning tree (default off); the forward delay is 0\n"
-			"  vlan_filtering on|off\n"
-			"vlan:\n"
-			"  link DEV          the parent device (required; also: parent DEV)\n"
-			"  id N              the VLAN id, 1 to 4094 (required)\n"
-			"  protocol 802.1Q|802.1ad\n"
-			"macvlan:\n"
-			"  link DEV          the parent device (required; also: parent DEV)\n"
-			"  mode bridge|private|vepa|passthru\n"
-			"vxlan:\n"
-			"  id VNI            (required)\n"
-			"  remote IP | group IP   the far end, or a multicast group (needs dev)\n"
-			"  local IP, port N (default 4789), dev DEV (the underlay device)",
+	    .name = "add",
+	    .run = link_add,
+	    .args = "[name] NAME type KIND [OPTION]...\n"
+		    "          [peer PEER [PEER-OPTION]...]",
+	    .summary = "create a link",
+	    .help = "Create link NAME of kind KIND (veth, bridge, dummy, vlan, macvlan or\n"
+		    "vxlan) in the host or, with -n NS, inside namespace NS.  netnsd gives\n"
+		    "it the alias \"netnsd\", records it and recreates it after a restart or\n"
+		    "a reboot.  If any step fails nothing is left behind.  Only the options\n"
+		    "given are sent; the rest keep the kernel's defaults.  Prints nothing on\n"
+		    "success; with --json, the new link as 'link list' describes it.\n"
+		    "\n"
+		    "Options of every kind:\n"
+		    "  master BRIDGE     make it a port of BRIDGE (in the same namespace)\n"
+		    "  mtu N             its MTU (68 to 65535)\n"
+		    "  address MAC       its MAC address\n"
+		    "  up                bring it up once it is configured\n"
+		    "  noipv6ll          no IPv6 link-local address (address generation\n"
+		    "                    mode none), set before it comes up: it never sends\n"
+		    "                    DAD, router solicitations or MLD (large labs on one\n"
+		    "                    bridge want this); 'ipv6ll on|off' says it either way\n"
+		    "veth:\n"
+		    "  peer PEER         the other end's name (required; also: peer name\n"
+		    "                    PEER).  As with ip, the words after 'peer PEER'\n"
+		    "                    describe the peer, so put the link's own options\n"
+		    "                    before it.  The peer takes master, mtu, address,\n"
+		    "                    up, noipv6ll and ipv6ll as above, and\n"
+		    "    netns PEERNS    the namespace to make it in, 'host' for the host\n"
+		    "                    (default: where the link is made: -n NS, or the\n"
+		    "                    host)\n"
+		    "bridge:\n"
+		    "  stp on|off        spanning tree (default off); the forward delay is 0\n"
+		    "  vlan_filtering on|off\n"
+		    "vlan:\n"
+		    "  link DEV          the parent device (required; also: parent DEV)\n"
+		    "  id N              the VLAN id, 1 to 4094 (required)\n"
+		    "  protocol 802.1Q|802.1ad\n"
+		    "macvlan:\n"
+		    "  link DEV          the parent device (required; also: parent DEV)\n"
+		    "  mode bridge|private|vepa|passthru\n"
+		    "vxlan:\n"
+		    "  id VNI            (required)\n"
+		    "  remote IP | group IP   the far end, or a multicast group (needs dev)\n"
+		    "  local IP, port N (default 4789), dev DEV (the underlay device)",
 	},
 	{
-		.name = "delete",
-		.alias = "del",
-		.run = link_delete,
-		.args = "[dev] NAME",
-		.summary = "delete a link, or give a borrowed one back",
-		.help = "Delete link NAME (and, for a veth, its peer), and forget it.  A device\n"
-			"that was moved into a namespace with 'link set NAME netns NS' is not\n"
-			"deleted but given back: moved to the namespace it came from under its\n"
-			"original name (netnsctl says so).  In the host only links netnsd\n"
-			"created can be deleted.",
+	    .name = "delete",
+	    .alias = "del",
+	    .run = link_delete,
+	    .args = "[dev] NAME",
+	    .summary = "delete a link, or give a borrowed one back",
+	    .help = "Delete link NAME (and, for a veth, its peer), and forget it.  A device\n"
+		    "that was moved into a namespace with 'link set NAME netns NS' is not\n"
+		    "deleted but given back: moved to the namespace it came from under its\n"
+		    "original name (netnsctl says so).  In the host only links netnsd\n"
+		    "created can be deleted.",
 	},
 	{
-		.name = "set",
-		.run = link_set,
-		.args = "[dev] NAME [up|down] [mtu N] [address MAC]\n"
-			"          [master BRIDGE|nomaster] [name NEWNAME] [netns NS|host]\n"
-			"          [ipv6ll on|off]",
-		.summary = "change a link, rename it or move it",
-		.help = "Change link NAME: bring it up or down, set its MTU or MAC address,\n"
-			"make it a port of BRIDGE or detach it (nomaster), rename it, turn its\n"
-			"IPv6 link-local address on or off, or move it to namespace NS ('netns\n"
-			"host' moves it to the host).  Moving a device flushes its addresses and\n"
-			"routes (the kernel does); 'master' cannot be combined with 'netns'.\n"
-			"Moving a device netnsd did not create (a physical NIC) borrows it:\n"
-			"'link delete' or deleting its namespace gives it back.  In the host\n"
-			"netnsd changes only links it created or borrowed.  Prints nothing on\n"
-			"success; with --json, the link after the change.",
+	    .name = "set",
+	    .run = link_set,
+	    .args = "[dev] NAME [up|down] [mtu N] [address MAC]\n"
+		    "          [master BRIDGE|nomaster] [name NEWNAME] [netns NS|host]\n"
+		    "          [ipv6ll on|off]",
+	    .summary = "change a link, rename it or move it",
+	    .help = "Change link NAME: bring it up or down, set its MTU or MAC address,\n"
+		    "make it a port of BRIDGE or detach it (nomaster), rename it, turn its\n"
+		    "IPv6 link-local address on or off, or move it to namespace NS ('netns\n"
+		    "host' moves it to the host).  Moving a device flushes its addresses and\n"
+		    "routes (the kernel does); 'master' cannot be combined with 'netns'.\n"
+		    "Moving a device netnsd did not create (a physical NIC) borrows it:\n"
+		    "'link delete' or deleting its namespace gives it back.  In the host\n"
+		    "netnsd changes only links it created or borrowed.  Prints nothing on\n"
+		    "success; with --json, the link after the change.",
 	},
 	{
-		.name = "list",
-		.alias = "ls show",
-		.run = link_list,
-		.args = "[--names]",
-		.summary = "list the links of a namespace",
-		.help = "List the links of the host or, with -n NS, of namespace NS, as a\n"
-			"table: NAME; KIND (\"-\" for physical devices and lo); STATE, the\n"
-			"administrative state (UP or DOWN) and the kernel's operational state\n"
-			"(up, down, lowerlayerdown, unknown ...); MTU; ADDRESS (MAC); MASTER;\n"
-			"MANAGED: created (netnsd made it), borrowed (moved in with 'link set\n"
-			"netns'), existing (a device netnsd changed but did not make, such as lo\n"
-			"of its namespaces) or no; PEER, the other end of a veth as\n"
-			"NAME@NAMESPACE (\"host\" for the host; @nsidN when only the kernel's\n"
-			"namespace id is known).  --names prints only the names, one per line.",
+	    .name = "list",
+	    .alias = "ls show",
+	    .run = link_list,
+	    .args = "[--names]",
+	    .summary = "list the links of a namespace",
+	    .help = "List the links of the host or, with -n NS, of namespace NS, as a\n"
+		    "table: NAME; KIND (\"-\" for physical devices and lo); STATE, the\n"
+		    "administrative state (UP or DOWN) and the kernel's operational state\n"
+		    "(up, down, lowerlayerdown, unknown ...); MTU; ADDRESS (MAC); MASTER;\n"
+		    "MANAGED: created (netnsd made it), borrowed (moved in with 'link set\n"
+		    "netns'), existing (a device netnsd changed but did not make, such as lo\n"
+		    "of its namespaces) or no; PEER, the other end of a veth as\n"
+		    "NAME@NAMESPACE (\"host\" for the host; @nsidN when only the kernel's\n"
+		    "namespace id is known).  --names prints only the names, one per line.",
 	},
 	{ 0 },
 };
 
 static const struct verb addr_verbs[] = {
 	{
-		.name = "add",
-		.run = addr_add,
-		.args = "ADDRESS/PREFIX dev DEV [nodad]",
-		.summary = "add an address to a device",
-		.help = "Add the IPv4 or IPv6 address ADDRESS/PREFIX (a plain address means /32\n"
-			"or /128) to device DEV in the host or, with -n NS, in namespace NS, and\n"
-			"record it: netnsd restores it after a restart or a reboot.  'nodad'\n"
-			"skips IPv6 duplicate address detection, so the address is usable at\n"
-			"once.  In the host, DEV must be a link netnsd created or borrowed.\n"
-			"Prints nothing on success; with --json, the recorded address.",
+	    .name = "add",
+	    .run = addr_add,
+	    .args = "ADDRESS/PREFIX dev DEV [nodad]",
+	    .summary = "add an address to a device",
+	    .help = "Add the IPv4 or IPv6 address ADDRESS/PREFIX (a plain address means /32\n"
+		    "or /128) to device DEV in the host or, with -n NS, in namespace NS, and\n"
+		    "record it: netnsd restores it after a restart or a reboot.  'nodad'\n"
+		    "skips IPv6 duplicate address detection, so the address is usable at\n"
+		    "once.  In the host, DEV must be a link netnsd created or borrowed.\n"
+		    "Prints nothing on success; with --json, the recorded address.",
 	},
 	{
-		.name = "delete",
-		.alias = "del",
-		.run = addr_delete,
-		.args = "ADDRESS/PREFIX dev DEV",
-		.summary = "remove an address from a device",
-		.help = "Remove ADDRESS/PREFIX from device DEV and forget it.  Prints nothing\n"
-			"on success; with --json, the address removed.",
+	    .name = "delete",
+	    .alias = "del",
+	    .run = addr_delete,
+	    .args = "ADDRESS/PREFIX dev DEV",
+	    .summary = "remove an address from a device",
+	    .help = "Remove ADDRESS/PREFIX from device DEV and forget it.  Prints nothing\n"
+		    "on success; with --json, the address removed.",
 	},
 	{
-		.name = "list",
-		.alias = "ls show",
-		.run = addr_list,
-		.args = "[[dev] DEV]",
-		.summary = "list the addresses of a namespace or device",
-		.help = "List the addresses in the host or, with -n NS, in namespace NS (only\n"
-			"those of DEV when given) as a table: DEV; FAMILY (inet or inet6);\n"
-			"ADDRESS/PREFIX; SCOPE (global, link, host); MANAGED: yes when netnsd\n"
-			"added it and restores it, no otherwise, with \"(tentative)\" while IPv6\n"
-			"duplicate address detection runs.",
+	    .name = "list",
+	    .alias = "ls show",
+	    .run = addr_list,
+	    .args = "[[dev] DEV]",
+	    .summary = "list the addresses of a namespace or device",
+	    .help = "List the addresses in the host or, with -n NS, in namespace NS (only\n"
+		    "those of DEV when given) as a table: DEV; FAMILY (inet or inet6);\n"
+		    "ADDRESS/PREFIX; SCOPE (global, link, host); MANAGED: yes when netnsd\n"
+		    "added it and restores it, no otherwise, with \"(tentative)\" while IPv6\n"
+		    "duplicate address detection runs.",
 	},
 	{ 0 },
 };
 
 static const struct verb route_verbs[] = {
 	{
-		.name = "add",
-		.run = route_add,
-		.args = "[TYPE] {default|PREFIX} [via IP] [dev DEV] [metric N]\n"
-			"          [table N] [type TYPE] [-4|-6|family inet|inet6]",
-		.summary = "add a route",
-		.help = "Add a route to PREFIX (ADDRESS/PREFIX without host bits, or \"default\")\n"
-			"in the host or, with -n NS, in namespace NS, and record it: netnsd\n"
-			"restores it after a restart or a reboot.  'via IP' is the gateway and\n"
-			"'dev DEV' the device; a unicast route needs one or both.  'metric N'\n"
-			"(default 0 for IPv4, 1024 for IPv6) and 'table N' (a number, or main,\n"
-			"local, default; default main) place it.  TYPE is unicast (default),\n"
-			"blackhole, unreachable or prohibit, given before the prefix as ip does\n"
-			"or as 'type TYPE'; the others need neither via nor dev.  The\n"
-			"family follows the prefix or the gateway; \"default\" without via is\n"
-			"IPv4 unless -6 (or 'family inet6') says IPv6.  In the host a route\n"
-			"needs a dev that netnsd created or borrowed.  Prints nothing on\n"
-			"success; with --json, the recorded route.",
+	    .name = "add",
+	    .run = route_add,
+	    .args = "[TYPE] {default|PREFIX} [via IP] [dev DEV] [metric N]\n"
+		    "          [table N] [type TYPE] [-4|-6|family inet|inet6]",
+	    .summary = "add a route",
+	    .help = "Add a route to PREFIX (ADDRESS/PREFIX without host bits, or \"default\")\n"
+		    "in the host or, with -n NS, in namespace NS, and record it: netnsd\n"
+		    "restores it after a restart or a reboot.  'via IP' is the gateway and\n"
+		    "'dev DEV' the device; a unicast route needs one or both.  'metric N'\n"
+		    "(default 0 for IPv4, 1024 for IPv6) and 'table N' (a number, or main,\n"
+		    "local, default; default main) place it.  TYPE is unicast (default),\n"
+		    "blackhole, unreachable or prohibit, given before the prefix as ip does\n"
+		    "or as 'type TYPE'; the others need neither via nor dev.  The\n"
+		    "family follows the prefix or the gateway; \"default\" without via is\n"
+		    "IPv4 unless -6 (or 'family inet6') says IPv6.  In the host a route\n"
+		    "needs a dev that netnsd created or borrowed.  Prints nothing on\n"
+		    "success; with --json, the recorded route.",
 	},
 	{
-		.name = "delete",
-		.alias = "del",
-		.run = route_delete,
-		.args = "[TYPE] {default|PREFIX} [via IP] [dev DEV] [metric N]\n"
-			"          [table N] [type TYPE] [-4|-6|family inet|inet6]",
-		.summary = "delete a route",
-		.help = "Delete the route that the same words would add (the metric and the\n"
-			"table must match) and forget it.  Prints nothing on success; with\n"
-			"--json, the route deleted.",
+	    .name = "delete",
+	    .alias = "del",
+	    .run = route_delete,
+	    .args = "[TYPE] {default|PREFIX} [via IP] [dev DEV] [metric N]\n"
+		    "          [table N] [type TYPE] [-4|-6|family inet|inet6]",
+	    .summary = "delete a route",
+	    .help = "Delete the route that the same words would add (the metric and the\n"
+		    "table must match) and forget it.  Prints nothing on success; with\n"
+		    "--json, the route deleted.",
 	},
 	{
-		.name = "list",
-		.alias = "ls show",
-		.run = route_list,
-		.args = "[table N] [-4|-6|family inet|inet6]",
-		.summary = "list the routes of a namespace",
-		.help = "List the routes in the host or, with -n NS, in namespace NS: those of\n"
-			"every table but local unless 'table N' names one, of both families\n"
-			"unless -4 or -6 names one.  Columns: DST (preceded by the type when\n"
-			"it is not unicast, as in ip: \"blackhole 10.9.0.0/16\"); VIA, the\n"
-			"gateway; DEV; METRIC; TABLE (main, local, default or the number);\n"
-			"MANAGED: yes when netnsd added it and restores it.",
+	    .name = "list",
+	    .alias = "ls show",
+	    .run = route_list,
+	    .args = "[table N] [-4|-6|family inet|inet6]",
+	    .summary = "list the routes of a namespace",
+	    .help = "List the routes in the host or, with -n NS, in namespace NS: those of\n"
+		    "every table but local unless 'table N' names one, of both families\n"
+		    "unless -4 or -6 names one.  Columns: DST (preceded by the type when\n"
+		    "it is not unicast, as in ip: \"blackhole 10.9.0.0/16\"); VIA, the\n"
+		    "gateway; DEV; METRIC; TABLE (main, local, default or the number);\n"
+		    "MANAGED: yes when netnsd added it and restores it.",
 	},
 	{ 0 },
 };
 
 static const struct verb proc_verbs[] = {
 	{
-		.name = "run",
-		.run = proc_run,
-		.uses_netns = true,
-		.args = "NS [OPTION]... -- CMD [ARG]...",
-		.summary = "start a supervised process in a namespace",
-		.help = "Start CMD with its ARGs in namespace NS ('host' for the host) under\n"
-			"netnsd's supervision, with 'ip netns exec' semantics: the namespace, a\n"
-			"private mount namespace with /sys of that namespace, and the files of\n"
-			"/etc/netns/NS bound over /etc.  CMD is executed directly, never through a\n"
-			"shell; without a '/' it is searched in PATH.  netnsctl returns once the\n"
-			"program runs and prints its ID (16 hex digits); a program that cannot be\n"
-			"started (not found, bad --cwd or --user, no such namespace) is an error\n"
-			"and leaves nothing behind.  With --json, the process as 'proc show'\n"
-			"describes it.  Options:\n"
-			"\n"
-			"  --name NAME        a unique name, usable wherever an ID is\n"
-			"  --restart POLICY   no (default); on-failure: restart after a non-zero\n"
-			"                     exit or a signal; always: after any exit.  Restarts\n"
-			"                     back off from 100 ms to 30 s; more than 5 within 10 s\n"
-			"                     make the process failed.  A process with a policy is\n"
-			"                     a service: netnsd starts it again after a reboot\n"
-			"  --user USER        run as USER (name or number), with its groups\n"
-			"  --group GROUP      run with primary group GROUP (default: USER's)\n"
-			"  --cwd DIR          working directory, absolute (default /)\n"
-			"  --env KEY=VALUE    set a variable (repeatable); besides these the\n"
-			"                     program gets only PATH (the usual sbin and bin\n"
-			"                     directories under /, /usr and /usr/local)\n"
-			"  --env-replace      the --env variables are the whole environment\n"
-			"  --stdout WHERE     log (default: the process's log file, see 'proc\n"
-			"                     logs'), null (discarded) or FILE (appended to; a\n"
-			"                     relative path is taken from the current directory)\n"
-			"  --stderr WHERE     the same for standard error (default log: the same\n"
-			"                     file as standard output)\n"
-			"Standard input is /dev/null.  Put '--' before CMD.",
+	    .name = "run",
+	    .run = proc_run,
+	    .uses_netns = true,
+	    .args = "NS [OPTION]... -- CMD [ARG]...",
+	    .summary = "start a supervised process in a namespace",
+	    .help = "Start CMD with its ARGs in namespace NS ('host' for the host) under\n"
+		    "netnsd's supervision, with 'ip netns exec' semantics: the namespace, a\n"
+		    "private mount namespace with /sys of that namespace, and the files of\n"
+		    "/etc/netns/NS bound over /etc.  CMD is executed directly, never through a\n"
+		    "shell; without a '/' it is searched in PATH.  netnsctl returns once the\n"
+		    "program runs and prints its ID (16 hex digits); a program that cannot be\n"
+		    "started (not found, bad --cwd or --user, no such namespace) is an error\n"
+		    "and leaves nothing behind.  With --json, the process as 'proc show'\n"
+		    "describes it.  Options:\n"
+		    "\n"
+		    "  --name NAME        a unique name, usable wherever an ID is\n"
+		    "  --restart POLICY   no (default); on-failure: restart after a non-zero\n"
+		    "                     exit or a signal; always: after any exit.  Restarts\n"
+		    "                     back off from 100 ms to 30 s; more than 5 within 10 s\n"
+		    "                     make the process failed.  A process with a policy is\n"
+		    "                     a service: netnsd starts it again after a reboot\n"
+		    "  --user USER        run as USER (name or number), with its groups\n"
+		    "  --group GROUP      run with primary group GROUP (default: USER's)\n"
+		    "  --cwd DIR          working directory, absolute (default /)\n"
+		    "  --env KEY=VALUE    set a variable (repeatable); besides these the\n"
+		    "                     program gets only PATH (the usual sbin and bin\n"
+		    "                     directories under /, /usr and /usr/local)\n"
+		    "  --env-replace      the --env variables are the whole environment\n"
+		    "  --stdout WHERE     log (default: the process's log file, see 'proc\n"
+		    "                     logs'), null (discarded) or FILE (appended to; a\n"
+		    "                     relative path is taken from the current directory)\n"
+		    "  --stderr WHERE     the same for standard error (default log: the same\n"
+		    "                     file as standard output)\n"
+		    "Standard input is /dev/null.  Put '--' before CMD.",
 	},
 	{
-		.name = "list",
-		.alias = "ls",
-		.run = proc_list,
-		.uses_netns = true,
-		.args = "[-n NS]",
-		.summary = "list supervised processes",
-		.help = "List the processes netnsd supervises, all of them or those of namespace\n"
-			"NS ('host': the host's; the global -n NS works too), as a table: ID;\n"
-			"NAME; NETNS; STATE: starting, running, backoff (waiting to restart),\n"
-			"exited, failed (could not start, or restarted too often) or lost (its\n"
-			"supervisor vanished, the exit status is unknown); PID, the program's (of\n"
-			"its last run); RESTARTS; EXIT: the last exit code, SIGNAME when a signal\n"
-			"ended it, \"-\" before it ended; COMMAND.",
+	    .name = "list",
+	    .alias = "ls",
+	    .run = proc_list,
+	    .uses_netns = true,
+	    .args = "[-n NS]",
+	    .summary = "list supervised processes",
+	    .help = "List the processes netnsd supervises, all of them or those of namespace\n"
+		    "NS ('host': the host's; the global -n NS works too), as a table: ID;\n"
+		    "NAME; NETNS; STATE: starting, running, backoff (waiting to restart),\n"
+		    "exited, failed (could not start, or restarted too often) or lost (its\n"
+		    "supervisor vanished, the exit status is unknown); PID, the program's (of\n"
+		    "its last run); RESTARTS; EXIT: the last exit code, SIGNAME when a signal\n"
+		    "ended it, \"-\" before it ended; COMMAND.",
 	},
 	{
-		.name = "show",
-		.run = proc_show,
-		.args = "ID",
-		.summary = "show one process",
-		.help = "Show everything netnsd knows about process ID (its ID or its name) as\n"
-			"\"key: value\" lines: name, namespace, command, state, PID, restart policy\n"
-			"and count, whether it is a service (restarted after a reboot) and whether\n"
-			"it was adopted after a restart of netnsd, its times, its exit status, the\n"
-			"error that stopped its start, and its log file.",
+	    .name = "show",
+	    .run = proc_show,
+	    .args = "ID",
+	    .summary = "show one process",
+	    .help = "Show everything netnsd knows about process ID (its ID or its name) as\n"
+		    "\"key: value\" lines: name, namespace, command, state, PID, restart policy\n"
+		    "and count, whether it is a service (restarted after a reboot) and whether\n"
+		    "it was adopted after a restart of netnsd, its times, its exit status, the\n"
+		    "error that stopped its start, and its log file.",
 	},
 	{
-		.name = "kill",
-		.run = proc_kill,
-		.args = "ID [SIGNAL]",
-		.summary = "send a signal to a process",
-		.help = "Send SIGNAL (default TERM; a number, or a name with or without SIG,\n"
-			"e.g. KILL, HUP, INT, USR1) to the running program of process ID.  netnsd\n"
-			"sends it through a pidfd, so a recycled PID is never hit.  The restart\n"
-			"policy still applies: to stop a service for good, use 'proc delete'.",
+	    .name = "kill",
+	    .run = proc_kill,
+	    .args = "ID [SIGNAL]",
+	    .summary = "send a signal to a process",
+	    .help = "Send SIGNAL (default TERM; a number, or a name with or without SIG,\n"
+		    "e.g. KILL, HUP, INT, USR1) to the running program of process ID.  netnsd\n"
+		    "sends it through a pidfd, so a recycled PID is never hit.  The restart\n"
+		    "policy still applies: to stop a service for good, use 'proc delete'.",
 	},
 	{
-		.name = "wait",
-		.run = proc_wait,
-		.args = "ID [--timeout MS]",
-		.summary = "wait for a process to end and take its exit status",
-		.help = "Wait until the current run of process ID ends (at once if it has\n"
-			"ended) and exit with its status, as a shell does: the exit code, or\n"
-			"128 + N when signal N killed it.  Prints nothing (with --json, the\n"
-			"process).  Exits 124 when --timeout MS milliseconds pass first, and 125\n"
-			"when it cannot wait (no such process, netnsd unreachable) or the process\n"
-			"has no exit status (its start failed, or it was lost).",
+	    .name = "wait",
+	    .run = proc_wait,
+	    .args = "ID [--timeout MS]",
+	    .summary = "wait for a process to end and take its exit status",
+	    .help = "Wait until the current run of process ID ends (at once if it has\n"
+		    "ended) and exit with its status, as a shell does: the exit code, or\n"
+		    "128 + N when signal N killed it.  Prints nothing (with --json, the\n"
+		    "process).  Exits 124 when --timeout MS milliseconds pass first, and 125\n"
+		    "when it cannot wait (no such process, netnsd unreachable) or the process\n"
+		    "has no exit status (its start failed, or it was lost).",
 	},
 	{
-		.name = "logs",
-		.run = proc_logs,
-		.args = "ID [--tail N]",
-		.summary = "print a process's output",
-		.help = "Print the log file of process ID as it is: what the program wrote to\n"
-			"standard output and error with the default --stdout/--stderr log (the\n"
-			"log file survives restarts of the program).  --tail N prints only the\n"
-			"last N lines.  netnsd reads at most the last 1 MiB.",
+	    .name = "logs",
+	    .run = proc_logs,
+	    .args = "ID [--tail N]",
+	    .summary = "print a process's output",
+	    .help = "Print the log file of process ID as it is: what the program wrote to\n"
+		    "standard output and error with the default --stdout/--stderr log (the\n"
+		    "log file survives restarts of the program).  --tail N prints only the\n"
+		    "last N lines.  netnsd reads at most the last 1 MiB.",
 	},
 	{
-		.name = "delete",
-		.alias = "del",
-		.run = proc_delete,
-		.args = "ID [--grace MS]",
-		.summary = "stop a process for good and forget it",
-		.help = "Stop process ID for good: no more restarts, SIGTERM to the program and\n"
-			"SIGKILL if it still runs after MS milliseconds (default 3000); then\n"
-			"forget it, with its log file, and remove it from the desired state (a\n"
-			"service is no longer started after a reboot).  Prints nothing; with\n"
-			"--json, the process as it ended.",
+	    .name = "delete",
+	    .alias = "del",
+	    .run = proc_delete,
+	    .args = "ID [--grace MS]",
+	    .summary = "stop a process for good and forget it",
+	    .help = "Stop process ID for good: no more restarts, SIGTERM to the program and\n"
+		    "SIGKILL if it still runs after MS milliseconds (default 3000); then\n"
+		    "forget it, with its log file, and remove it from the desired state (a\n"
+		    "service is no longer started after a reboot).  Prints nothing; with\n"
+		    "--json, the process as it ended.",
 	},
 	{ 0 },
 };
 
 static const struct verb top_verbs[] = {
 	{
-		.name = "netns",
-		.sub = netns_verbs,
-		.default_sub = "list",
-		.args = "COMMAND [ARG]...",
-		.summary = "add, delete, list and inspect network namespaces",
-		.help = "Named network namespaces.  They are the same objects 'ip netns' works\n"
-			"with: netnsd creates them as nsfs bind mounts under /run/netns, records\n"
-			"them in its state directory and restores them after a restart or a\n"
-			"reboot.  Namespaces made by others are listed as unmanaged and left\n"
-			"alone.  Without COMMAND, 'netns' lists.",
-		.examples = "  netnsctl netns add blue\n"
-			    "  netnsctl netns add red nsid 7 sysctl net.ipv4.ip_forward=1 hosts ./hosts\n"
-			    "  netnsctl netns list\n"
-			    "  netnsctl --json netns show red\n"
-			    "  netnsctl netns pids red\n"
-			    "  netnsctl netns identify $$\n"
-			    "  netnsctl netns delete red grace 500\n",
+	    .name = "netns",
+	    .sub = netns_verbs,
+	    .default_sub = "list",
+	    .args = "COMMAND [ARG]...",
+	    .summary = "add, delete, list and inspect network namespaces",
+	    .help = "Named network namespaces.  They are the same objects 'ip netns' works\n"
+		    "with: netnsd creates them as nsfs bind mounts under /run/netns, records\n"
+		    "them in its state directory and restores them after a restart or a\n"
+		    "reboot.  Namespaces made by others are listed as unmanaged and left\n"
+		    "alone.  Without COMMAND, 'netns' lists.",
+	    .examples =
+		"  netnsctl netns add blue\n"
+		"  netnsctl netns add red nsid 7 sysctl net.ipv4.ip_forward=1 hosts ./hosts\n"
+		"  netnsctl netns list\n"
+		"  netnsctl --json netns show red\n"
+		"  netnsctl netns pids red\n"
+		"  netnsctl netns identify $$\n"
+		"  netnsctl netns delete red grace 500\n",
 	},
 	{
-		.name = "link",
-		.sub = link_verbs,
-		.default_sub = "list",
-		.uses_netns = true,
-		.args = "COMMAND [ARG]...",
-		.summary = "create, change, move and list network interfaces",
-		.help = "Network interfaces (links) in the host or, with -n NS, inside namespace\n"
-			"NS.  netnsd creates veth pairs, bridges, dummy, vlan, macvlan and vxlan\n"
-			"devices with rtnetlink, gives each the alias \"netnsd\" (the kernel's\n"
-			"own record of ownership), records them in its state directory and\n"
-			"recreates them after a restart or a reboot.  In the host netnsd\n"
-			"changes only links it created or borrowed; in a namespace it created\n"
-			"every device is its to change; namespaces made by others are not\n"
-			"changed at all.  The words follow ip link.  Without COMMAND, 'link'\n"
-			"lists.",
-		.examples =
-			"  # Two nodes on a bridge, the way CORE builds a wired network: a bridge\n"
-			"  # in the host (STP off, forward delay 0), one veth per node whose end\n"
-			"  # inside the node is eth0 and whose host end is a port of the bridge.\n"
-			"  netnsctl netns add n1\n"
-			"  netnsctl netns add n2\n"
-			"  netnsctl link add b.1.1 type bridge up\n"
-			"  netnsctl -n n1 link add eth0 type veth up peer n1.0.1 netns host \\\n"
-			"          master b.1.1 up\n"
-			"  netnsctl -n n1 addr add 10.0.0.1/24 dev eth0\n"
-			"  # ... or as CORE's script does it: make the pair in the host, then move\n"
-			"  # one end into the node and rename it eth0.\n"
-			"  netnsctl link add n2.0.1 type veth master b.1.1 up peer n2.0\n"
-			"  netnsctl link set n2.0 netns n2\n"
-			"  netnsctl -n n2 link set n2.0 name eth0 up\n"
-			"  netnsctl -n n2 addr add 10.0.0.2/24 dev eth0\n"
-			"  ip netns exec n1 ping -c1 10.0.0.2\n"
-			"\n"
-			"  # Namespaces blue and red joined by a veth pair, one end in each.\n"
-			"  netnsctl -n blue link add veth0 type veth up peer veth1 netns red up\n"
-			"  netnsctl -n blue addr add 10.1.1.1/24 dev veth0\n"
-			"  netnsctl -n red addr add 10.1.1.2/24 dev veth1\n"
-			"  ip netns exec blue ping -c1 10.1.1.2\n"
-			"\n"
-			"  # Lend a physical NIC to a namespace; deleting it there gives it back\n"
-			"  # to the host under its old name.\n"
-			"  netnsctl link set eth1 netns blue\n"
-			"  netnsctl -n blue link set eth1 name uplink mtu 9000 up\n"
-			"  netnsctl -n blue link delete uplink\n"
-			"\n"
-			"  # A bridge inside a namespace, a VLAN on a device, the listings.\n"
-			"  netnsctl -n blue link add br0 type bridge stp on up\n"
-			"  netnsctl -n blue link set veth0 master br0\n"
-			"  netnsctl -n blue link add veth0.100 type vlan link veth0 id 100\n"
-			"  netnsctl -n blue link list\n"
-			"  netnsctl --json -n blue link list\n",
+	    .name = "link",
+	    .sub = link_verbs,
+	    .default_sub = "list",
+	    .uses_netns = true,
+	    .args = "COMMAND [ARG]...",
+	    .summary = "create, change, move and list network interfaces",
+	    .help = "Network interfaces (links) in the host or, with -n NS, inside namespace\n"
+		    "NS.  netnsd creates veth pairs, bridges, dummy, vlan, macvlan and vxlan\n"
+		    "devices with rtnetlink, gives each the alias \"netnsd\" (the kernel's\n"
+		    "own record of ownership), records them in its state directory and\n"
+		    "recreates them after a restart or a reboot.  In the host netnsd\n"
+		    "changes only links it created or borrowed; in a namespace it created\n"
+		    "every device is its to change; namespaces made by others are not\n"
+		    "changed at all.  The words follow ip link.  Without COMMAND, 'link'\n"
+		    "lists.",
+	    .examples =
+		"  # Two nodes on a bridge, the way CORE builds a wired network: a bridge\n"
+		"  # in the host (STP off, forward delay 0), one veth per node whose end\n"
+		"  # inside the node is eth0 and whose host end is a port of the bridge.\n"
+		"  netnsctl netns add n1\n"
+		"  netnsctl netns add n2\n"
+		"  netnsctl link add b.1.1 type bridge up\n"
+		"  netnsctl -n n1 link add eth0 type veth up peer n1.0.1 netns host \\\n"
+		"          master b.1.1 up\n"
+		"  netnsctl -n n1 addr add 10.0.0.1/24 dev eth0\n"
+		"  # ... or as CORE's script does it: make the pair in the host, then move\n"
+		"  # one end into the node and rename it eth0.\n"
+		"  netnsctl link add n2.0.1 type veth master b.1.1 up peer n2.0\n"
+		"  netnsctl link set n2.0 netns n2\n"
+		"  netnsctl -n n2 link set n2.0 name eth0 up\n"
+		"  netnsctl -n n2 addr add 10.0.0.2/24 dev eth0\n"
+		"  ip netns exec n1 ping -c1 10.0.0.2\n"
+		"\n"
+		"  # Namespaces blue and red joined by a veth pair, one end in each.\n"
+		"  netnsctl -n blue link add veth0 type veth up peer veth1 netns red up\n"
+		"  netnsctl -n blue addr add 10.1.1.1/24 dev veth0\n"
+		"  netnsctl -n red addr add 10.1.1.2/24 dev veth1\n"
+		"  ip netns exec blue ping -c1 10.1.1.2\n"
+		"\n"
+		"  # Lend a physical NIC to a namespace; deleting it there gives it back\n"
+		"  # to the host under its old name.\n"
+		"  netnsctl link set eth1 netns blue\n"
+		"  netnsctl -n blue link set eth1 name uplink mtu 9000 up\n"
+		"  netnsctl -n blue link delete uplink\n"
+		"\n"
+		"  # A bridge inside a namespace, a VLAN on a device, the listings.\n"
+		"  netnsctl -n blue link add br0 type bridge stp on up\n"
+		"  netnsctl -n blue link set veth0 master br0\n"
+		"  netnsctl -n blue link add veth0.100 type vlan link veth0 id 100\n"
+		"  netnsctl -n blue link list\n"
+		"  netnsctl --json -n blue link list\n",
 	},
 	{
-		.name = "addr",
-		.sub = addr_verbs,
-		.default_sub = "list",
-		.uses_netns = true,
-		.args = "COMMAND [ARG]...",
-		.summary = "add, delete and list IP addresses",
-		.help = "IPv4 and IPv6 addresses on the devices of the host or, with -n NS, of\n"
-			"namespace NS.  netnsd records the addresses it adds and restores them\n"
-			"after a restart or a reboot.  In the host only devices netnsd created\n"
-			"or borrowed take addresses.  The words follow ip address.  Without\n"
-			"COMMAND, 'addr' lists.",
-		.examples = "  netnsctl -n blue addr add 10.1.1.1/24 dev veth0\n"
-			    "  netnsctl -n blue addr add fd00:1::1/64 dev veth0 nodad\n"
-			    "  netnsctl -n blue addr list dev veth0\n"
-			    "  netnsctl -n blue addr del 10.1.1.1/24 dev veth0\n",
+	    .name = "addr",
+	    .sub = addr_verbs,
+	    .default_sub = "list",
+	    .uses_netns = true,
+	    .args = "COMMAND [ARG]...",
+	    .summary = "add, delete and list IP addresses",
+	    .help = "IPv4 and IPv6 addresses on the devices of the host or, with -n NS, of\n"
+		    "namespace NS.  netnsd records the addresses it adds and restores them\n"
+		    "after a restart or a reboot.  In the host only devices netnsd created\n"
+		    "or borrowed take addresses.  The words follow ip address.  Without\n"
+		    "COMMAND, 'addr' lists.",
+	    .examples = "  netnsctl -n blue addr add 10.1.1.1/24 dev veth0\n"
+			"  netnsctl -n blue addr add fd00:1::1/64 dev veth0 nodad\n"
+			"  netnsctl -n blue addr list dev veth0\n"
+			"  netnsctl -n blue addr del 10.1.1.1/24 dev veth0\n",
 	},
 	{
-		.name = "route",
-		.sub = route_verbs,
-		.default_sub = "list",
-		.uses_netns = true,
-		.args = "COMMAND [ARG]...",
-		.summary = "add, delete and list routes",
-		.help = "IPv4 and IPv6 routes in the host or, with -n NS, in namespace NS.\n"
-			"netnsd records the routes it adds and restores them after a restart or\n"
-			"a reboot.  In the host only routes through a device netnsd created or\n"
-			"borrowed can be added.  The words follow ip route.  Without COMMAND,\n"
-			"'route' lists.",
-		.examples =
-			"  # red reaches green through blue, which forwards between them: each\n"
+	    .name = "route",
+	    .sub = route_verbs,
+	    .default_sub = "list",
+	    .uses_netns = true,
+	    .args = "COMMAND [ARG]...",
+	    .summary = "add, delete and list routes",
+	    .help = "IPv4 and IPv6 routes in the host or, with -n NS, in namespace NS.\n"
+		    "netnsd records the routes it adds and restores them after a restart or\n"
+		    "a reboot.  In the host only routes through a device netnsd created or\n"
+		    "borrowed can be added.  The words follow ip route.  Without COMMAND,\n"
+		    "'route' lists.",
+	    .examples = "  # red reaches green through blue, which forwards between them: each\n"
 			"  # end namespace gets a default route via blue.\n"
 			"  netnsctl netns add blue sysctl net.ipv4.ip_forward=1\n"
 			"  netnsctl netns add red\n"
@@ -3713,163 +3715,165 @@ static const struct verb top_verbs[] = {
 			"  netnsctl -n red route del default via 10.1.0.1\n",
 	},
 	{
-		.name = "proc",
-		.sub = proc_verbs,
-		.default_sub = "list",
-		.args = "COMMAND [ARG]...",
-		.summary = "run and supervise processes in namespaces",
-		.help = "Processes that netnsd runs in namespaces and supervises.  Each runs\n"
-			"under its own small supervisor (netnsd-shim), which enters the namespace\n"
-			"as 'ip netns exec' does, starts the program, reaps it and records its\n"
-			"exit status, so the program keeps running (and its status is kept) while\n"
-			"netnsd restarts.  A process with a restart policy is a service, started\n"
-			"again after a reboot.  Processes are named by their ID (16 hex digits)\n"
-			"or by the name given with --name.  Without COMMAND, 'proc' lists.",
-		.examples = "  # A web server in namespace blue, restarted when it fails, as user www-data.\n"
-			    "  netnsctl proc run blue --name web --restart on-failure --user www-data \\\n"
-			    "          -- python3 -m http.server 8080\n"
-			    "  netnsctl proc list\n"
-			    "  netnsctl proc show web\n"
-			    "  netnsctl proc logs web --tail 20\n"
-			    "  netnsctl proc kill web HUP\n"
-			    "  netnsctl proc delete web\n"
-			    "\n"
-			    "  # A one-off job: start it, wait for it, use its exit status.\n"
-			    "  id=$(netnsctl proc run red -- ping -c3 10.1.1.1)\n"
-			    "  netnsctl proc wait \"$id\" --timeout 10000; echo \"ping exited $?\"\n"
-			    "  netnsctl proc logs \"$id\"\n"
-			    "  netnsctl proc del \"$id\"\n",
+	    .name = "proc",
+	    .sub = proc_verbs,
+	    .default_sub = "list",
+	    .args = "COMMAND [ARG]...",
+	    .summary = "run and supervise processes in namespaces",
+	    .help = "Processes that netnsd runs in namespaces and supervises.  Each runs\n"
+		    "under its own small supervisor (netnsd-shim), which enters the namespace\n"
+		    "as 'ip netns exec' does, starts the program, reaps it and records its\n"
+		    "exit status, so the program keeps running (and its status is kept) while\n"
+		    "netnsd restarts.  A process with a restart policy is a service, started\n"
+		    "again after a reboot.  Processes are named by their ID (16 hex digits)\n"
+		    "or by the name given with --name.  Without COMMAND, 'proc' lists.",
+	    .examples =
+		"  # A web server in namespace blue, restarted when it fails, as user www-data.\n"
+		"  netnsctl proc run blue --name web --restart on-failure --user www-data \\\n"
+		"          -- python3 -m http.server 8080\n"
+		"  netnsctl proc list\n"
+		"  netnsctl proc show web\n"
+		"  netnsctl proc logs web --tail 20\n"
+		"  netnsctl proc kill web HUP\n"
+		"  netnsctl proc delete web\n"
+		"\n"
+		"  # A one-off job: start it, wait for it, use its exit status.\n"
+		"  id=$(netnsctl proc run red -- ping -c3 10.1.1.1)\n"
+		"  netnsctl proc wait \"$id\" --timeout 10000; echo \"ping exited $?\"\n"
+		"  netnsctl proc logs \"$id\"\n"
+		"  netnsctl proc del \"$id\"\n",
 	},
 	{
-		.name = "exec",
-		.run = cmd_exec,
-		.uses_netns = true,
-		.args = "NS [OPTION]... -- CMD [ARG]...",
-		.summary = "run a command in a namespace, here and now",
-		.help = "Run CMD in namespace NS ('host' for the host) the way 'ip netns exec NS\n"
-			"CMD' would, and exit with its status: its exit code, or 128 + N when\n"
-			"signal N killed it.  netnsd starts it (proc.spawn) in the namespace and\n"
-			"an 'ip netns exec' mount context (/sys of the namespace, /etc/netns/NS\n"
-			"over /etc), with netnsctl's environment (plus --env), its current\n"
-			"directory and, for a caller other than root, the caller's user and\n"
-			"group.  When it has ended netnsctl deletes its record: exec leaves\n"
-			"nothing behind.  Options:\n"
-			"\n"
-			"  --user USER        run as USER (name or number), with its groups\n"
-			"  --group GROUP      run with primary group GROUP (default: USER's)\n"
-			"  --cwd DIR          working directory, absolute (default: netnsctl's)\n"
-			"  --env KEY=VALUE    set a variable (repeatable)\n"
-			"\n"
-			"When standard input is a terminal, the command gets a terminal of its\n"
-			"own (a pseudo-terminal netnsctl allocates, with the settings and window\n"
-			"size of yours, as its controlling terminal) and netnsctl relays between\n"
-			"the two with your terminal in raw mode, so an interactive shell there\n"
-			"has job control: ^C, ^Z and ^\\ reach the command, and window size\n"
-			"changes follow.  Otherwise the command gets netnsctl's own standard\n"
-			"input, output and error (passed to netnsd with SCM_RIGHTS), so pipes and\n"
-			"redirections work as with any command.\n"
-			"\n"
-			"SIGINT, SIGQUIT, SIGUSR1 and SIGUSR2 sent to netnsctl are passed on to\n"
-			"the command; SIGTERM and SIGHUP as well, and if the command still runs\n"
-			"3 seconds later (or at a second one) it is killed: netnsctl never leaves\n"
-			"it running behind.  Your terminal's settings are restored on every way\n"
-			"out.  Put '--' before CMD.",
-		.exit_status = "Exit status:\n"
-			       "  N    the command's exit status, or 128 + N when signal N killed it\n"
-			       "  2    usage error: unknown option, missing '--' or command ...\n"
-			       "  125  netnsctl or netnsd failed: no such namespace, netnsd could not\n"
-			       "       be reached ...\n"
-			       "  126  CMD was found but cannot be executed\n"
-			       "  127  CMD was not found\n",
-		.examples = "  netnsctl exec blue -- ping -c1 10.1.1.2\n"
-			    "  netnsctl exec blue -- bash                     # an interactive shell\n"
-			    "  netnsctl exec blue -- ip -j addr | jq .        # pipes work\n"
-			    "  echo 'GET /' | netnsctl exec red -- nc 10.2.0.2 80\n"
-			    "  netnsctl exec blue --user nobody --cwd /tmp -- sh -c 'id; pwd'\n"
-			    "  netnsctl exec host -- ip link\n",
+	    .name = "exec",
+	    .run = cmd_exec,
+	    .uses_netns = true,
+	    .args = "NS [OPTION]... -- CMD [ARG]...",
+	    .summary = "run a command in a namespace, here and now",
+	    .help = "Run CMD in namespace NS ('host' for the host) the way 'ip netns exec NS\n"
+		    "CMD' would, and exit with its status: its exit code, or 128 + N when\n"
+		    "signal N killed it.  netnsd starts it (proc.spawn) in the namespace and\n"
+		    "an 'ip netns exec' mount context (/sys of the namespace, /etc/netns/NS\n"
+		    "over /etc), with netnsctl's environment (plus --env), its current\n"
+		    "directory and, for a caller other than root, the caller's user and\n"
+		    "group.  When it has ended netnsctl deletes its record: exec leaves\n"
+		    "nothing behind.  Options:\n"
+		    "\n"
+		    "  --user USER        run as USER (name or number), with its groups\n"
+		    "  --group GROUP      run with primary group GROUP (default: USER's)\n"
+		    "  --cwd DIR          working directory, absolute (default: netnsctl's)\n"
+		    "  --env KEY=VALUE    set a variable (repeatable)\n"
+		    "\n"
+		    "When standard input is a terminal, the command gets a terminal of its\n"
+		    "own (a pseudo-terminal netnsctl allocates, with the settings and window\n"
+		    "size of yours, as its controlling terminal) and netnsctl relays between\n"
+		    "the two with your terminal in raw mode, so an interactive shell there\n"
+		    "has job control: ^C, ^Z and ^\\ reach the command, and window size\n"
+		    "changes follow.  Otherwise the command gets netnsctl's own standard\n"
+		    "input, output and error (passed to netnsd with SCM_RIGHTS), so pipes and\n"
+		    "redirections work as with any command.\n"
+		    "\n"
+		    "SIGINT, SIGQUIT, SIGUSR1 and SIGUSR2 sent to netnsctl are passed on to\n"
+		    "the command; SIGTERM and SIGHUP as well, and if the command still runs\n"
+		    "3 seconds later (or at a second one) it is killed: netnsctl never leaves\n"
+		    "it running behind.  Your terminal's settings are restored on every way\n"
+		    "out.  Put '--' before CMD.",
+	    .exit_status = "Exit status:\n"
+			   "  N    the command's exit status, or 128 + N when signal N killed it\n"
+			   "  2    usage error: unknown option, missing '--' or command ...\n"
+			   "  125  netnsctl or netnsd failed: no such namespace, netnsd could not\n"
+			   "       be reached ...\n"
+			   "  126  CMD was found but cannot be executed\n"
+			   "  127  CMD was not found\n",
+	    .examples = "  netnsctl exec blue -- ping -c1 10.1.1.2\n"
+			"  netnsctl exec blue -- bash                     # an interactive shell\n"
+			"  netnsctl exec blue -- ip -j addr | jq .        # pipes work\n"
+			"  echo 'GET /' | netnsctl exec red -- nc 10.2.0.2 80\n"
+			"  netnsctl exec blue --user nobody --cwd /tmp -- sh -c 'id; pwd'\n"
+			"  netnsctl exec host -- ip link\n",
 	},
 	{
-		.name = "monitor",
-		.run = cmd_monitor,
-		.uses_netns = true,
-		.args = "[TOPIC]... [-n NS] [-t|--timestamp]",
-		.summary = "print changes as they happen",
-		.help = "Subscribe to netnsd's events and print one line per event as it\n"
-			"happens, like 'ip monitor': links, addresses, routes and neighbours in\n"
-			"the host and in every namespace netnsd manages (whoever changed them),\n"
-			"namespaces appearing and vanishing under /run/netns, supervised\n"
-			"processes starting and ending, and netnsd's own life (ready, stopping,\n"
-			"overflow when events were lost).  Each line is \"[TOPIC] ACTION\n"
-			"NAMESPACE: OBJECT\", NAMESPACE being 'host' for the host.\n"
-			"\n"
-			"  TOPIC             netns, link, addr, route, neigh, proc or daemon\n"
-			"                    (default: all)\n"
-			"  -n, --netns NS    only the events of namespace NS ('host': of the\n"
-			"                    host; daemon events always come)\n"
-			"  -t, --timestamp   start each line with the event's time (RFC 3339)\n"
-			"\n"
-			"With --json each event is one line of JSON: the params of netnsd's\n"
-			"\"event\" notification (subscription, seq, time, topic, action, netns and\n"
-			"the object), for scripts.  Output is flushed after every line.  Runs\n"
-			"until interrupted (SIGINT, SIGTERM, SIGHUP: exit 0); exits 1 if netnsd\n"
-			"closes the connection.",
-		.examples = "  netnsctl monitor\n"
-			    "  netnsctl monitor link addr -n blue\n"
-			    "  netnsctl monitor proc -t\n"
-			    "  netnsctl --json monitor netns | jq -c '{action, name: .namespace.name}'\n"
-			    "\n"
-			    "  Example lines:\n"
-			    "  [link] new    blue: eth0 veth up mtu 1500 master br0 peer veth1@red\n"
-			    "  [addr] del    host: 10.0.0.1/24 dev veth1\n"
-			    "  [netns] new    red (managed)\n"
-			    "  [proc] exited blue: 1a2b3c4d5e6f7081 ping -> exit 0\n",
+	    .name = "monitor",
+	    .run = cmd_monitor,
+	    .uses_netns = true,
+	    .args = "[TOPIC]... [-n NS] [-t|--timestamp]",
+	    .summary = "print changes as they happen",
+	    .help = "Subscribe to netnsd's events and print one line per event as it\n"
+		    "happens, like 'ip monitor': links, addresses, routes and neighbours in\n"
+		    "the host and in every namespace netnsd manages (whoever changed them),\n"
+		    "namespaces appearing and vanishing under /run/netns, supervised\n"
+		    "processes starting and ending, and netnsd's own life (ready, stopping,\n"
+		    "overflow when events were lost).  Each line is \"[TOPIC] ACTION\n"
+		    "NAMESPACE: OBJECT\", NAMESPACE being 'host' for the host.\n"
+		    "\n"
+		    "  TOPIC             netns, link, addr, route, neigh, proc or daemon\n"
+		    "                    (default: all)\n"
+		    "  -n, --netns NS    only the events of namespace NS ('host': of the\n"
+		    "                    host; daemon events always come)\n"
+		    "  -t, --timestamp   start each line with the event's time (RFC 3339)\n"
+		    "\n"
+		    "With --json each event is one line of JSON: the params of netnsd's\n"
+		    "\"event\" notification (subscription, seq, time, topic, action, netns and\n"
+		    "the object), for scripts.  Output is flushed after every line.  Runs\n"
+		    "until interrupted (SIGINT, SIGTERM, SIGHUP: exit 0); exits 1 if netnsd\n"
+		    "closes the connection.",
+	    .examples =
+		"  netnsctl monitor\n"
+		"  netnsctl monitor link addr -n blue\n"
+		"  netnsctl monitor proc -t\n"
+		"  netnsctl --json monitor netns | jq -c '{action, name: .namespace.name}'\n"
+		"\n"
+		"  Example lines:\n"
+		"  [link] new    blue: eth0 veth up mtu 1500 master br0 peer veth1@red\n"
+		"  [addr] del    host: 10.0.0.1/24 dev veth1\n"
+		"  [netns] new    red (managed)\n"
+		"  [proc] exited blue: 1a2b3c4d5e6f7081 ping -> exit 0\n",
 	},
 	{
-		.name = "info",
-		.run = cmd_info,
-		.summary = "show the daemon's status",
-		.help = "Show what netnsd reports about itself (daemon.info): version, PID,\n"
-			"uptime, socket, state directory, the report of the last restore (what\n"
-			"it adopted, recreated or failed to restore), request and namespace\n"
-			"counts, its limits and its state store.",
+	    .name = "info",
+	    .run = cmd_info,
+	    .summary = "show the daemon's status",
+	    .help = "Show what netnsd reports about itself (daemon.info): version, PID,\n"
+		    "uptime, socket, state directory, the report of the last restore (what\n"
+		    "it adopted, recreated or failed to restore), request and namespace\n"
+		    "counts, its limits and its state store.",
 	},
 	{
-		.name = "ping",
-		.run = cmd_ping,
-		.summary = "check that the daemon answers",
-		.help = "Call daemon.ping and print the round-trip time.  Exits 0 when netnsd\n"
-			"answers, 1 when it cannot be reached.",
+	    .name = "ping",
+	    .run = cmd_ping,
+	    .summary = "check that the daemon answers",
+	    .help = "Call daemon.ping and print the round-trip time.  Exits 0 when netnsd\n"
+		    "answers, 1 when it cannot be reached.",
 	},
 	{
-		.name = "call",
-		.run = cmd_call,
-		.args = "METHOD [JSON-PARAMS | -]",
-		.summary = "call any method and print its result as JSON",
-		.help = "Send one JSON-RPC request for METHOD with the given params (a JSON\n"
-			"object; \"-\" reads it from standard input) and print the raw result as\n"
-			"JSON, whatever --json says.  'netnsctl call rpc.discover' prints the\n"
-			"OpenRPC document that describes every method.",
-		.examples = "  netnsctl call daemon.ping\n"
-			    "  netnsctl call netns.get '{\"name\": \"blue\"}'\n"
-			    "  echo '{\"name\": \"blue\"}' | netnsctl call netns.delete -\n",
+	    .name = "call",
+	    .run = cmd_call,
+	    .args = "METHOD [JSON-PARAMS | -]",
+	    .summary = "call any method and print its result as JSON",
+	    .help = "Send one JSON-RPC request for METHOD with the given params (a JSON\n"
+		    "object; \"-\" reads it from standard input) and print the raw result as\n"
+		    "JSON, whatever --json says.  'netnsctl call rpc.discover' prints the\n"
+		    "OpenRPC document that describes every method.",
+	    .examples = "  netnsctl call daemon.ping\n"
+			"  netnsctl call netns.get '{\"name\": \"blue\"}'\n"
+			"  echo '{\"name\": \"blue\"}' | netnsctl call netns.delete -\n",
 	},
 	{
-		.name = "help",
-		.run = cmd_help,
-		.args = "[COMMAND [SUBCOMMAND]]",
-		.summary = "show help for a command",
-		.help = "Show the help of COMMAND (and SUBCOMMAND), or of netnsctl itself.",
+	    .name = "help",
+	    .run = cmd_help,
+	    .args = "[COMMAND [SUBCOMMAND]]",
+	    .summary = "show help for a command",
+	    .help = "Show the help of COMMAND (and SUBCOMMAND), or of netnsctl itself.",
 	},
 	{ 0 },
 };
 
 static const char help_trailer[] =
-	"Exit status:\n"
-	"  0  success\n"
-	"  1  netnsd returned an error (printed as 'netnsctl: MESSAGE', with the\n"
-	"     offending parameter as '(field: NAME)'), netnsd could not be reached, or\n"
-	"     a file could not be read\n"
-	"  2  usage error: unknown command or option, missing or malformed argument\n";
+    "Exit status:\n"
+    "  0  success\n"
+    "  1  netnsd returned an error (printed as 'netnsctl: MESSAGE', with the\n"
+    "     offending parameter as '(field: NAME)'), netnsd could not be reached, or\n"
+    "     a file could not be read\n"
+    "  2  usage error: unknown command or option, missing or malformed argument\n";
 
 static const struct verb *verb_find(const struct verb *table, const char *name)
 {
@@ -4075,12 +4079,9 @@ static int run_command(struct ctx *c, int argc, char **argv)
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{ "socket", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "netns", required_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{},
+		{ "socket", required_argument, NULL, 's' }, { "json", no_argument, NULL, 'j' },
+		{ "netns", required_argument, NULL, 'n' },  { "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },	    {},
 	};
 	struct ctx c = { .fd = -1, .next_id = 1 };
 	const char *env = getenv(SOCKET_ENV);

@@ -13,7 +13,6 @@
 #include "state.h"
 #include "views.h"
 
-
 /*
  * Common checks of addr.add and addr.delete: namespace, device, address.
  * Returns the handle, or NULL when the call has been answered.
@@ -77,9 +76,9 @@ static void method_add(struct call *c, json_t *params)
 	if (r < 0) {
 		json_decref(doc);
 		if (r == -EEXIST)
-			return call_fail(c, RPC_KIND_EXISTS, EEXIST, "address",
-					 "Address %s is already on '%s'",
-					 json_string_value(json_object_get(params, "address")), dev);
+			return call_fail(
+			    c, RPC_KIND_EXISTS, EEXIST, "address", "Address %s is already on '%s'",
+			    json_string_value(json_object_get(params, "address")), dev);
 		return call_fail_errno(c, r, "address", "Failed to add address to '%s': %s", dev,
 				       nl_last_error(nl) ?: strerror(-r));
 	}
@@ -113,7 +112,8 @@ static void method_delete(struct call *c, json_t *params)
 		if (r == -EADDRNOTAVAIL)
 			return call_fail(c, RPC_KIND_NOT_FOUND, EADDRNOTAVAIL, "address",
 					 "Address %s is not on '%s'",
-					 json_string_value(json_object_get(params, "address")), dev);
+					 json_string_value(json_object_get(params, "address")),
+					 dev);
 		return call_fail_errno(c, r, "address", "Failed to delete address from '%s': %s",
 				       dev, nl_last_error(nl) ?: strerror(-r));
 	}
@@ -168,9 +168,15 @@ static const struct param p_list[] = {
 };
 
 const struct method addr_methods[] = {
-	{ .name = "addr.add", .fn = method_add, .params = p_add, .access = ACCESS_ADMIN,
+	{ .name = "addr.add",
+	  .fn = method_add,
+	  .params = p_add,
+	  .access = ACCESS_ADMIN,
 	  .mutates = true },
-	{ .name = "addr.delete", .fn = method_delete, .params = p_addr, .access = ACCESS_ADMIN,
+	{ .name = "addr.delete",
+	  .fn = method_delete,
+	  .params = p_addr,
+	  .access = ACCESS_ADMIN,
 	  .mutates = true },
 	{ .name = "addr.list", .fn = method_list, .params = p_list, .access = ACCESS_ADMIN },
 };

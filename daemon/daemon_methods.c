@@ -48,39 +48,31 @@ static void method_info(struct call *c, json_t *params)
 	dispatch_get_stats(&ds);
 	state_get_stats(&ss);
 	rpc_get_stats(&rs);
-	call_reply(c, json_pack("{s:s,s:i,s:I,s:s,s:b,s:s,"
-				"s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I},"
-				"s:{s:I,s:I,s:I,s:I,s:I},"
-				"s:{s:I,s:I,s:I,s:I,s:I,s:s,s:s},"
-				"s:o}",
-				"version", ctx->version, "pid", (int)getpid(), "uptime_ms",
-				(json_int_t)((now_usec() - ctx->start_usec) / 1000), "socket",
-				cfg->socket_path, "socket_activated", ctx->socket_activated,
-				"state_dir", ctx->state_dir,
-				"counts",
-				"namespaces", (json_int_t)json_object_size(state_collection("netns")),
-				"links", (json_int_t)json_object_size(state_collection("link")),
-				"addresses", (json_int_t)json_object_size(state_collection("addr")),
-				"routes", (json_int_t)json_object_size(state_collection("route")),
-				"connections", (json_int_t)rs.connections,
-				"requests", (json_int_t)ds.requests,
-				"errors", (json_int_t)ds.errors,
-				"inflight", (json_int_t)ds.inflight,
-				"limits",
-				"max_message_bytes", (json_int_t)cfg->max_message,
-				"max_batch", (json_int_t)dispatch_get_max_batch(),
-				"max_connections", (json_int_t)cfg->max_connections,
-				"max_queued_bytes", (json_int_t)cfg->max_queued,
-				"max_namespaces", (json_int_t)ctx->max_namespaces,
-				"state",
-				"commits", (json_int_t)ss.commits,
-				"records", (json_int_t)ss.records,
-				"compactions", (json_int_t)ss.compactions,
-				"journal_bytes", (json_int_t)ss.journal_bytes,
-				"snapshot_bytes", (json_int_t)ss.snapshot_bytes,
-				"snapshot", ss.snapshot_path ?: "",
-				"journal", ss.journal_path ?: "",
-				"restore", restore_report()));
+	call_reply(
+	    c,
+	    json_pack(
+		"{s:s,s:i,s:I,s:s,s:b,s:s,"
+		"s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I},"
+		"s:{s:I,s:I,s:I,s:I,s:I},"
+		"s:{s:I,s:I,s:I,s:I,s:I,s:s,s:s},"
+		"s:o}",
+		"version", ctx->version, "pid", (int)getpid(), "uptime_ms",
+		(json_int_t)((now_usec() - ctx->start_usec) / 1000), "socket", cfg->socket_path,
+		"socket_activated", ctx->socket_activated, "state_dir", ctx->state_dir, "counts",
+		"namespaces", (json_int_t)json_object_size(state_collection("netns")), "links",
+		(json_int_t)json_object_size(state_collection("link")), "addresses",
+		(json_int_t)json_object_size(state_collection("addr")), "routes",
+		(json_int_t)json_object_size(state_collection("route")), "connections",
+		(json_int_t)rs.connections, "requests", (json_int_t)ds.requests, "errors",
+		(json_int_t)ds.errors, "inflight", (json_int_t)ds.inflight, "limits",
+		"max_message_bytes", (json_int_t)cfg->max_message, "max_batch",
+		(json_int_t)dispatch_get_max_batch(), "max_connections",
+		(json_int_t)cfg->max_connections, "max_queued_bytes", (json_int_t)cfg->max_queued,
+		"max_namespaces", (json_int_t)ctx->max_namespaces, "state", "commits",
+		(json_int_t)ss.commits, "records", (json_int_t)ss.records, "compactions",
+		(json_int_t)ss.compactions, "journal_bytes", (json_int_t)ss.journal_bytes,
+		"snapshot_bytes", (json_int_t)ss.snapshot_bytes, "snapshot", ss.snapshot_path ?: "",
+		"journal", ss.journal_path ?: "", "restore", restore_report()));
 }
 
 static void method_discover(struct call *c, json_t *params)
@@ -91,7 +83,8 @@ static void method_discover(struct call *c, json_t *params)
 		openrpc_doc = json_loads(methods_openrpc_text(), 0, &err);
 		if (!openrpc_doc)
 			return call_fail(c, RPC_KIND_NONE, 0, NULL,
-					 "The built-in OpenRPC document is unreadable: %s", err.text);
+					 "The built-in OpenRPC document is unreadable: %s",
+					 err.text);
 	}
 	call_reply(c, json_incref(openrpc_doc));
 }

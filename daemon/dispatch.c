@@ -21,7 +21,7 @@ struct call {
 	json_t *id;	     /* NULL: notification */
 	struct batch *batch; /* NULL: single request */
 	size_t index;
-	json_t *response;    /* held while waiting for durability */
+	json_t *response; /* held while waiting for durability */
 };
 
 static const struct method *const *method_tables;
@@ -174,8 +174,7 @@ static void join_field(char *out, size_t outlen, const char *prefix, const char 
 		snprintf(out, outlen, "%s", name);
 }
 
-static const char *validate_value(const struct param *p, json_t *v, char *field,
-				  size_t fieldlen);
+static const char *validate_value(const struct param *p, json_t *v, char *field, size_t fieldlen);
 
 static const char *validate_object(const struct param *spec, json_t *obj, char *field,
 				   size_t fieldlen)
@@ -212,8 +211,7 @@ static const char *validate_object(const struct param *spec, json_t *obj, char *
 	return NULL;
 }
 
-static const char *validate_value(const struct param *p, json_t *v, char *field,
-				  size_t fieldlen)
+static const char *validate_value(const struct param *p, json_t *v, char *field, size_t fieldlen)
 {
 	static char msg[128];
 	bool ok;
@@ -251,7 +249,7 @@ static const char *validate_value(const struct param *p, json_t *v, char *field,
 	if (p->type == P_STRING && memchr(json_string_value(v), '\0', json_string_length(v)))
 		return "must not contain NUL characters";
 	if (p->min || p->max) {
-		long long n = p->type == P_INT	  ? json_integer_value(v)
+		long long n = p->type == P_INT	   ? json_integer_value(v)
 			      : p->type == P_ARRAY ? (long long)json_array_size(v)
 						   : (long long)json_string_length(v);
 
@@ -299,8 +297,7 @@ const char *dispatch_validate(const struct param *spec, json_t *params, char *fi
 
 /* Calls. */
 
-static struct call *call_new(struct dispatch_peer *peer, json_t *id, struct batch *b,
-			     size_t index)
+static struct call *call_new(struct dispatch_peer *peer, json_t *id, struct batch *b, size_t index)
 {
 	struct call *c = calloc(1, sizeof(*c));
 
@@ -386,8 +383,8 @@ void call_reply(struct call *c, json_t *result)
 	call_deliver(c, response);
 }
 
-static void call_fail_v(struct call *c, int code, enum rpc_kind kind, int errnum,
-			const char *field, const char *fmt, va_list ap)
+static void call_fail_v(struct call *c, int code, enum rpc_kind kind, int errnum, const char *field,
+			const char *fmt, va_list ap)
 {
 	char msg[512];
 
@@ -396,8 +393,8 @@ static void call_fail_v(struct call *c, int code, enum rpc_kind kind, int errnum
 	call_deliver(c, jsonrpc_error(c->id, code, msg, jsonrpc_error_data(kind, errnum, field)));
 }
 
-void call_fail(struct call *c, enum rpc_kind kind, int errnum, const char *field,
-	       const char *fmt, ...)
+void call_fail(struct call *c, enum rpc_kind kind, int errnum, const char *field, const char *fmt,
+	       ...)
 {
 	va_list ap;
 
@@ -444,8 +441,7 @@ bool call_is_notification(struct call *c)
 }
 
 /* Run one request (a frame, or an item of a batch). */
-static void dispatch_item(struct dispatch_peer *peer, json_t *item, struct batch *b,
-			  size_t index)
+static void dispatch_item(struct dispatch_peer *peer, json_t *item, struct batch *b, size_t index)
 {
 	struct jsonrpc_request req;
 	const struct method *m;
@@ -517,8 +513,9 @@ void dispatch_frame(struct dispatch_peer *peer, const char *buf, size_t len)
 		snprintf(errbuf, sizeof(errbuf),
 			 "Invalid Request: batch of %zu requests exceeds the limit of %zu",
 			 json_array_size(msg), max_batch);
-		dispatch_peer_send(peer, jsonrpc_error(NULL, JSONRPC_INVALID_REQUEST, errbuf,
-						       jsonrpc_error_data(RPC_KIND_LIMIT, 0, NULL)));
+		dispatch_peer_send(peer,
+				   jsonrpc_error(NULL, JSONRPC_INVALID_REQUEST, errbuf,
+						 jsonrpc_error_data(RPC_KIND_LIMIT, 0, NULL)));
 	} else {
 		struct batch *b = calloc(1, sizeof(*b));
 

@@ -46,8 +46,8 @@ struct dispatch_peer {
 	const struct dispatch_peer_ops *ops;
 	unsigned refs;
 	unsigned inflight; /* calls not answered yet */
-	bool gone;	 /* closed: replies are dropped */
-	bool privileged; /* decided by rpc from the kernel's peer credentials */
+	bool gone;	   /* closed: replies are dropped */
+	bool privileged;   /* decided by rpc from the kernel's peer credentials */
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
@@ -90,8 +90,8 @@ struct param {
 	const char *name;
 	enum param_type type;
 	bool required;
-	long long min, max;	     /* P_INT range, P_STRING/P_ARRAY length; 0,0: none */
-	const struct param *fields;  /* P_OBJECT: the members' specs (NULL: any members) */
+	long long min, max;	    /* P_INT range, P_STRING/P_ARRAY length; 0,0: none */
+	const struct param *fields; /* P_OBJECT: the members' specs (NULL: any members) */
 	/*
 	 * Optional extra check of a well-typed value.  Returns NULL when fine,
 	 * or an error message; *ret_sub may name a member below this field.
@@ -126,11 +126,11 @@ const char *dispatch_validate(const struct param *spec, json_t *params, char *fi
 
 /* Answers.  Each call is answered exactly once; the call is gone afterwards. */
 void call_reply(struct call *c, json_t *result);
-void call_fail(struct call *c, enum rpc_kind kind, int errnum, const char *field,
-	       const char *fmt, ...) _printf_(5, 6);
+void call_fail(struct call *c, enum rpc_kind kind, int errnum, const char *field, const char *fmt,
+	       ...) _printf_(5, 6);
 /* An errno from a lower layer, mapped to its kind. */
 void call_fail_errno(struct call *c, int errnum, const char *field, const char *fmt, ...)
-	_printf_(4, 5);
+    _printf_(4, 5);
 void call_fail_params(struct call *c, const char *field, const char *fmt, ...) _printf_(3, 4);
 
 struct dispatch_peer *call_peer(struct call *c);

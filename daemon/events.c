@@ -24,7 +24,7 @@ struct events_sub {
 	struct events_sub *prev, *next;
 };
 
-static const char *const topic_names[] = { "netns", "link", "addr", "route",
+static const char *const topic_names[] = { "netns", "link", "addr",  "route",
 					   "neigh", "proc", "daemon" };
 
 static struct {
@@ -81,7 +81,7 @@ void events_get_stats(struct events_stats *ret)
 }
 
 struct events_sub *events_subscribe(unsigned topics, const char *netns,
-				     const struct events_sub_ops *ops, void *owner)
+				    const struct events_sub_ops *ops, void *owner)
 {
 	struct events_sub *s;
 
@@ -290,8 +290,8 @@ static char *encode_body(enum event_topic topic, const char *action, const char 
 	return text;
 }
 
-void events_publish(enum event_topic topic, const char *action, const char *netns,
-		    const char *key, json_t *obj, json_t *extra)
+void events_publish(enum event_topic topic, const char *action, const char *netns, const char *key,
+		    json_t *obj, json_t *extra)
 {
 	_cleanup_(freep) char *body = NULL;
 	size_t len;

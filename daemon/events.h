@@ -44,8 +44,8 @@ struct events_sub_ops {
 struct events_sub;
 
 struct events_config {
-	size_t backlog_bytes;	/* per subscriber, unread bytes before events are lost */
-	unsigned stall_ms;	/* over the limit this long: cut off */
+	size_t backlog_bytes; /* per subscriber, unread bytes before events are lost */
+	unsigned stall_ms;    /* over the limit this long: cut off */
 	size_t max_subscriptions;
 };
 
@@ -59,7 +59,7 @@ const struct events_config *events_config(void);
  * with errno ENOSPC when max_subscriptions are in use.
  */
 struct events_sub *events_subscribe(unsigned topics, const char *netns,
-				     const struct events_sub_ops *ops, void *owner);
+				    const struct events_sub_ops *ops, void *owner);
 void events_unsubscribe(struct events_sub *s);
 unsigned long long events_sub_id(const struct events_sub *s);
 void *events_sub_owner(const struct events_sub *s);
@@ -70,8 +70,8 @@ struct events_sub *events_find(unsigned long long id);
  * host; key names the member that holds obj ("link", "addr" …); obj is
  * stolen and may be NULL; extra (stolen, may be NULL) adds members.
  */
-void events_publish(enum event_topic topic, const char *action, const char *netns,
-		    const char *key, json_t *obj, json_t *extra);
+void events_publish(enum event_topic topic, const char *action, const char *netns, const char *key,
+		    json_t *obj, json_t *extra);
 
 /* A daemon event to one subscriber whatever its filters (snapshot_end). */
 void events_send_control(struct events_sub *s, const char *action);

@@ -168,15 +168,22 @@ static const struct param p_subscribe[] = {
 };
 
 static const struct param p_unsubscribe[] = {
-	{ .name = "subscription", .type = P_INT, .required = true, .min = 1,
+	{ .name = "subscription",
+	  .type = P_INT,
+	  .required = true,
+	  .min = 1,
 	  .max = 0x7fffffffffffffffLL },
 	{ 0 },
 };
 
 const struct method events_methods[] = {
-	{ .name = "events.subscribe", .fn = method_subscribe, .params = p_subscribe,
+	{ .name = "events.subscribe",
+	  .fn = method_subscribe,
+	  .params = p_subscribe,
 	  .access = ACCESS_ADMIN },
-	{ .name = "events.unsubscribe", .fn = method_unsubscribe, .params = p_unsubscribe,
+	{ .name = "events.unsubscribe",
+	  .fn = method_unsubscribe,
+	  .params = p_unsubscribe,
 	  .access = ACCESS_ADMIN },
 };
 const size_t events_methods_count = ELEMENTSOF(events_methods);

@@ -47,9 +47,9 @@ enum rpc_kind jsonrpc_kind_from_errno(int errnum);
  * json_null() when the id itself was unusable).
  */
 struct jsonrpc_request {
-	json_t *id;	   /* NULL for a notification */
+	json_t *id; /* NULL for a notification */
 	const char *method;
-	json_t *params;	   /* NULL when omitted */
+	json_t *params; /* NULL when omitted */
 	int error_code;
 	const char *error_message;
 };

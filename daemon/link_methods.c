@@ -29,7 +29,6 @@ static void fail_nl(struct call *c, struct nl *nl, int r, const char *field, con
 	call_fail_errno(c, r, field, "Failed to %s '%s': %s", what, name, why ?: strerror(-r));
 }
 
-
 static void reply_link(struct call *c, struct nl *nl, const char *netns, const char *name)
 {
 	struct nl_link_info info;
@@ -145,9 +144,9 @@ static void method_add(struct call *c, json_t *params)
 		struct nl_link_change ch = {
 			.ifalias = LINK_MARK,
 			.master = d.peer.master ? NL_DEV(d.peer.master) : (struct nl_dev){ 0 },
-			.addrgen = d.peer.ipv6_ll < 0	? NL_ADDRGEN_KEEP
-				   : d.peer.ipv6_ll	? NL_ADDRGEN_EUI64
-							: NL_ADDRGEN_NONE,
+			.addrgen = d.peer.ipv6_ll < 0 ? NL_ADDRGEN_KEEP
+				   : d.peer.ipv6_ll   ? NL_ADDRGEN_EUI64
+						      : NL_ADDRGEN_NONE,
 			.up = d.peer.up == 1 ? NL_ON : NL_KEEP,
 		};
 
@@ -241,8 +240,8 @@ static void method_delete(struct call *c, json_t *params)
 		};
 
 		if (fd < 0)
-			return call_fail_errno(c, fd, NULL, "Failed to open %s: %s", methods_ns_str(from_ns),
-					       strerror(-fd));
+			return call_fail_errno(c, fd, NULL, "Failed to open %s: %s",
+					       methods_ns_str(from_ns), strerror(-fd));
 		r = r < 0 ? r : nl_link_set(nl, NL_DEV(name), &ch);
 		if (owned)
 			close(fd);
@@ -276,8 +275,7 @@ static void method_delete(struct call *c, json_t *params)
 /* link.set */
 
 /* Re-key a stored link after a rename or move, keeping its veth peer's pointer right. */
-static int restore_record(json_t *rec, const char *old_key, const char *netns,
-			  const char *name)
+static int restore_record(json_t *rec, const char *old_key, const char *netns, const char *name)
 {
 	_cleanup_(freep) char *key = NULL;
 	json_t *peer = json_object_get(rec, "peer");
@@ -335,14 +333,18 @@ static void method_set(struct call *c, json_t *params)
 	if (move_to && methods_netns_writable(c, to_ns, "move_to") < 0)
 		return;
 	if (move_to && same_ns(netns, to_ns))
-		return call_fail_params(c, "move_to", "Invalid params: move_to: the link is "
-						      "already in %s", methods_ns_str(netns));
+		return call_fail_params(c, "move_to",
+					"Invalid params: move_to: the link is "
+					"already in %s",
+					methods_ns_str(netns));
 	if (move_to && master && !json_is_null(master))
-		return call_fail_params(c, "master", "Invalid params: master: cannot be combined "
-						     "with move_to");
+		return call_fail_params(c, "master",
+					"Invalid params: master: cannot be combined "
+					"with move_to");
 	if (address && nl_parse_mac(json_string_value(address), mac) < 0)
-		return call_fail_params(c, "address", "Invalid params: address: must be a "
-						      "unicast MAC address");
+		return call_fail_params(c, "address",
+					"Invalid params: address: must be a "
+					"unicast MAC address");
 	nl = methods_nl(c, netns, "netns");
 	if (!nl)
 		return;
@@ -367,7 +369,8 @@ static void method_set(struct call *c, json_t *params)
 			return call_fail(c, RPC_KIND_LIMIT, ENOMEM, NULL, "Out of memory");
 		if (strcmp(nk, key) && state_get(LINK_COLL, nk))
 			return call_fail(c, RPC_KIND_EXISTS, EEXIST, rename ? "rename" : "move_to",
-					 "Link '%s' exists in %s", new_name, methods_ns_str(new_ns));
+					 "Link '%s' exists in %s", new_name,
+					 methods_ns_str(new_ns));
 	}
 	if (master && json_is_string(master) &&
 	    need_dev(c, nl, json_string_value(master), "master", netns) < 0)
@@ -520,11 +523,20 @@ static const struct param p_list[] = {
 };
 
 const struct method link_methods[] = {
-	{ .name = "link.add", .fn = method_add, .params = p_add, .access = ACCESS_ADMIN,
+	{ .name = "link.add",
+	  .fn = method_add,
+	  .params = p_add,
+	  .access = ACCESS_ADMIN,
 	  .mutates = true },
-	{ .name = "link.delete", .fn = method_delete, .params = p_name, .access = ACCESS_ADMIN,
+	{ .name = "link.delete",
+	  .fn = method_delete,
+	  .params = p_name,
+	  .access = ACCESS_ADMIN,
 	  .mutates = true },
-	{ .name = "link.set", .fn = method_set, .params = p_set, .access = ACCESS_ADMIN,
+	{ .name = "link.set",
+	  .fn = method_set,
+	  .params = p_set,
+	  .access = ACCESS_ADMIN,
 	  .mutates = true },
 	{ .name = "link.list", .fn = method_list, .params = p_list, .access = ACCESS_ADMIN },
 };

@@ -149,8 +149,8 @@ int links_route_key(json_t *doc, char **ret)
 	return asprintf(ret, "%s/%lld/%s/%lld", ns_or_empty(doc),
 			json_is_integer(table) ? (long long)json_integer_value(table) : 254LL, dst,
 			json_is_integer(metric) ? (long long)json_integer_value(metric) : 0LL) < 0
-		       ? -ENOMEM
-		       : 0;
+		   ? -ENOMEM
+		   : 0;
 }
 
 void links_rename_dev(const char *netns, const char *from, const char *to)
@@ -203,8 +203,8 @@ json_t *links_release_netns(const char *netns)
 			else
 				r = nl_link_set(nl, NL_DEV(name), &ch);
 			if (r < 0)
-				log_warning("Failed to give '%s' back from namespace '%s': %s", name,
-					    netns, nl_last_error(nl) ?: strerror(-r));
+				log_warning("Failed to give '%s' back from namespace '%s': %s",
+					    name, netns, nl_last_error(nl) ?: strerror(-r));
 		} else if (!strcmp(origin, "created") && peer &&
 			   !same_ns(json_object_get(peer, "netns"), netns)) {
 			/*
@@ -212,10 +212,10 @@ json_t *links_release_netns(const char *netns)
 			 * at once (one RTM_DELLINK each costs an RCU grace period,
 			 * ~20 ms); the caller waits for it to be gone.
 			 */
-			json_array_append_new(outside,
-					      json_pack("{s:O,s:O}", "netns",
-							json_object_get(peer, "netns") ?: json_null(),
-							"name", json_object_get(peer, "name")));
+			json_array_append_new(
+			    outside, json_pack("{s:O,s:O}", "netns",
+					       json_object_get(peer, "netns") ?: json_null(),
+					       "name", json_object_get(peer, "name")));
 		}
 	}
 	forget_matching(LINK_COLL, peer_in_ns, (void *)netns);

@@ -49,7 +49,7 @@ int log_get_level(void)
 
 void log_msg(int level, const char *fmt, ...)
 {
-	static const char *const names[] = { "emerg", "alert", "crit", "error",
+	static const char *const names[] = { "emerg",	"alert",  "crit", "error",
 					     "warning", "notice", "info", "debug" };
 	char line[2048];
 	int saved = errno;

@@ -21,14 +21,14 @@
 #include "service.h"
 #include "state.h"
 
-#define DEFAULT_SOCKET	  "/run/netnsd/netnsd.sock"
-#define DEFAULT_STATE_DIR "/var/lib/netnsd"
+#define DEFAULT_SOCKET	    "/run/netnsd/netnsd.sock"
+#define DEFAULT_STATE_DIR   "/var/lib/netnsd"
 #define DEFAULT_RUNTIME_DIR "/run/netnsd"
 #ifndef NETNSD_LIBEXECDIR
 #define NETNSD_LIBEXECDIR "/usr/local/libexec"
 #endif
-#define DEFAULT_GROUP	  "netnsd"
-#define SHUTDOWN_MAX_MS	  10000
+#define DEFAULT_GROUP	"netnsd"
+#define SHUTDOWN_MAX_MS 10000
 
 static struct {
 	const char *socket_path, *state_dir, *admin_group, *runtime_dir, *shim;
@@ -60,64 +60,67 @@ static bool shutting_down;
 
 static void help(void)
 {
-	printf("Usage: netnsd [OPTION]...\n"
-	       "\n"
-	       "netnsd owns named network namespaces (the same /run/netns bind mounts that\n"
-	       "`ip netns add` makes), remembers them across restarts and reboots, and serves\n"
-	       "JSON-RPC 2.0 (one message per line) on a Unix stream socket.  See netnsctl(8)\n"
-	       "for the client and protocol/PROTOCOL.md for the wire protocol.\n"
-	       "\n"
-	       "Options:\n"
-	       "  -s, --socket PATH            listen on PATH (default " DEFAULT_SOCKET ");\n"
-	       "                               ignored when systemd passes a socket (LISTEN_FDS)\n"
-	       "  -d, --state-dir DIR          keep the desired state in DIR\n"
-	       "                               (default " DEFAULT_STATE_DIR ")\n"
-	       "  -r, --runtime-dir DIR        per-process supervisor records (DIR/procs)\n"
-	       "                               (default " DEFAULT_RUNTIME_DIR "); keep it across\n"
-	       "                               restarts of netnsd so running processes are adopted\n"
-	       "      --shim PATH              the per-process supervisor (default: netnsd-shim\n"
-	       "                               beside netnsd, else " NETNSD_LIBEXECDIR "/netnsd-shim)\n"
-	       "  -l, --log-level LEVEL        debug, info (default), notice, warning or error\n"
-	       "  -g, --admin-group NAME       members of NAME may use the socket besides root\n"
-	       "                               (default " DEFAULT_GROUP "; ignored if it does not exist)\n"
-	       "      --max-message-bytes N    longest accepted message (default 1048576);\n"
-	       "                               a longer one gets an error and the connection closes\n"
-	       "      --max-batch N            most requests in one batch (default 1024)\n"
-	       "      --max-connections N      most simultaneous clients (default 512)\n"
-	       "      --max-queued-bytes N     most reply bytes queued for one client\n"
-	       "                               (default 16777216); a client that does not read is\n"
-	       "                               paused at half and disconnected beyond it\n"
-	       "      --max-namespaces N       most managed namespaces (default 65536)\n"
-	       "      --max-subscriptions N    most event subscriptions, all clients together\n"
-	       "                               (default 1024)\n"
-	       "      --event-backlog-bytes N  unread event bytes a subscriber may have before it\n"
-	       "                               loses events (then gets an overflow event) (default\n"
-	       "                               4194304)\n"
-	       "      --event-stall-ms N       a subscriber that keeps losing events this long is\n"
-	       "                               disconnected (default 5000)\n"
-	       "      --monitor-rcvbuf N       receive buffer of each rtnetlink monitor socket\n"
-	       "                               (default 33554432, an upper bound, not an\n"
-	       "                               allocation); when the kernel overruns it,\n"
-	       "                               netnsd re-reads that namespace and sends a resync\n"
-	       "                               event\n"
-	       "      --reset-corrupt-state    if the state files are unreadable, move them aside\n"
-	       "                               (FILE.corrupt-TIME) and start empty instead of\n"
-	       "                               refusing to start\n"
-	       "  -h, --help                   show this help and exit\n"
-	       "  -V, --version                show the version and exit\n"
-	       "\n"
-	       "Signals: SIGTERM and SIGINT stop accepting clients, finish requests in flight,\n"
-	       "persist the state and exit 0; supervised processes keep running and are adopted\n"
-	       "by the next netnsd.  SIGHUP is ignored (there is no configuration to reload).\n"
-	       "\n"
-	       "Files:\n"
-	       "  " NETNS_RUN_DIR "/NAME         the namespaces (nsfs bind mounts)\n"
-	       "  " NETNS_ETC_DIR "/NAME/        resolv.conf and hosts for `ip netns exec`\n"
-	       "  STATE_DIR/state.json         snapshot of the desired state\n"
-	       "  STATE_DIR/journal.jsonl      changes since the snapshot\n"
-	       "\n"
-	       "Exit status: 0 after a clean shutdown, 1 on a start-up failure (unreadable\n"
-	       "state, socket in use by another netnsd ...), 2 on a usage error.\n");
+	printf(
+	    "Usage: netnsd [OPTION]...\n"
+	    "\n"
+	    "netnsd owns named network namespaces (the same /run/netns bind mounts that\n"
+	    "`ip netns add` makes), remembers them across restarts and reboots, and serves\n"
+	    "JSON-RPC 2.0 (one message per line) on a Unix stream socket.  See netnsctl(8)\n"
+	    "for the client and protocol/PROTOCOL.md for the wire protocol.\n"
+	    "\n"
+	    "Options:\n"
+	    "  -s, --socket PATH            listen on PATH (default " DEFAULT_SOCKET ");\n"
+	    "                               ignored when systemd passes a socket (LISTEN_FDS)\n"
+	    "  -d, --state-dir DIR          keep the desired state in DIR\n"
+	    "                               (default " DEFAULT_STATE_DIR ")\n"
+	    "  -r, --runtime-dir DIR        per-process supervisor records (DIR/procs)\n"
+	    "                               (default " DEFAULT_RUNTIME_DIR "); keep it across\n"
+	    "                               restarts of netnsd so running processes are adopted\n"
+	    "      --shim PATH              the per-process supervisor (default: netnsd-shim\n"
+	    "                               beside netnsd, else " NETNSD_LIBEXECDIR
+	    "/netnsd-shim)\n"
+	    "  -l, --log-level LEVEL        debug, info (default), notice, warning or error\n"
+	    "  -g, --admin-group NAME       members of NAME may use the socket besides root\n"
+	    "                               (default " DEFAULT_GROUP
+	    "; ignored if it does not exist)\n"
+	    "      --max-message-bytes N    longest accepted message (default 1048576);\n"
+	    "                               a longer one gets an error and the connection closes\n"
+	    "      --max-batch N            most requests in one batch (default 1024)\n"
+	    "      --max-connections N      most simultaneous clients (default 512)\n"
+	    "      --max-queued-bytes N     most reply bytes queued for one client\n"
+	    "                               (default 16777216); a client that does not read is\n"
+	    "                               paused at half and disconnected beyond it\n"
+	    "      --max-namespaces N       most managed namespaces (default 65536)\n"
+	    "      --max-subscriptions N    most event subscriptions, all clients together\n"
+	    "                               (default 1024)\n"
+	    "      --event-backlog-bytes N  unread event bytes a subscriber may have before it\n"
+	    "                               loses events (then gets an overflow event) (default\n"
+	    "                               4194304)\n"
+	    "      --event-stall-ms N       a subscriber that keeps losing events this long is\n"
+	    "                               disconnected (default 5000)\n"
+	    "      --monitor-rcvbuf N       receive buffer of each rtnetlink monitor socket\n"
+	    "                               (default 33554432, an upper bound, not an\n"
+	    "                               allocation); when the kernel overruns it,\n"
+	    "                               netnsd re-reads that namespace and sends a resync\n"
+	    "                               event\n"
+	    "      --reset-corrupt-state    if the state files are unreadable, move them aside\n"
+	    "                               (FILE.corrupt-TIME) and start empty instead of\n"
+	    "                               refusing to start\n"
+	    "  -h, --help                   show this help and exit\n"
+	    "  -V, --version                show the version and exit\n"
+	    "\n"
+	    "Signals: SIGTERM and SIGINT stop accepting clients, finish requests in flight,\n"
+	    "persist the state and exit 0; supervised processes keep running and are adopted\n"
+	    "by the next netnsd.  SIGHUP is ignored (there is no configuration to reload).\n"
+	    "\n"
+	    "Files:\n"
+	    "  " NETNS_RUN_DIR "/NAME         the namespaces (nsfs bind mounts)\n"
+	    "  " NETNS_ETC_DIR "/NAME/        resolv.conf and hosts for `ip netns exec`\n"
+	    "  STATE_DIR/state.json         snapshot of the desired state\n"
+	    "  STATE_DIR/journal.jsonl      changes since the snapshot\n"
+	    "\n"
+	    "Exit status: 0 after a clean shutdown, 1 on a start-up failure (unreadable\n"
+	    "state, socket in use by another netnsd ...), 2 on a usage error.\n");
 }
 
 static int parse_size(const char *s, size_t min, size_t *ret)
@@ -357,7 +360,6 @@ static const char *find_shim(char buf[static PATH_MAX])
 	return NETNSD_LIBEXECDIR "/netnsd-shim";
 }
 
-
 int main(int argc, char **argv)
 {
 	uv_loop_t *loop = uv_default_loop();
@@ -379,22 +381,22 @@ int main(int argc, char **argv)
 	sd_notify(0, "STATUS=Restoring state");
 	r = service_start(loop,
 			  &(struct service_config){
-				  .version = PACKAGE_VERSION,
-				  .socket_path = arg.socket_path,
-				  .state_dir = arg.state_dir,
-				  .runtime_dir = arg.runtime_dir,
-				  .shim = find_shim(shim),
-				  .admin_group = arg.admin_group,
-				  .reset_corrupt = arg.reset_corrupt,
-				  .max_message = arg.max_message,
-				  .max_batch = arg.max_batch,
-				  .max_connections = arg.max_connections,
-				  .max_queued = arg.max_queued,
-				  .max_namespaces = arg.max_namespaces,
-				  .event_backlog = arg.event_backlog,
-				  .event_stall_ms = arg.event_stall_ms,
-				  .max_subscriptions = arg.max_subscriptions,
-				  .monitor_rcvbuf = arg.monitor_rcvbuf,
+			      .version = PACKAGE_VERSION,
+			      .socket_path = arg.socket_path,
+			      .state_dir = arg.state_dir,
+			      .runtime_dir = arg.runtime_dir,
+			      .shim = find_shim(shim),
+			      .admin_group = arg.admin_group,
+			      .reset_corrupt = arg.reset_corrupt,
+			      .max_message = arg.max_message,
+			      .max_batch = arg.max_batch,
+			      .max_connections = arg.max_connections,
+			      .max_queued = arg.max_queued,
+			      .max_namespaces = arg.max_namespaces,
+			      .event_backlog = arg.event_backlog,
+			      .event_stall_ms = arg.event_stall_ms,
+			      .max_subscriptions = arg.max_subscriptions,
+			      .monitor_rcvbuf = arg.monitor_rcvbuf,
 			  },
 			  &activated);
 	if (r < 0) {

@@ -11,13 +11,8 @@
 extern const char netnsd_openrpc_json[];
 
 static const struct method *const tables[] = {
-	daemon_methods,
-	netns_methods,
-	link_methods,
-	addr_methods,
-	route_methods,
-	events_methods,
-	proc_methods,
+	daemon_methods, netns_methods,	link_methods, addr_methods,
+	route_methods,	events_methods, proc_methods,
 };
 static size_t sizes[ELEMENTSOF(tables)];
 static struct methods_context context;

@@ -22,7 +22,7 @@
 #include "views.h"
 
 struct nsmodel {
-	char *netns; /* NULL: the host */
+	char *netns;				 /* NULL: the host */
 	json_t *links, *addrs, *routes, *neighs; /* key -> view */
 	json_t *names;				 /* ifindex -> name */
 	/*
@@ -244,9 +244,9 @@ static json_t *netns_brief(const char *name)
 {
 	struct netns_id id;
 	bool mounted = netns_stat(name, &id) == 0;
-	json_t *o = json_pack("{s:s,s:b,s:b}", "name", name, "managed",
-			      state_get("netns", name) && netns_pinned_mounted(name), "mounted",
-			      mounted);
+	json_t *o =
+	    json_pack("{s:s,s:b,s:b}", "name", name, "managed",
+		      state_get("netns", name) && netns_pinned_mounted(name), "mounted", mounted);
 
 	if (mounted)
 		json_object_set_new(o, "inode", json_integer((json_int_t)id.ino));
@@ -579,8 +579,8 @@ void model_snapshot(struct events_sub *s)
 			struct netns_id id;
 
 			if (netns_stat(*p, &id) == 0)
-				events_send_to(s, EVENT_NETNS, "new", *p, "namespace", netns_brief(*p),
-					       json_pack("{s:b}", "snapshot", 1));
+				events_send_to(s, EVENT_NETNS, "new", *p, "namespace",
+					       netns_brief(*p), json_pack("{s:b}", "snapshot", 1));
 		}
 		netns_strv_free(names);
 	}

@@ -11,9 +11,9 @@
 #include "netns.h"
 #include "util.h"
 
-#define RECV_BUF (64u << 10)
+#define RECV_BUF	(64u << 10)
 #define PENDING_POLL_MS 20
-#define PENDING_MAX_MS 2000
+#define PENDING_MAX_MS	2000
 
 struct watch {
 	char *netns; /* NULL: the host */
@@ -75,8 +75,7 @@ static void parse_neigh(const struct nlmsghdr *nlh, struct monitor_neigh *n)
 	n->state = nd->ndm_state;
 	for (a = (struct rtattr *)((char *)nd + NLMSG_ALIGN(sizeof(*nd))); RTA_OK(a, len);
 	     a = RTA_NEXT(a, len)) {
-		if (a->rta_type == NDA_DST &&
-		    (n->family == AF_INET || n->family == AF_INET6))
+		if (a->rta_type == NDA_DST && (n->family == AF_INET || n->family == AF_INET6))
 			nl_format_addr(n->family, RTA_DATA(a), n->address);
 		else if (a->rta_type == NDA_LLADDR)
 			nl_format_mac(RTA_DATA(a), RTA_PAYLOAD(a), n->lladdr);
@@ -141,7 +140,8 @@ static void watch_read(struct watch *w, int max_reads)
 
 		if (n < 0) {
 			if (errno == ENOBUFS) {
-				struct monitor_event ev = { .kind = MONITOR_OVERRUN, .netns = netns };
+				struct monitor_event ev = { .kind = MONITOR_OVERRUN,
+							    .netns = netns };
 
 				/*
 				 * What is still queued predates the re-read the
@@ -192,9 +192,9 @@ void monitor_drain(const char *netns)
 
 static int join_groups(int fd)
 {
-	static const unsigned groups[] = { RTNLGRP_LINK,	 RTNLGRP_IPV4_IFADDR,
+	static const unsigned groups[] = { RTNLGRP_LINK,	RTNLGRP_IPV4_IFADDR,
 					   RTNLGRP_IPV6_IFADDR, RTNLGRP_IPV4_ROUTE,
-					   RTNLGRP_IPV6_ROUTE,	 RTNLGRP_NEIGH };
+					   RTNLGRP_IPV6_ROUTE,	RTNLGRP_NEIGH };
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
 
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
@@ -330,7 +330,8 @@ static void add_pending(const char *name)
 	p->next = mon.pending;
 	mon.pending = p;
 	if (!uv_is_active((uv_handle_t *)&mon.pending_timer))
-		uv_timer_start(&mon.pending_timer, on_pending_tick, PENDING_POLL_MS, PENDING_POLL_MS);
+		uv_timer_start(&mon.pending_timer, on_pending_tick, PENDING_POLL_MS,
+			       PENDING_POLL_MS);
 }
 
 static void on_pending_tick(uv_timer_t *t)

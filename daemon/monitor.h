@@ -42,7 +42,7 @@ struct monitor_event {
 	const char *netns; /* the watched namespace (NULL: the host); MONITOR_NETNS: its name */
 	union {
 		struct nl_link_info link;
-		struct nl_addr_info addr; /* dev is "" */
+		struct nl_addr_info addr;   /* dev is "" */
 		struct nl_route_info route; /* dev is "" */
 		struct monitor_neigh neigh;
 	};

@@ -139,6 +139,5 @@ int netns_pid_id(pid_t pid, struct netns_id *ret_id);
 int netns_get_nsid(int fd, int *ret_nsid);
 int netns_set_nsid(int fd, int nsid);
 
-
 /* This boot's id (/proc/sys/kernel/random/boot_id), to tell a restart from a reboot. */
 const char *netns_boot_id(void);

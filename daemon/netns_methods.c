@@ -21,9 +21,9 @@
 #include "spec.h"
 #include "state.h"
 
-#define COLL "netns"
-#define DELETE_POLL_MS 20
-#define DELETE_KILL_WAIT_MS 2000
+#define COLL		       "netns"
+#define DELETE_POLL_MS	       20
+#define DELETE_KILL_WAIT_MS    2000
 #define DELETE_OUTSIDE_WAIT_MS 3000
 
 struct deletion {
@@ -33,7 +33,7 @@ struct deletion {
 	uv_timer_t timer;
 	uint64_t term_deadline, kill_deadline;
 	json_t *terminated, *killed, *processes;
-	json_t *outside;	  /* veth ends elsewhere that go with the namespace */
+	json_t *outside;	   /* veth ends elsewhere that go with the namespace */
 	uint64_t outside_deadline; /* then they are deleted one by one */
 	unsigned grace_ms;
 	size_t alive; /* processes seen by the last scan */
@@ -93,7 +93,8 @@ static void fail_create(struct call *c, int r, const struct netns_spec *spec,
 	switch (f->part) {
 	case NETNS_PART_SYSCTL:
 		snprintf(field, sizeof(field), "sysctls.%s", spec->sysctls[f->index].key);
-		return call_fail_errno(c, r, field, "Failed to set sysctl '%s' in namespace '%s': %s",
+		return call_fail_errno(c, r, field,
+				       "Failed to set sysctl '%s' in namespace '%s': %s",
 				       spec->sysctls[f->index].key, spec->name, strerror(-r));
 	case NETNS_PART_NSID:
 		return call_fail_errno(c, r, "nsid", "Failed to assign nsid %d to '%s': %s",
@@ -103,8 +104,9 @@ static void fail_create(struct call *c, int r, const struct netns_spec *spec,
 				       "Failed to write " NETNS_ETC_DIR "/%s/resolv.conf: %s",
 				       spec->name, strerror(-r));
 	case NETNS_PART_HOSTS:
-		return call_fail_errno(c, r, "hosts", "Failed to write " NETNS_ETC_DIR "/%s/hosts: %s",
-				       spec->name, strerror(-r));
+		return call_fail_errno(c, r, "hosts",
+				       "Failed to write " NETNS_ETC_DIR "/%s/hosts: %s", spec->name,
+				       strerror(-r));
 	default:
 		if (r == -EEXIST)
 			return call_fail(c, RPC_KIND_EXISTS, EEXIST, "name",
@@ -322,8 +324,9 @@ static void deletion_reply(struct deletion *d)
 {
 	deletion_unlink(d);
 	log_info("Deleted namespace '%s'", d->name);
-	call_reply(d->call, json_pack("{s:s,s:O,s:O,s:O}", "name", d->name, "terminated",
-				      d->terminated, "killed", d->killed, "processes", d->processes));
+	call_reply(d->call,
+		   json_pack("{s:s,s:O,s:O,s:O}", "name", d->name, "terminated", d->terminated,
+			     "killed", d->killed, "processes", d->processes));
 	uv_close((uv_handle_t *)&d->timer, deletion_closed);
 }
 
@@ -569,12 +572,12 @@ static void method_delete(struct call *c, json_t *params)
 	r = netns_stat(name, &id);
 	if (!doc)
 		return r == 0 || r == -ENOTCONN
-			       ? call_fail(c, RPC_KIND_PERMISSION, EPERM, "name",
-					   "Namespace '%s' was not created by netnsd; refusing to "
-					   "delete it",
-					   name)
-			       : call_fail(c, RPC_KIND_NOT_FOUND, ENOENT, "name",
-					   "No namespace named '%s'", name);
+			   ? call_fail(c, RPC_KIND_PERMISSION, EPERM, "name",
+				       "Namespace '%s' was not created by netnsd; refusing to "
+				       "delete it",
+				       name)
+			   : call_fail(c, RPC_KIND_NOT_FOUND, ENOENT, "name",
+				       "No namespace named '%s'", name);
 	if (r < 0 || !netns_pinned_mounted(name)) {
 		/*
 		 * Gone, or replaced by a namespace someone else mounted: forget
@@ -651,11 +654,22 @@ static const struct param p_identify[] = {
 static const struct param p_none[] = { { 0 } };
 
 const struct method netns_methods[] = {
-	{ .name = "netns.add", .fn = method_add, .params = p_add, .access = ACCESS_ADMIN, .mutates = true },
-	{ .name = "netns.delete", .fn = method_delete, .params = p_delete, .access = ACCESS_ADMIN, .mutates = true },
+	{ .name = "netns.add",
+	  .fn = method_add,
+	  .params = p_add,
+	  .access = ACCESS_ADMIN,
+	  .mutates = true },
+	{ .name = "netns.delete",
+	  .fn = method_delete,
+	  .params = p_delete,
+	  .access = ACCESS_ADMIN,
+	  .mutates = true },
 	{ .name = "netns.list", .fn = method_list, .params = p_none, .access = ACCESS_ADMIN },
 	{ .name = "netns.get", .fn = method_get, .params = p_name, .access = ACCESS_ADMIN },
 	{ .name = "netns.pids", .fn = method_pids, .params = p_name, .access = ACCESS_ADMIN },
-	{ .name = "netns.identify", .fn = method_identify, .params = p_identify, .access = ACCESS_ADMIN },
+	{ .name = "netns.identify",
+	  .fn = method_identify,
+	  .params = p_identify,
+	  .access = ACCESS_ADMIN },
 };
 const size_t netns_methods_count = ELEMENTSOF(netns_methods);

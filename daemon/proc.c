@@ -1119,7 +1119,6 @@ static void on_sync(uv_poll_t *h, int status, int events)
 	sync_drain(run);
 }
 
-
 static void on_shim_pidfd(uv_poll_t *h, int status, int events)
 {
 	struct proc_run *run = h->data;
@@ -1216,7 +1215,7 @@ static int spawn_shim(struct proc_run *run, const int stdio_fds[3], int sync_fd,
 		posix_spawnattr_setsigdefault(&attr, &all);
 		/* setsid(): the shim must not share netnsd's session or process group. */
 		posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
-							POSIX_SPAWN_SETSIGDEF);
+						    POSIX_SPAWN_SETSIGDEF);
 		r = -posix_spawn(&pid, M.shim_path, &fa, &attr, args, env);
 		posix_spawn_file_actions_destroy(&fa);
 		posix_spawnattr_destroy(&attr);

@@ -21,9 +21,9 @@
 #include "state.h"
 
 #define PROC_COLL "proc"
-#define MAX_ARGV 4096
-#define MAX_ENV 4096
-#define MAX_FDS 16
+#define MAX_ARGV  4096
+#define MAX_ENV	  4096
+#define MAX_FDS	  16
 
 static json_t *ts_json(const struct timespec *ts)
 {
@@ -31,8 +31,8 @@ static json_t *ts_json(const struct timespec *ts)
 
 	if (!ts->tv_sec && !ts->tv_nsec)
 		return json_null();
-	return json_string(format_rfc3339((uint64_t)ts->tv_sec * 1000000 +
-					  (uint64_t)ts->tv_nsec / 1000, buf));
+	return json_string(
+	    format_rfc3339((uint64_t)ts->tv_sec * 1000000 + (uint64_t)ts->tv_nsec / 1000, buf));
 }
 
 /* The result of proc.get and of each proc.list entry, and the "proc" of events. */
@@ -72,10 +72,17 @@ static const char *stage_field(const char *stage)
 	static const struct {
 		const char *stage, *field;
 	} map[] = {
-		{ "netns", "netns" }, { "user", "user" },	  { "group", "group" },
-		{ "cwd", "cwd" },     { "exec", "argv" },	  { "credentials", "user" },
-		{ "fds", "stdin" },   { "etc", "netns" },	  { "sysfs", "netns" },
-		{ "mount", "netns" }, { "restart-limit", "restart" },
+		{ "netns", "netns" },
+		{ "user", "user" },
+		{ "group", "group" },
+		{ "cwd", "cwd" },
+		{ "exec", "argv" },
+		{ "credentials", "user" },
+		{ "fds", "stdin" },
+		{ "etc", "netns" },
+		{ "sysfs", "netns" },
+		{ "mount", "netns" },
+		{ "restart-limit", "restart" },
 		{ "tty", "stdin" },
 	};
 
@@ -205,7 +212,8 @@ static const char *check_env(json_t *v, const char **ret_sub)
 		*ret_sub = key;
 		if (!key[0] || strchr(key, '='))
 			return "a variable name must be non-empty and contain no '='";
-		if (!json_is_string(val) || strlen(json_string_value(val)) != json_string_length(val))
+		if (!json_is_string(val) ||
+		    strlen(json_string_value(val)) != json_string_length(val))
 			return "must be a string without NUL characters";
 	}
 	*ret_sub = NULL;
@@ -221,8 +229,8 @@ static const char *check_credential(json_t *v, const char **ret_sub)
 {
 	if (json_is_integer(v))
 		return json_integer_value(v) >= 0 && json_integer_value(v) < 0xffffffffLL
-			       ? NULL
-			       : "must be in the range 0..4294967294";
+			   ? NULL
+			   : "must be in the range 0..4294967294";
 	if (json_is_string(v) && json_string_length(v) > 0 && json_string_length(v) <= 256 &&
 	    strlen(json_string_value(v)) == json_string_length(v))
 		return NULL;
@@ -232,16 +240,15 @@ static const char *check_credential(json_t *v, const char **ret_sub)
 static const char *check_name(json_t *v, const char **ret_sub)
 {
 	return netns_name_valid(json_string_value(v)) ? NULL
-						       : "1-64 characters of [A-Za-z0-9_.-], "
-							 "not starting with '.' or '-'";
+						      : "1-64 characters of [A-Za-z0-9_.-], "
+							"not starting with '.' or '-'";
 }
 
 /*
  * Start a process from a spec (params of proc.spawn, or a stored service).
  * fds are the descriptors passed with the request.  Answers c when given.
  */
-static int spawn_from(json_t *spec, const int *fds, size_t nfds, struct call *c,
-		      char **ret_id)
+static int spawn_from(json_t *spec, const int *fds, size_t nfds, struct call *c, char **ret_id)
 {
 	static const char *const stdio_names[] = { "stdin", "stdout", "stderr" };
 	const char *netns = json_string_value(json_object_get(spec, "netns"));
@@ -277,7 +284,8 @@ static int spawn_from(json_t *spec, const int *fds, size_t nfds, struct call *c,
 		i = 0;
 		json_object_foreach(env_j, key, v) {
 			env[i++] = envbuf + off;
-			off += (size_t)sprintf(envbuf + off, "%s=%s", key, json_string_value(v)) + 1;
+			off +=
+			    (size_t)sprintf(envbuf + off, "%s=%s", key, json_string_value(v)) + 1;
 		}
 	}
 	p.name = json_string_value(json_object_get(spec, "name"));
@@ -294,8 +302,8 @@ static int spawn_from(json_t *spec, const int *fds, size_t nfds, struct call *c,
 	p.user = json_is_integer(user) ? ubuf : json_string_value(user);
 	p.group = json_is_integer(group) ? gbuf : json_string_value(group);
 	for (i = 0; i < 3; i++) {
-		r = parse_stdio(json_object_get(spec, stdio_names[i]), (int)i, fds, nfds, &p.stdio[i],
-				&msg);
+		r = parse_stdio(json_object_get(spec, stdio_names[i]), (int)i, fds, nfds,
+				&p.stdio[i], &msg);
 		if (r < 0) {
 			if (c)
 				call_fail_params(c, stdio_names[i], "Invalid params: %s: %s",
@@ -307,8 +315,9 @@ static int spawn_from(json_t *spec, const int *fds, size_t nfds, struct call *c,
 	v = json_object_get(spec, "restart");
 	if (v && proc_restart_from_string(json_string_value(v), &p.restart) < 0) {
 		if (c)
-			call_fail_params(c, "restart", "Invalid params: restart: must be no, "
-						       "on-failure or always");
+			call_fail_params(c, "restart",
+					 "Invalid params: restart: must be no, "
+					 "on-failure or always");
 		return -EINVAL;
 	}
 	ctx = calloc(1, sizeof(*ctx));
@@ -437,9 +446,10 @@ static int signal_from(json_t *v)
 		const char *name;
 		int sig;
 	} sigs[] = {
-		{ "HUP", SIGHUP },   { "INT", SIGINT },	  { "QUIT", SIGQUIT }, { "KILL", SIGKILL },
-		{ "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "TERM", SIGTERM }, { "CONT", SIGCONT },
-		{ "STOP", SIGSTOP }, { "WINCH", SIGWINCH },
+		{ "HUP", SIGHUP },     { "INT", SIGINT },   { "QUIT", SIGQUIT },
+		{ "KILL", SIGKILL },   { "USR1", SIGUSR1 }, { "USR2", SIGUSR2 },
+		{ "TERM", SIGTERM },   { "CONT", SIGCONT }, { "STOP", SIGSTOP },
+		{ "WINCH", SIGWINCH },
 	};
 	const char *s;
 
@@ -447,8 +457,8 @@ static int signal_from(json_t *v)
 		return SIGTERM;
 	if (json_is_integer(v))
 		return json_integer_value(v) >= 1 && json_integer_value(v) <= 64
-			       ? (int)json_integer_value(v)
-			       : -1;
+			   ? (int)json_integer_value(v)
+			   : -1;
 	s = json_string_value(v);
 	if (s && !strncmp(s, "SIG", 3))
 		s += 3;
@@ -465,8 +475,9 @@ static void method_kill(struct call *c, json_t *params)
 	int r;
 
 	if (sig < 0)
-		return call_fail_params(c, "signal", "Invalid params: signal: a number 1-64 or a "
-						     "name like \"TERM\"");
+		return call_fail_params(c, "signal",
+					"Invalid params: signal: a number 1-64 or a "
+					"name like \"TERM\"");
 	if (!lookup(c, params, &info))
 		return;
 	r = proc_kill(info.id, sig);
@@ -594,9 +605,12 @@ static void method_delete(struct call *c, json_t *params)
 static void on_proc_event(enum proc_event ev, const struct proc_info *info, void *userdata)
 {
 	static const char *const actions[] = {
-		[PROC_EVENT_STARTED] = "started", [PROC_EVENT_EXITED] = "exited",
-		[PROC_EVENT_RESTARTING] = "restarting", [PROC_EVENT_FAILED] = "failed",
-		[PROC_EVENT_LOST] = "lost",	      [PROC_EVENT_ADOPTED] = "adopted",
+		[PROC_EVENT_STARTED] = "started",
+		[PROC_EVENT_EXITED] = "exited",
+		[PROC_EVENT_RESTARTING] = "restarting",
+		[PROC_EVENT_FAILED] = "failed",
+		[PROC_EVENT_LOST] = "lost",
+		[PROC_EVENT_ADOPTED] = "adopted",
 		[PROC_EVENT_REMOVED] = "removed",
 	};
 
@@ -625,8 +639,8 @@ int proc_methods_restore(void)
 		if (proc_get(id, &info) == 0 || (name && proc_get(name, &info) == 0))
 			continue; /* adopted: still supervised by its shim */
 		if (netns && links_netns_access(netns) != 1) {
-			log_error("Not starting service %s again: namespace '%s' is not restored", id,
-				  netns);
+			log_error("Not starting service %s again: namespace '%s' is not restored",
+				  id, netns);
 			continue;
 		}
 		if (spawn_from(doc, NULL, 0, NULL, &new_id) < 0 || !new_id)
@@ -641,7 +655,11 @@ int proc_methods_restore(void)
 
 static const struct param p_spawn[] = {
 	{ .name = "netns", .type = P_NETNS },
-	{ .name = "argv", .type = P_ARRAY, .required = true, .min = 1, .max = MAX_ARGV,
+	{ .name = "argv",
+	  .type = P_ARRAY,
+	  .required = true,
+	  .min = 1,
+	  .max = MAX_ARGV,
 	  .check = check_argv },
 	{ .name = "env", .type = P_OBJECT, .check = check_env },
 	{ .name = "env_replace", .type = P_BOOL },
@@ -692,14 +710,20 @@ static const struct param p_delete[] = {
 };
 
 const struct method proc_methods[] = {
-	{ .name = "proc.spawn", .fn = method_spawn, .params = p_spawn, .access = ACCESS_ADMIN,
+	{ .name = "proc.spawn",
+	  .fn = method_spawn,
+	  .params = p_spawn,
+	  .access = ACCESS_ADMIN,
 	  .mutates = true },
 	{ .name = "proc.list", .fn = method_list, .params = p_list, .access = ACCESS_ADMIN },
 	{ .name = "proc.get", .fn = method_get, .params = p_id, .access = ACCESS_ADMIN },
 	{ .name = "proc.kill", .fn = method_kill, .params = p_kill, .access = ACCESS_ADMIN },
 	{ .name = "proc.wait", .fn = method_wait, .params = p_wait, .access = ACCESS_ADMIN },
 	{ .name = "proc.logs", .fn = method_logs, .params = p_logs, .access = ACCESS_ADMIN },
-	{ .name = "proc.delete", .fn = method_delete, .params = p_delete, .access = ACCESS_ADMIN,
+	{ .name = "proc.delete",
+	  .fn = method_delete,
+	  .params = p_delete,
+	  .access = ACCESS_ADMIN,
 	  .mutates = true },
 };
 const size_t proc_methods_count = ELEMENTSOF(proc_methods);

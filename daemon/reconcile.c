@@ -50,7 +50,8 @@ static void report(const char *kind, const char *name, enum reconcile_action a, 
 	if (a == RECONCILE_FAILED)
 		log_error("Failed to restore %s '%s': %s", kind, name, msg ? msg : strerror(-err));
 	else
-		log_debug("%s %s '%s'", a == RECONCILE_ADOPTED ? "Adopted" : "Recreated", kind, name);
+		log_debug("%s %s '%s'", a == RECONCILE_ADOPTED ? "Adopted" : "Recreated", kind,
+			  name);
 }
 
 static void netns_restore(const char *name, json_t *doc)
@@ -63,9 +64,9 @@ static void netns_restore(const char *name, json_t *doc)
 	int r;
 
 	r = netns_stat(name, &id);
-	same_boot = !strcmp(json_string_value(json_object_get(
-				    json_object_get(doc, "identity"), "boot_id")) ?: "",
-			    netns_boot_id());
+	same_boot = !strcmp(
+	    json_string_value(json_object_get(json_object_get(doc, "identity"), "boot_id")) ?: "",
+	    netns_boot_id());
 	if (r == 0) {
 		uint64_t cookie = 0;
 
@@ -80,10 +81,11 @@ static void netns_restore(const char *name, json_t *doc)
 		}
 		if (same_boot)
 			/* Ours was deleted and someone else mounted another one there. */
-			return report("netns", name, RECONCILE_FAILED, -EEXIST,
-				      "a namespace netnsd did not create is mounted on "
-				      NETNS_RUN_DIR "/%s; left alone",
-				      name);
+			return report(
+			    "netns", name, RECONCILE_FAILED, -EEXIST,
+			    "a namespace netnsd did not create is mounted on " NETNS_RUN_DIR
+			    "/%s; left alone",
+			    name);
 		/*
 		 * After a reboot nothing of ours can still be mounted; the name
 		 * was claimed during boot, most likely by a script that predates
@@ -91,7 +93,7 @@ static void netns_restore(const char *name, json_t *doc)
 		 */
 		return report("netns", name, RECONCILE_FAILED, -EEXIST,
 			      NETNS_RUN_DIR "/%s was created by someone else after the reboot; "
-			      "left alone",
+					    "left alone",
 			      name);
 	}
 	if (r == -ENOTCONN)
@@ -131,7 +133,8 @@ static bool has_parent(json_t *doc)
 {
 	const char *kind = json_string_value(json_object_get(doc, "kind"));
 
-	return kind && (!strcmp(kind, "vlan") || !strcmp(kind, "macvlan") || !strcmp(kind, "vxlan"));
+	return kind &&
+	       (!strcmp(kind, "vlan") || !strcmp(kind, "macvlan") || !strcmp(kind, "vxlan"));
 }
 
 static const char *origin_of(json_t *doc)
@@ -199,7 +202,8 @@ static void link_create(const char *key, json_t *doc, struct nl *nl)
 			static uint8_t mac[NL_ETH_ALEN];
 
 			spec.peer.mtu = json_is_integer(m) ? (uint32_t)json_integer_value(m) : 0;
-			if (nl_parse_mac(json_string_value(json_object_get(peer_doc, "address")) ?: "",
+			if (nl_parse_mac(json_string_value(json_object_get(peer_doc, "address"))
+					     ?: "",
 					 mac) == 0)
 				spec.peer.mac = mac;
 		}
@@ -216,8 +220,8 @@ static void link_create(const char *key, json_t *doc, struct nl *nl)
 		struct nl_link_change ch = {
 			.ifalias = LINK_MARK,
 			.addrgen = !json_is_boolean(ll) ? NL_ADDRGEN_KEEP
-				   : json_is_true(ll)	 ? NL_ADDRGEN_EUI64
-							 : NL_ADDRGEN_NONE,
+				   : json_is_true(ll)	? NL_ADDRGEN_EUI64
+							: NL_ADDRGEN_NONE,
 		};
 
 		if (nlcache_get(d.peer.netns, &pnl) == 0)
@@ -251,9 +255,9 @@ static void link_borrow_again(const char *key, json_t *doc, struct nl *nl)
 	fd = netns ? netns_open(netns) : netns_host_fd();
 	if (fd < 0)
 		return report("link", key, RECONCILE_FAILED, fd, "cannot open its namespace");
-	r = nl_link_set(src, NL_DEV(from_name),
-			&(struct nl_link_change){ .move_netns = true, .netns_fd = fd,
-						  .rename = name });
+	r = nl_link_set(
+	    src, NL_DEV(from_name),
+	    &(struct nl_link_change){ .move_netns = true, .netns_fd = fd, .rename = name });
 	if (netns)
 		close(fd);
 	if (r < 0)
@@ -319,8 +323,8 @@ static void links_apply(int phase)
 			ch.up = json_is_true(up) ? NL_ON : json_is_false(up) ? NL_OFF : NL_KEEP;
 			ch.mtu = json_is_integer(mtu) ? (uint32_t)json_integer_value(mtu) : 0;
 			ch.addrgen = !json_is_boolean(ll) ? NL_ADDRGEN_KEEP
-				     : json_is_true(ll)	   ? NL_ADDRGEN_EUI64
-							   : NL_ADDRGEN_NONE;
+				     : json_is_true(ll)	  ? NL_ADDRGEN_EUI64
+							  : NL_ADDRGEN_NONE;
 		}
 		r = nl_link_set(nl, NL_DEV(name), &ch);
 		if (r < 0 && r != -ENODEV)
@@ -348,7 +352,8 @@ static void addr_restore(const char *key, json_t *doc)
 	if (r < 0 && r != -EEXIST)
 		report("addr", key, RECONCILE_FAILED, r, "%s", nl_last_error(nl) ?: strerror(-r));
 	else
-		report("addr", key, r == -EEXIST ? RECONCILE_ADOPTED : RECONCILE_RECREATED, 0, NULL);
+		report("addr", key, r == -EEXIST ? RECONCILE_ADOPTED : RECONCILE_RECREATED, 0,
+		       NULL);
 }
 
 static void route_restore(const char *key, json_t *doc)

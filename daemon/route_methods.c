@@ -16,13 +16,12 @@
 #include "state.h"
 #include "views.h"
 
-
 /*
  * Parse and check a route's params into spec and its stored doc.  Returns
  * the handle, or NULL when the call has been answered.
  */
-static struct nl *prepare(struct call *c, json_t *params, struct nl_route_spec *r,
-			  json_t **ret_doc, char **ret_key)
+static struct nl *prepare(struct call *c, json_t *params, struct nl_route_spec *r, json_t **ret_doc,
+			  char **ret_key)
 {
 	const char *netns = json_string_value(json_object_get(params, "netns"));
 	const char *dst = json_string_value(json_object_get(params, "dst"));
@@ -30,7 +29,8 @@ static struct nl *prepare(struct call *c, json_t *params, struct nl_route_spec *
 	const char *dev = json_string_value(json_object_get(params, "dev"));
 	const char *family = json_string_value(json_object_get(params, "family"));
 	const char *type = json_string_value(json_object_get(params, "type"));
-	json_t *metric = json_object_get(params, "metric"), *table = json_object_get(params, "table");
+	json_t *metric = json_object_get(params, "metric"),
+	       *table = json_object_get(params, "table");
 	char text[NL_ADDRSTRLEN], dstbuf[NL_ADDRSTRLEN + 8];
 	int fam = 0, a;
 	struct nl *nl;
@@ -51,21 +51,24 @@ static struct nl *prepare(struct call *c, json_t *params, struct nl_route_spec *
 		r->dst.family = fam ? fam : via ? r->gateway.family : AF_INET;
 		r->dst.prefixlen = 0;
 	} else if (nl_parse_cidr(dst, &r->dst) < 0) {
-		call_fail_params(c, "dst", "Invalid params: dst: expected \"default\" or "
-					   "ADDRESS/PREFIX");
+		call_fail_params(c, "dst",
+				 "Invalid params: dst: expected \"default\" or "
+				 "ADDRESS/PREFIX");
 		return NULL;
 	} else if (nl_prefix_has_host_bits(&r->dst)) {
 		struct nl_prefix m = r->dst;
 
 		nl_prefix_mask(&m);
-		call_fail_params(c, "dst", "Invalid params: dst: %s has host bits set; did you mean "
-					   "%s/%u?",
+		call_fail_params(c, "dst",
+				 "Invalid params: dst: %s has host bits set; did you mean "
+				 "%s/%u?",
 				 dst, nl_format_addr(m.family, m.bytes, text), m.prefixlen);
 		return NULL;
 	}
 	if ((fam && fam != r->dst.family) || (via && r->gateway.family != r->dst.family)) {
-		call_fail_params(c, via ? "via" : "family", "Invalid params: %s: address family "
-							    "does not match dst",
+		call_fail_params(c, via ? "via" : "family",
+				 "Invalid params: %s: address family "
+				 "does not match dst",
 				 via ? "via" : "family");
 		return NULL;
 	}
@@ -75,12 +78,14 @@ static struct nl *prepare(struct call *c, json_t *params, struct nl_route_spec *
 					       RTN_PROHIBIT };
 		size_t i;
 
-		for (i = 0; i < ELEMENTSOF(allowed) && strcmp(type, view_route_type(allowed[i])); i++)
+		for (i = 0; i < ELEMENTSOF(allowed) && strcmp(type, view_route_type(allowed[i]));
+		     i++)
 			;
 		a = i < ELEMENTSOF(allowed) ? allowed[i] : -1;
 		if (a < 0) {
-			call_fail_params(c, "type", "Invalid params: type: must be unicast, "
-						    "blackhole, unreachable or prohibit");
+			call_fail_params(c, "type",
+					 "Invalid params: type: must be unicast, "
+					 "blackhole, unreachable or prohibit");
 			return NULL;
 		}
 		r->type = (uint8_t)a;
@@ -114,8 +119,9 @@ static struct nl *prepare(struct call *c, json_t *params, struct nl_route_spec *
 	doc = json_pack("{s:o,s:s}", "netns", netns ? json_string(netns) : json_null(), "dst",
 			dstbuf);
 	if (via)
-		json_object_set_new(doc, "via", json_string(nl_format_addr(r->gateway.family,
-									   r->gateway.bytes, text)));
+		json_object_set_new(
+		    doc, "via",
+		    json_string(nl_format_addr(r->gateway.family, r->gateway.bytes, text)));
 	if (dev)
 		json_object_set_new(doc, "dev", json_string(dev));
 	if (metric)
@@ -202,8 +208,9 @@ static void method_list(struct call *c, json_t *params)
 	json_t *arr;
 
 	if (family && strcmp(family, "inet") && strcmp(family, "inet6"))
-		return call_fail_params(c, "family", "Invalid params: family: must be inet or "
-						     "inet6");
+		return call_fail_params(c, "family",
+					"Invalid params: family: must be inet or "
+					"inet6");
 	if (family)
 		fam = strcmp(family, "inet") ? AF_INET6 : AF_INET;
 	nl = methods_nl(c, netns, "netns");
@@ -239,9 +246,15 @@ static const struct param p_list[] = {
 };
 
 const struct method route_methods[] = {
-	{ .name = "route.add", .fn = method_add, .params = p_route, .access = ACCESS_ADMIN,
+	{ .name = "route.add",
+	  .fn = method_add,
+	  .params = p_route,
+	  .access = ACCESS_ADMIN,
 	  .mutates = true },
-	{ .name = "route.delete", .fn = method_delete, .params = p_route, .access = ACCESS_ADMIN,
+	{ .name = "route.delete",
+	  .fn = method_delete,
+	  .params = p_route,
+	  .access = ACCESS_ADMIN,
 	  .mutates = true },
 	{ .name = "route.list", .fn = method_list, .params = p_list, .access = ACCESS_ADMIN },
 };

@@ -22,15 +22,15 @@
 #include "rpc.h"
 #include "util.h"
 
-#define READ_CHUNK (64u << 10)
+#define READ_CHUNK	 (64u << 10)
 #define READS_PER_WAKEUP 16
 /*
  * Requests handled per connection per loop iteration: a client pipelining
  * thousands of slow requests (each a namespace) must not hold the others.
  */
 #define FRAMES_PER_TURN 64
-#define MAX_PASSED_FDS 16 /* per message */
-#define MAX_QUEUED_FDS 64 /* per connection, not yet taken by a request */
+#define MAX_PASSED_FDS	16 /* per message */
+#define MAX_QUEUED_FDS	64 /* per connection, not yet taken by a request */
 
 /*
  * Connections are driven with uv_poll and plain recvmsg()/send(), not
@@ -118,8 +118,8 @@ static void conn_process(struct conn *c);
 static void conn_flush(struct conn *c)
 {
 	while (conn_unsent(c) > 0 && !c->closing) {
-		ssize_t n = send(c->fd, c->out + c->out_off, conn_unsent(c),
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n =
+		    send(c->fd, c->out + c->out_off, conn_unsent(c), MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -276,7 +276,8 @@ static void conn_close(struct conn *c)
 static void conn_refuse(struct conn *c, int code, enum rpc_kind kind, const char *msg)
 {
 	c->close_after_flush = true;
-	dispatch_peer_send(&c->peer, jsonrpc_error(NULL, code, msg, jsonrpc_error_data(kind, 0, NULL)));
+	dispatch_peer_send(&c->peer,
+			   jsonrpc_error(NULL, code, msg, jsonrpc_error_data(kind, 0, NULL)));
 	if (!c->closing)
 		conn_flush(c);
 }
@@ -315,7 +316,9 @@ static ssize_t conn_recv(struct conn *c)
 {
 	char cbuf[CMSG_SPACE(MAX_PASSED_FDS * sizeof(int))];
 	struct iovec iov;
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+	struct msghdr msg = { .msg_iov = &iov,
+			      .msg_iovlen = 1,
+			      .msg_control = cbuf,
 			      .msg_controllen = sizeof(cbuf) };
 	ssize_t n;
 
@@ -661,14 +664,16 @@ int rpc_init(uv_loop_t *loop, const struct rpc_config *cfg, bool *ret_activated)
 
 		fd = SD_LISTEN_FDS_START;
 		if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) <= 0) {
-			log_error("The socket systemd passed is not a listening Unix stream socket");
+			log_error(
+			    "The socket systemd passed is not a listening Unix stream socket");
 			return -EINVAL;
 		}
 		/* Report the socket really served, not the --socket that was ignored. */
 		if (getsockname(fd, (struct sockaddr *)&sa, &len) == 0 &&
 		    len > offsetof(struct sockaddr_un, sun_path) && sa.sun_path[0]) {
 			free(rpc.path);
-			rpc.path = strndup(sa.sun_path, len - offsetof(struct sockaddr_un, sun_path));
+			rpc.path =
+			    strndup(sa.sun_path, len - offsetof(struct sockaddr_un, sun_path));
 			if (!rpc.path)
 				return -ENOMEM;
 			rpc.cfg.socket_path = rpc.path;

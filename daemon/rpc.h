@@ -15,10 +15,10 @@
 
 struct rpc_config {
 	const char *socket_path;
-	gid_t admin_gid;	/* (gid_t)-1: only root */
-	size_t max_message;	/* bytes in one frame, without the '\n' */
+	gid_t admin_gid;    /* (gid_t)-1: only root */
+	size_t max_message; /* bytes in one frame, without the '\n' */
 	size_t max_connections;
-	size_t max_queued;	/* bytes of replies queued per connection */
+	size_t max_queued; /* bytes of replies queued per connection */
 };
 
 /*

@@ -133,9 +133,9 @@ bool spec_netns_identity(json_t *doc, struct netns_id *ret)
 
 	if (!json_is_integer(dev) || !json_is_integer(ino))
 		return false;
-	*ret = (struct netns_id){ (uint64_t)json_integer_value(dev),
-				  (uint64_t)json_integer_value(ino),
-				  json_is_integer(cookie) ? (uint64_t)json_integer_value(cookie) : 0 };
+	*ret =
+	    (struct netns_id){ (uint64_t)json_integer_value(dev), (uint64_t)json_integer_value(ino),
+			       json_is_integer(cookie) ? (uint64_t)json_integer_value(cookie) : 0 };
 	return true;
 }
 
@@ -165,11 +165,11 @@ static int tristate(json_t *doc, const char *key)
 	return json_is_boolean(v) ? json_is_true(v) : -1;
 }
 
-#define FAIL(f, m)                                                                    \
-	do {                                                                          \
-		*ret_field = (f);                                                     \
-		*ret_msg = (m);                                                       \
-		return -EINVAL;                                                       \
+#define FAIL(f, m)                                                                                 \
+	do {                                                                                       \
+		*ret_field = (f);                                                                  \
+		*ret_msg = (m);                                                                    \
+		return -EINVAL;                                                                    \
 	} while (0)
 
 /* Which kind-specific members each kind takes. */
@@ -177,18 +177,10 @@ static const struct {
 	const char *member;
 	const char *kinds; /* space-separated */
 } kind_options[] = {
-	{ "peer", "veth" },
-	{ "parent", "vlan macvlan" },
-	{ "id", "vlan vxlan" },
-	{ "protocol", "vlan" },
-	{ "mode", "macvlan" },
-	{ "remote", "vxlan" },
-	{ "group", "vxlan" },
-	{ "local", "vxlan" },
-	{ "port", "vxlan" },
-	{ "dev", "vxlan" },
-	{ "stp", "bridge" },
-	{ "vlan_filtering", "bridge" },
+	{ "peer", "veth" },	{ "parent", "vlan macvlan" }, { "id", "vlan vxlan" },
+	{ "protocol", "vlan" }, { "mode", "macvlan" },	      { "remote", "vxlan" },
+	{ "group", "vxlan" },	{ "local", "vxlan" },	      { "port", "vxlan" },
+	{ "dev", "vxlan" },	{ "stp", "bridge" },	      { "vlan_filtering", "bridge" },
 };
 
 static bool word_in(const char *word, const char *list)
@@ -422,14 +414,16 @@ json_t *spec_link_to_json(const struct link_desc *d)
 	if (d->kind)
 		json_object_set_new(o, "kind", json_string(d->kind));
 	if (d->origin == LINK_BORROWED)
-		json_object_set_new(o, "from",
-				    json_pack("{s:o,s:s}", "netns",
-					      d->from_netns ? json_string(d->from_netns) : json_null(),
-					      "name", d->from_name));
+		json_object_set_new(
+		    o, "from",
+		    json_pack("{s:o,s:s}", "netns",
+			      d->from_netns ? json_string(d->from_netns) : json_null(), "name",
+			      d->from_name));
 	if (d->mtu)
 		json_object_set_new(o, "mtu", json_integer(d->mtu));
 	if (d->has_mac)
-		json_object_set_new(o, "address", json_string(nl_format_mac(d->mac, NL_ETH_ALEN, mac)));
+		json_object_set_new(o, "address",
+				    json_string(nl_format_mac(d->mac, NL_ETH_ALEN, mac)));
 	if (d->up >= 0)
 		json_object_set_new(o, "up", json_boolean(d->up));
 	if (d->ipv6_ll >= 0)

@@ -20,9 +20,9 @@
 #include "state.h"
 #include "util.h"
 
-#define STATE_FORMAT	   1
-#define STATE_MAX_FILE	   (256u << 20)
-#define COMPACT_MIN_BYTES  (256u << 10)
+#define STATE_FORMAT	  1
+#define STATE_MAX_FILE	  (256u << 20)
+#define COMPACT_MIN_BYTES (256u << 10)
 
 struct waiter {
 	void (*cb)(void *data, int err);
@@ -75,8 +75,8 @@ int state_snapshot_parse(const char *buf, size_t len, json_t **ret_collections,
 		snprintf(err, errlen, "%s (line %d, column %d)", jerr.text, jerr.line, jerr.column);
 		return -EBADMSG;
 	}
-	if (json_unpack_ex(doc, &jerr, JSON_STRICT, "{s:I,s:I,s:o}", "format", &format, "seq",
-			   &seq, "collections", &colls) < 0) {
+	if (json_unpack_ex(doc, &jerr, JSON_STRICT, "{s:I,s:I,s:o}", "format", &format, "seq", &seq,
+			   "collections", &colls) < 0) {
 		snprintf(err, errlen, "%s", jerr.text);
 		json_decref(doc);
 		return -EBADMSG;
@@ -97,7 +97,8 @@ int state_snapshot_parse(const char *buf, size_t len, json_t **ret_collections,
 		}
 		json_object_foreach(c, key, v) {
 			if (!json_is_object(v)) {
-				snprintf(err, errlen, "entry '%s' of '%s' is not an object", key, name);
+				snprintf(err, errlen, "entry '%s' of '%s' is not an object", key,
+					 name);
 				json_decref(doc);
 				return -EBADMSG;
 			}
@@ -131,8 +132,9 @@ int state_journal_apply(json_t *collections, const char *line, size_t len,
 	rec = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL);
 	if (!rec)
 		return -EBADMSG;
-	if (json_unpack(rec, "{s:I,s:s,s:s,s:s,s?o}", "seq", &seq, "op", &op, "c", &coll, "k",
-			&key, "v", &v) < 0 || seq <= 0)
+	if (json_unpack(rec, "{s:I,s:s,s:s,s:s,s?o}", "seq", &seq, "op", &op, "c", &coll, "k", &key,
+			"v", &v) < 0 ||
+	    seq <= 0)
 		goto out;
 	if (!strcmp(op, "put") && json_is_object(v)) {
 		json_object_set(collection(collections, coll, true), key, v);
@@ -232,7 +234,8 @@ static int load_journal(unsigned long long snapshot_seq)
 		r = state_journal_apply(scratch, buf + off, (size_t)(nl - buf) - off, &seq);
 		json_decref(scratch);
 		if (r < 0) {
-			log_error("State journal '%s' is corrupt at line %u", st.journal_path, lineno);
+			log_error("State journal '%s' is corrupt at line %u", st.journal_path,
+				  lineno);
 			return r;
 		}
 		if (seq > snapshot_seq) {
@@ -296,9 +299,10 @@ static int init(uv_loop_t *loop, const char *dir, bool reset_corrupt)
 		r = load_journal(snapshot_seq);
 	if (r < 0) {
 		if (!reset_corrupt) {
-			log_error("Refusing to start with unreadable state in '%s'; repair or remove "
-				  "the file, or start once with --reset-corrupt-state to move it aside",
-				  dir);
+			log_error(
+			    "Refusing to start with unreadable state in '%s'; repair or remove "
+			    "the file, or start once with --reset-corrupt-state to move it aside",
+			    dir);
 			return r;
 		}
 		json_decref(TAKE_PTR(st.colls));
@@ -467,8 +471,8 @@ int state_put(const char *coll, const char *key, json_t *value)
 	json_t *rec;
 	int r;
 
-	rec = json_pack("{s:I,s:s,s:s,s:s,s:O}", "seq", (json_int_t)(st.seq + 1), "op", "put",
-			"c", coll, "k", key, "v", value);
+	rec = json_pack("{s:I,s:s,s:s,s:s,s:O}", "seq", (json_int_t)(st.seq + 1), "op", "put", "c",
+			coll, "k", key, "v", value);
 	if (!rec) {
 		json_decref(value);
 		return -ENOMEM;

@@ -22,9 +22,9 @@ json_t *view_link(const char *netns, const struct nl_link_info *l)
 		      netns ? json_string(netns) : json_null(), "name", l->name, "ifindex",
 		      l->ifindex, "kind", l->kind[0] ? json_string(l->kind) : json_null(),
 		      "managed", marked || (origin && strcmp(origin, "existing")), "origin",
-		      origin ? origin : (marked ? "created" : NULL), "mtu", (int)l->mtu,
-		      "address", nl_format_mac(l->mac, l->mac_len, mac), "up", l->up, "carrier",
-		      l->carrier, "operstate", nl_operstate_to_string(l->operstate));
+		      origin ? origin : (marked ? "created" : NULL), "mtu", (int)l->mtu, "address",
+		      nl_format_mac(l->mac, l->mac_len, mac), "up", l->up, "carrier", l->carrier,
+		      "operstate", nl_operstate_to_string(l->operstate));
 	json_object_set_new(o, "master", l->master_ifindex ? json_string(l->master) : json_null());
 	if (l->addrgen != NL_ADDRGEN_KEEP)
 		json_object_set_new(o, "ipv6_ll", json_boolean(l->addrgen != NL_ADDRGEN_NONE));
@@ -70,25 +70,30 @@ json_t *view_addr(const char *netns, const struct nl_addr_info *a)
 	json_t *o;
 
 	snprintf(buf, sizeof(buf), "%s/%u", a->address, a->prefix.prefixlen);
-	o = json_pack("{s:o,s:s,s:i,s:s,s:s,s:s}", "netns", netns ? json_string(netns) : json_null(),
-		      "dev", a->dev, "ifindex", a->ifindex, "family",
-		      a->prefix.family == AF_INET ? "inet" : "inet6", "address", buf, "scope",
+	o = json_pack("{s:o,s:s,s:i,s:s,s:s,s:s}", "netns",
+		      netns ? json_string(netns) : json_null(), "dev", a->dev, "ifindex",
+		      a->ifindex, "family", a->prefix.family == AF_INET ? "inet" : "inet6",
+		      "address", buf, "scope",
 		      a->scope == RT_SCOPE_UNIVERSE ? "global"
 		      : a->scope == RT_SCOPE_LINK   ? "link"
 		      : a->scope == RT_SCOPE_HOST   ? "host"
 						    : "other");
-	json_object_set_new(o, "managed", json_boolean(links_addr_key(o, &key) == 0 &&
-						       state_get(ADDR_COLL, key)));
+	json_object_set_new(
+	    o, "managed", json_boolean(links_addr_key(o, &key) == 0 && state_get(ADDR_COLL, key)));
 	if (a->flags & 0x40) /* IFA_F_TENTATIVE */
 		json_object_set_new(o, "tentative", json_true());
 	return o;
 }
 
 static const char *const type_names[] = {
-	[RTN_UNICAST] = "unicast",	   [RTN_BLACKHOLE] = "blackhole",
-	[RTN_UNREACHABLE] = "unreachable", [RTN_PROHIBIT] = "prohibit",
-	[RTN_LOCAL] = "local",		   [RTN_BROADCAST] = "broadcast",
-	[RTN_MULTICAST] = "multicast",	   [RTN_ANYCAST] = "anycast",
+	[RTN_UNICAST] = "unicast",
+	[RTN_BLACKHOLE] = "blackhole",
+	[RTN_UNREACHABLE] = "unreachable",
+	[RTN_PROHIBIT] = "prohibit",
+	[RTN_LOCAL] = "local",
+	[RTN_BROADCAST] = "broadcast",
+	[RTN_MULTICAST] = "multicast",
+	[RTN_ANYCAST] = "anycast",
 };
 
 const char *view_route_type(unsigned t)
@@ -118,8 +123,9 @@ json_t *view_route(const char *netns, const struct nl_route_info *r)
 		json_object_set_new(k, "metric", json_integer(r->metric));
 	if (r->table != RT_TABLE_MAIN)
 		json_object_set_new(k, "table", json_integer(r->table));
-	json_object_set_new(o, "managed", json_boolean(links_route_key(k, &key) == 0 &&
-						       state_get(ROUTE_COLL, key)));
+	json_object_set_new(
+	    o, "managed",
+	    json_boolean(links_route_key(k, &key) == 0 && state_get(ROUTE_COLL, key)));
 	json_decref(k);
 	return o;
 }

@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "nl.h"
+#include "util.h"
 
 static_assert(NL_IFNAMSIZ == IFNAMSIZ, "NL_IFNAMSIZ");
 static_assert(NL_ETH_ALEN == ETH_ALEN, "NL_ETH_ALEN");
@@ -246,21 +247,6 @@ const char *nl_format_mac(const uint8_t *mac, size_t len, char buf[static NL_MAC
 	}
 	*p = '\0';
 	return buf;
-}
-
-bool nl_ifname_is_valid(const char *name)
-{
-	size_t n;
-
-	if (!name)
-		return false;
-	n = strlen(name);
-	if (n == 0 || n >= IFNAMSIZ || !strcmp(name, ".") || !strcmp(name, ".."))
-		return false;
-	for (const char *p = name; *p; p++)
-		if (*p == '/' || *p == ':' || *p == ' ' || (*p >= '\t' && *p <= '\r'))
-			return false;
-	return true;
 }
 
 const char *nl_operstate_to_string(uint8_t operstate)
@@ -660,7 +646,7 @@ static int nl_query(struct nl *nl, struct nlmsghdr *nlh, reply_cb cb, void *data
 /* Checks a device name given by the caller. */
 static int check_name(struct nl *nl, const char *name, const char *what)
 {
-	if (!nl_ifname_is_valid(name))
+	if (!ifname_valid(name))
 		return fail(nl, -EINVAL, "%s name '%s' is not a valid interface name", what,
 			    name ? name : "");
 	return 0;

@@ -101,9 +101,7 @@ int nl_parse_mac(const char *s, uint8_t ret[static NL_ETH_ALEN]);
 /* Formats len bytes of a hardware address as "aa:bb:..."; returns buf. */
 const char *nl_format_mac(const uint8_t *mac, size_t len, char buf[static NL_MACSTRLEN]);
 
-/* Returns true if name is a valid interface name for the kernel: 1..15 bytes, not "." or
- * "..", no '/', ':' or whitespace. Every call below checks names with it. */
-bool nl_ifname_is_valid(const char *name);
+/* Every call below checks interface names with util.h's ifname_valid() (the kernel's rules). */
 
 /* ---- handle ------------------------------------------------------------------------------- */
 
@@ -120,10 +118,6 @@ int nl_open(int netns_fd, int host_fd, struct nl **ret);
 /* Closes the handle (sending nothing still queued). Accepts NULL. */
 void nl_close(struct nl *nl);
 
-static inline void nl_closep(struct nl **nl)
-{
-	nl_close(*nl);
-}
 
 /*
  * The reason for the most recent failure on this handle: the kernel's extended ack message

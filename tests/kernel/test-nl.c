@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "nl.h"
+#include "util.h"
 
 /* ---- TAP ---------------------------------------------------------------------------------- */
 
@@ -498,14 +499,14 @@ static void test_parsers(void)
 		  nl_parse_mac("", mac) == -EINVAL,
 	      "nl_parse_mac rejects malformed, multicast and zero addresses");
 
-	CHECK(nl_ifname_is_valid("eth0") && nl_ifname_is_valid("a") &&
-		  nl_ifname_is_valid("123456789012345") && nl_ifname_is_valid("br-x.100") &&
-		  !nl_ifname_is_valid("") && !nl_ifname_is_valid(NULL) &&
-		  !nl_ifname_is_valid("1234567890123456") && !nl_ifname_is_valid(".") &&
-		  !nl_ifname_is_valid("..") && !nl_ifname_is_valid("a/b") &&
-		  !nl_ifname_is_valid("a:b") && !nl_ifname_is_valid("a b") &&
-		  !nl_ifname_is_valid("a\tb") && !nl_ifname_is_valid("a\n"),
-	      "nl_ifname_is_valid follows the kernel's rules");
+	CHECK(ifname_valid("eth0") && ifname_valid("a") &&
+		  ifname_valid("123456789012345") && ifname_valid("br-x.100") &&
+		  !ifname_valid("") && !ifname_valid(NULL) &&
+		  !ifname_valid("1234567890123456") && !ifname_valid(".") &&
+		  !ifname_valid("..") && !ifname_valid("a/b") &&
+		  !ifname_valid("a:b") && !ifname_valid("a b") &&
+		  !ifname_valid("a\tb") && !ifname_valid("a\n"),
+	      "ifname_valid follows the kernel's rules");
 	CHECK(!strcmp(nl_operstate_to_string(6), "up") &&
 		  !strcmp(nl_operstate_to_string(2), "down") &&
 		  !strcmp(nl_operstate_to_string(200), "unknown"),

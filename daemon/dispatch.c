@@ -435,11 +435,6 @@ int call_take_fd(struct call *c)
 	return c->peer->ops->take_fd(c->peer);
 }
 
-bool call_is_notification(struct call *c)
-{
-	return c->id == NULL;
-}
-
 /* Run one request (a frame, or an item of a batch). */
 static void dispatch_item(struct dispatch_peer *peer, json_t *item, struct batch *b, size_t index)
 {

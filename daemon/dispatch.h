@@ -139,7 +139,6 @@ struct dispatch_peer *call_peer(struct call *c);
  * and no request took yet: the caller owns it.  -EBADF when none is left.
  */
 int call_take_fd(struct call *c);
-bool call_is_notification(struct call *c);
 
 /* Counters for daemon.info. */
 struct dispatch_stats {

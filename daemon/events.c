@@ -127,19 +127,6 @@ unsigned long long events_sub_id(const struct events_sub *s)
 	return s->id;
 }
 
-void *events_sub_owner(const struct events_sub *s)
-{
-	return s->owner;
-}
-
-struct events_sub *events_find(unsigned long long id)
-{
-	for (struct events_sub *s = bus.subs; s; s = s->next)
-		if (s->id == id)
-			return s;
-	return NULL;
-}
-
 static void on_stall_check(uv_timer_t *t);
 
 static void arm_stall_timer(void)

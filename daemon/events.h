@@ -62,8 +62,6 @@ struct events_sub *events_subscribe(unsigned topics, const char *netns,
 				    const struct events_sub_ops *ops, void *owner);
 void events_unsubscribe(struct events_sub *s);
 unsigned long long events_sub_id(const struct events_sub *s);
-void *events_sub_owner(const struct events_sub *s);
-struct events_sub *events_find(unsigned long long id);
 
 /*
  * Publish an event to every matching subscriber.  netns is NULL for the

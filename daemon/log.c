@@ -42,11 +42,6 @@ void log_set_level(int level)
 	max_level = level;
 }
 
-int log_get_level(void)
-{
-	return max_level;
-}
-
 void log_msg(int level, const char *fmt, ...)
 {
 	static const char *const names[] = { "emerg",	"alert",  "crit", "error",

@@ -13,7 +13,6 @@ void log_init(void);
 /* Parse "debug", "info", "notice", "warning", "err"/"error"; -EINVAL otherwise. */
 int log_level_from_string(const char *s);
 void log_set_level(int level);
-int log_get_level(void);
 void log_msg(int level, const char *fmt, ...) _printf_(2, 3);
 
 #define log_debug(...)	 log_msg(LOG_DEBUG, __VA_ARGS__)

@@ -56,11 +56,6 @@ static struct watch *find_watch(const char *netns)
 	return NULL;
 }
 
-bool monitor_watching(const char *netns)
-{
-	return find_watch(netns) != NULL;
-}
-
 /* Messages. */
 
 static void parse_neigh(const struct nlmsghdr *nlh, struct monitor_neigh *n)

@@ -63,4 +63,3 @@ int monitor_watch(const char *netns);
 void monitor_unwatch(const char *netns);
 /* Hand on everything a namespace's socket holds now, before reading the kernel directly. */
 void monitor_drain(const char *netns);
-bool monitor_watching(const char *netns);

@@ -21,6 +21,8 @@
 
 static int host_fd = -1;
 static struct nl *host_nl;
+
+static void netns_unpin_all(void);
 static dev_t nsfs_dev;
 static char boot_id[37];
 
@@ -428,7 +430,7 @@ bool netns_pinned_mounted(const char *name)
 	return false;
 }
 
-void netns_unpin_all(void)
+static void netns_unpin_all(void)
 {
 	for (size_t i = 0; i < npins; i++) {
 		close(pins[i].fd);

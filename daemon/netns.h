@@ -96,7 +96,6 @@ void netns_unpin(const char *name);
  * there: the test of ownership while netnsd runs.
  */
 bool netns_pinned_mounted(const char *name);
-void netns_unpin_all(void);
 
 /* Unmount (lazily) and unlink RUNDIR/name.  -ENOENT when absent. */
 int netns_remove(const char *name);

@@ -145,7 +145,7 @@ bool spec_netns_identity(json_t *doc, struct netns_id *ret)
 
 static const char *const link_kinds[] = { "veth", "bridge", "dummy", "vlan", "macvlan", "vxlan" };
 
-bool spec_link_kind_known(const char *kind)
+static bool spec_link_kind_known(const char *kind)
 {
 	for (size_t i = 0; kind && i < ELEMENTSOF(link_kinds); i++)
 		if (!strcmp(kind, link_kinds[i]))

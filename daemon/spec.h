@@ -89,9 +89,6 @@ struct link_desc {
 	bool stp, vlan_filtering;
 };
 
-/* The kinds link.add accepts. */
-bool spec_link_kind_known(const char *kind);
-
 /*
  * Read a link doc (link.add params or a stored doc) into d, checking what
  * types alone cannot: the kind's required options, options that do not

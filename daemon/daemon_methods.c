@@ -4,8 +4,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "events.h"
 #include "log.h"
 #include "methods.h"
+#include "model.h"
 #include "reconcile.h"
 #include "rpc.h"
 #include "state.h"
@@ -37,42 +39,62 @@ static json_t *restore_report(void)
 	return o;
 }
 
+static json_int_t count(const char *coll)
+{
+	return (json_int_t)json_object_size(state_collection(coll));
+}
+
 static void method_info(struct call *c, json_t *params)
 {
 	const struct methods_context *ctx = methods_context();
 	const struct rpc_config *cfg = rpc_get_config();
 	struct dispatch_stats ds;
+	struct events_stats es;
+	struct model_stats ms;
 	struct state_stats ss;
 	struct rpc_stats rs;
+	json_t *o;
 
 	dispatch_get_stats(&ds);
+	events_get_stats(&es);
+	model_get_stats(&ms);
 	state_get_stats(&ss);
 	rpc_get_stats(&rs);
-	call_reply(
-	    c,
-	    json_pack(
-		"{s:s,s:i,s:I,s:s,s:b,s:s,"
-		"s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I},"
-		"s:{s:I,s:I,s:I,s:I,s:I},"
-		"s:{s:I,s:I,s:I,s:I,s:I,s:s,s:s},"
-		"s:o}",
-		"version", ctx->version, "pid", (int)getpid(), "uptime_ms",
-		(json_int_t)((now_usec() - ctx->start_usec) / 1000), "socket", cfg->socket_path,
-		"socket_activated", ctx->socket_activated, "state_dir", ctx->state_dir, "counts",
-		"namespaces", (json_int_t)json_object_size(state_collection("netns")), "links",
-		(json_int_t)json_object_size(state_collection("link")), "addresses",
-		(json_int_t)json_object_size(state_collection("addr")), "routes",
-		(json_int_t)json_object_size(state_collection("route")), "connections",
-		(json_int_t)rs.connections, "requests", (json_int_t)ds.requests, "errors",
-		(json_int_t)ds.errors, "inflight", (json_int_t)ds.inflight, "limits",
-		"max_message_bytes", (json_int_t)cfg->max_message, "max_batch",
-		(json_int_t)dispatch_get_max_batch(), "max_connections",
-		(json_int_t)cfg->max_connections, "max_queued_bytes", (json_int_t)cfg->max_queued,
-		"max_namespaces", (json_int_t)ctx->max_namespaces, "state", "commits",
-		(json_int_t)ss.commits, "records", (json_int_t)ss.records, "compactions",
-		(json_int_t)ss.compactions, "journal_bytes", (json_int_t)ss.journal_bytes,
-		"snapshot_bytes", (json_int_t)ss.snapshot_bytes, "snapshot", ss.snapshot_path ?: "",
-		"journal", ss.journal_path ?: "", "restore", restore_report()));
+	o = json_pack("{s:s,s:i,s:I,s:s,s:b,s:s}", "version", ctx->version, "pid", (int)getpid(),
+		      "uptime_ms", (json_int_t)((now_usec() - ctx->start_usec) / 1000), "socket",
+		      cfg->socket_path, "socket_activated", ctx->socket_activated, "state_dir",
+		      ctx->state_dir);
+	json_object_set_new(o, "counts",
+			    json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "namespaces",
+				      count("netns"), "links", count("link"), "addresses",
+				      count("addr"), "routes", count("route"), "services",
+				      count("proc"), "connections", (json_int_t)rs.connections,
+				      "requests", (json_int_t)ds.requests, "errors",
+				      (json_int_t)ds.errors, "inflight", (json_int_t)ds.inflight));
+	json_object_set_new(
+		o, "limits",
+		json_pack("{s:I,s:I,s:I,s:I,s:I}", "max_message_bytes", (json_int_t)cfg->max_message,
+			  "max_batch", (json_int_t)dispatch_get_max_batch(), "max_connections",
+			  (json_int_t)cfg->max_connections, "max_queued_bytes",
+			  (json_int_t)cfg->max_queued, "max_namespaces",
+			  (json_int_t)ctx->max_namespaces));
+	json_object_set_new(o, "state",
+			    json_pack("{s:I,s:I,s:I,s:I,s:I,s:s,s:s}", "commits",
+				      (json_int_t)ss.commits, "records", (json_int_t)ss.records,
+				      "compactions", (json_int_t)ss.compactions, "journal_bytes",
+				      (json_int_t)ss.journal_bytes, "snapshot_bytes",
+				      (json_int_t)ss.snapshot_bytes, "snapshot",
+				      ss.snapshot_path ?: "", "journal", ss.journal_path ?: ""));
+	json_object_set_new(o, "events",
+			    json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "subscriptions",
+				      (json_int_t)es.subscriptions, "published",
+				      (json_int_t)es.published, "delivered", (json_int_t)es.delivered,
+				      "lost", (json_int_t)es.lost, "cutoffs", (json_int_t)es.cutoffs,
+				      "followed_namespaces", (json_int_t)ms.namespaces,
+				      "kernel_messages", (json_int_t)ms.kernel_messages, "resyncs",
+				      (json_int_t)ms.resyncs));
+	json_object_set_new(o, "restore", restore_report());
+	call_reply(c, o);
 }
 
 static void method_discover(struct call *c, json_t *params)

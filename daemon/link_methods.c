@@ -77,12 +77,11 @@ static bool same_ns(const char *a, const char *b)
 static void method_add(struct call *c, json_t *params)
 {
 	struct link_desc d;
-	struct nl_link_spec spec;
-	struct nl *nl, *peer_nl = NULL;
+	struct nl *nl, *peer_nl = NULL, *failed_nl;
 	_cleanup_(freep) char *key = NULL, *peer_key = NULL;
 	const char *field, *msg;
-	bool own_fd = false;
-	int r, peer_fd = -1;
+	bool peer_failed;
+	int r;
 
 	r = spec_link_from_json(params, &d, &field, &msg);
 	if (r < 0)
@@ -123,40 +122,12 @@ static void method_add(struct call *c, json_t *params)
 			return;
 	}
 
-	spec_link_to_nl(&d, &spec);
-	spec.ifalias = LINK_MARK;
-	if (d.peer.name && !same_ns(d.netns, d.peer.netns)) {
-		peer_fd = target_fd(d.peer.netns, &own_fd);
-		if (peer_fd < 0)
-			return call_fail_errno(c, peer_fd, "peer.netns", "Failed to open %s: %s",
-					       methods_ns_str(d.peer.netns), strerror(-peer_fd));
-		spec.peer.in_netns = true;
-		spec.peer.netns_fd = peer_fd;
-	}
-	/* The kernel creates the peer down; it comes up after its own settings below. */
-	r = nl_link_add(nl, &spec);
-	if (own_fd)
-		close(peer_fd);
+	r = links_create(nl, &d, false, &failed_nl, &peer_failed);
 	if (r < 0)
-		return fail_nl(c, nl, r, r == -EEXIST ? "name" : NULL, "create link", d.name);
-
-	if (d.peer.name) {
-		struct nl_link_change ch = {
-			.ifalias = LINK_MARK,
-			.master = d.peer.master ? NL_DEV(d.peer.master) : (struct nl_dev){ 0 },
-			.addrgen = d.peer.ipv6_ll < 0 ? NL_ADDRGEN_KEEP
-				   : d.peer.ipv6_ll   ? NL_ADDRGEN_EUI64
-						      : NL_ADDRGEN_NONE,
-			.up = d.peer.up == 1 ? NL_ON : NL_KEEP,
-		};
-
-		r = nl_link_set(peer_nl, NL_DEV(d.peer.name), &ch);
-		if (r < 0) {
-			fail_nl(c, peer_nl, r, "peer", "set up veth peer", d.peer.name);
-			nl_link_del(nl, NL_DEV(d.name));
-			return;
-		}
-	}
+		return fail_nl(c, failed_nl, r,
+			       peer_failed ? "peer" : r == -EEXIST ? "name" : NULL,
+			       peer_failed ? "set up veth peer" : "create link",
+			       peer_failed ? d.peer.name : d.name);
 
 	r = state_put(LINK_COLL, key, spec_link_to_json(&d));
 	if (r == 0 && d.peer.name) {

@@ -24,6 +24,63 @@ int links_netns_access(const char *netns)
 	return 1;
 }
 
+static bool ns_equal(const char *a, const char *b)
+{
+	return a && b ? !strcmp(a, b) : a == b;
+}
+
+int links_create(struct nl *nl, const struct link_desc *d, bool deferred, struct nl **ret_nl,
+		 bool *ret_peer)
+{
+	struct nl_link_spec spec;
+	struct nl *peer_nl = NULL;
+	int r, peer_fd = -1;
+
+	*ret_nl = nl;
+	*ret_peer = false;
+	spec_link_to_nl(d, &spec);
+	spec.ifalias = LINK_MARK;
+	if (deferred) {
+		spec.up = false;
+		spec.master = (struct nl_dev){ 0 };
+	}
+	if (d->peer.name) {
+		r = nlcache_get(d->peer.netns, &peer_nl);
+		if (r < 0)
+			return r;
+		if (!ns_equal(d->netns, d->peer.netns)) {
+			peer_fd = d->peer.netns ? netns_open(d->peer.netns) : netns_host_fd();
+			if (peer_fd < 0)
+				return peer_fd;
+			spec.peer.in_netns = true;
+			spec.peer.netns_fd = peer_fd;
+		}
+	}
+	/* The kernel creates the peer down; it comes up after its own settings below. */
+	r = nl_link_add(nl, &spec);
+	if (peer_fd >= 0 && d->peer.netns)
+		close(peer_fd);
+	if (r < 0 || !d->peer.name)
+		return r;
+
+	r = nl_link_set(peer_nl, NL_DEV(d->peer.name),
+			&(struct nl_link_change){
+				.ifalias = LINK_MARK,
+				.master = d->peer.master && !deferred ? NL_DEV(d->peer.master)
+								      : (struct nl_dev){ 0 },
+				.addrgen = d->peer.ipv6_ll < 0 ? NL_ADDRGEN_KEEP
+					   : d->peer.ipv6_ll   ? NL_ADDRGEN_EUI64
+							       : NL_ADDRGEN_NONE,
+				.up = d->peer.up == 1 && !deferred ? NL_ON : NL_KEEP,
+			});
+	if (r < 0) {
+		*ret_nl = peer_nl;
+		*ret_peer = true;
+		nl_link_del(nl, NL_DEV(d->name));
+	}
+	return r;
+}
+
 json_t *links_get(const char *netns, const char *name)
 {
 	_cleanup_(freep) char *key = NULL;

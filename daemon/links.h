@@ -33,6 +33,20 @@ int links_netns_access(const char *netns);
 int links_addr_key(json_t *doc, char **ret);
 int links_route_key(json_t *doc, char **ret);
 
+struct link_desc;
+
+/*
+ * Create link d in the namespace of nl, marked as netnsd's (LINK_MARK), all
+ * or nothing.  A veth's peer is made in d->peer.netns in the same message
+ * and then gets its own settings there: the mark, ipv6_ll, and unless
+ * deferred its master and up.  deferred also leaves the link's own master
+ * and up for later (reconcile applies them once every link exists).
+ * Returns 0, or -errno with *ret_nl the handle whose nl_last_error() says
+ * why and *ret_peer true when the peer's settings were what failed.
+ */
+int links_create(struct nl *nl, const struct link_desc *d, bool deferred, struct nl **ret_nl,
+		 bool *ret_peer);
+
 /* The stored doc of a link, or NULL. */
 json_t *links_get(const char *netns, const char *name);
 

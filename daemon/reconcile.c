@@ -165,75 +165,41 @@ static struct nl *restore_nl(const char *kind, const char *key, json_t *doc)
 
 static void link_create(const char *key, json_t *doc, struct nl *nl)
 {
-	struct link_desc d;
-	struct nl_link_spec spec;
+	struct link_desc d, pd;
 	const char *field, *msg;
 	json_t *peer_doc = NULL;
-	int r, peer_fd = -1;
-	bool own_fd = false;
+	_cleanup_(freep) char *pk = NULL;
+	struct nl *failed_nl;
+	bool peer_failed;
+	int r;
 
 	r = spec_link_from_json(doc, &d, &field, &msg);
 	if (r < 0)
 		return report("link", key, RECONCILE_FAILED, r, "stored spec: %s: %s", field, msg);
-	spec_link_to_nl(&d, &spec);
-	spec.ifalias = LINK_MARK;
-	spec.up = false;
-	spec.master = (struct nl_dev){ 0 };
 	if (d.peer.name) {
-		_cleanup_(freep) char *pk = NULL;
-
-		if (spec_link_key(d.peer.netns, d.peer.name, &pk) == 0)
-			peer_doc = state_get(LINK_COLL, pk);
 		if (d.peer.netns && links_netns_access(d.peer.netns) != 1)
 			return report("link", key, RECONCILE_FAILED, -ENOENT,
 				      "the peer's namespace '%s' is not restored", d.peer.netns);
-		if (!(d.netns && d.peer.netns && !strcmp(d.netns, d.peer.netns)) &&
-		    !(!d.netns && !d.peer.netns)) {
-			own_fd = d.peer.netns != NULL;
-			peer_fd = d.peer.netns ? netns_open(d.peer.netns) : netns_host_fd();
-			if (peer_fd < 0)
-				return report("link", key, RECONCILE_FAILED, peer_fd,
-					      "cannot open the peer's namespace");
-			spec.peer.in_netns = true;
-			spec.peer.netns_fd = peer_fd;
-		}
-		if (peer_doc) {
-			json_t *m = json_object_get(peer_doc, "mtu");
-			static uint8_t mac[NL_ETH_ALEN];
-
-			spec.peer.mtu = json_is_integer(m) ? (uint32_t)json_integer_value(m) : 0;
-			if (nl_parse_mac(json_string_value(json_object_get(peer_doc, "address"))
-					     ?: "",
-					 mac) == 0)
-				spec.peer.mac = mac;
+		/* The peer's own settings live in its own stored doc. */
+		if (spec_link_key(d.peer.netns, d.peer.name, &pk) == 0)
+			peer_doc = state_get(LINK_COLL, pk);
+		if (peer_doc && spec_link_from_json(peer_doc, &pd, &field, &msg) == 0) {
+			d.peer.mtu = pd.mtu;
+			d.peer.has_mac = pd.has_mac;
+			memcpy(d.peer.mac, pd.mac, sizeof(d.peer.mac));
+			d.peer.ipv6_ll = pd.ipv6_ll;
 		}
 	}
-	r = nl_link_add(nl, &spec);
-	if (own_fd)
-		close(peer_fd);
+	/* Masters and up come later, once every link exists. */
+	r = links_create(nl, &d, true, &failed_nl, &peer_failed);
 	if (r < 0)
-		return report("link", key, RECONCILE_FAILED, r, "%s",
-			      nl_last_error(nl) ?: strerror(-r));
-	if (d.peer.name) {
-		struct nl *pnl;
-		json_t *ll = json_object_get(peer_doc, "ipv6_ll");
-		struct nl_link_change ch = {
-			.ifalias = LINK_MARK,
-			.addrgen = !json_is_boolean(ll) ? NL_ADDRGEN_KEEP
-				   : json_is_true(ll)	? NL_ADDRGEN_EUI64
-							: NL_ADDRGEN_NONE,
-		};
-
-		if (nlcache_get(d.peer.netns, &pnl) == 0)
-			nl_link_set(pnl, NL_DEV(d.peer.name), &ch);
-		if (peer_doc) {
-			_cleanup_(freep) char *pk = NULL;
-
-			if (!made_with_peer)
-				made_with_peer = json_object();
-			if (spec_link_key(d.peer.netns, d.peer.name, &pk) == 0)
-				json_object_set_new(made_with_peer, pk, json_true());
-		}
+		return report("link", key, RECONCILE_FAILED, r, "%s%s",
+			      peer_failed ? "the veth peer: " : "",
+			      nl_last_error(failed_nl) ?: strerror(-r));
+	if (pk && peer_doc) {
+		if (!made_with_peer)
+			made_with_peer = json_object();
+		json_object_set_new(made_with_peer, pk, json_true());
 	}
 	report("link", key, RECONCILE_RECREATED, 0, NULL);
 }

@@ -17,73 +17,26 @@ stands in for a NIC, and checks that need a missing driver skip, saying so.
 
 import json
 import os
-import re
 import shutil
 import subprocess
 
-from netnsd_test import (NETNSCTL, PREFIX, TOP_SRCDIR, Daemon, RpcError, Skip, ip_json,
-                         ip_netns_names, main, run, test, tmpdir, uniq, wait_for, sanitized)
+from netnsd_test import (NETNSCTL, TOP_SRCDIR, Skip, ip_json, main, run, test, tmpdir, uniq,
+                         wait_for, sanitized)
+from netnsctl_test import ctl, daemon, fails, ok, one_json, table  # noqa: E402
 
 NOSOCK = "/nonexistent/netnsd.sock"
-_daemon = None
 
 
-def daemon():
-    global _daemon
-    if _daemon is None:
-        _daemon = Daemon()
-    return _daemon
 
 
-def ctl(*args, socket=None, env=None):
-    """Run netnsctl on the test daemon's socket; returns the CompletedProcess."""
-    e = dict(os.environ)
-    e.pop("NETNSD_SOCKET", None)
-    if env:
-        e.update(env)
-    sock = socket if socket is not None else daemon().socket
-    return subprocess.run([NETNSCTL, "-s", sock] + list(args), capture_output=True, text=True,
-                          env=e, timeout=60)
 
 
-def ok(*args, **kw):
-    p = ctl(*args, **kw)
-    assert p.returncode == 0, "netnsctl %s: exit %d\n%s" % (" ".join(args), p.returncode,
-                                                          p.stderr)
-    assert p.stderr == "", p.stderr
-    return p.stdout
 
 
-def fails(status, *args, **kw):
-    p = ctl(*args, **kw)
-    assert p.returncode == status, "netnsctl %s: exit %d, expected %d\nstdout: %s\nstderr: %s" % (
-        " ".join(args), p.returncode, status, p.stdout, p.stderr)
-    assert p.stderr.startswith("netnsctl: "), p.stderr
-    assert p.stdout == "", p.stdout
-    return p.stderr
 
 
-def one_json(text):
-    """Exactly one JSON document on one line (stdout is a pipe, so compact)."""
-    assert text.endswith("\n") and text.count("\n") == 1, repr(text[:300])
-    return json.loads(text)
 
 
-def table(text):
-    """Parse an aligned table: cells start where their header starts."""
-    lines = text.splitlines()
-    header = lines[0]
-    starts = [m.start() for m in re.finditer(r"\S+", header)]
-    cols = header.split()
-    rows = []
-    for line in lines[1:]:
-        cells = []
-        for i, s in enumerate(starts):
-            end = starts[i + 1] if i + 1 < len(starts) else len(line)
-            assert i == 0 or line[s - 1] == " ", "cell not aligned in %r" % line
-            cells.append(line[s:end].strip())
-        rows.append(dict(zip(cols, cells)))
-    return cols, rows
 
 
 def rows_by(text, key):

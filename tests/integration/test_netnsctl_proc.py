@@ -29,6 +29,7 @@ import time
 
 from netnsd_test import (NETNSCTL, TOP_SRCDIR, Daemon, RpcError, Skip, main, run, test, tmpdir,
                          uniq, wait_for, sanitized)
+from netnsctl_test import table as aligned_table  # noqa: E402
 
 EXIT_USAGE, EXIT_FAIL, EXIT_EXEC_FAIL, EXIT_CANNOT_EXEC, EXIT_NOT_FOUND = 2, 1, 125, 126, 127
 ENOTTY = 25
@@ -168,17 +169,10 @@ def sleeper(ns):
     return pids[0]
 
 
+
 def table(text):
     """Rows of an aligned table as dicts (cells start under their header)."""
-    lines = text.splitlines()
-    starts = [m.start() for m in re.finditer(r"\S+", lines[0])]
-    cols = lines[0].split()
-    rows = []
-    for line in lines[1:]:
-        cells = [line[s:(starts[i + 1] if i + 1 < len(starts) else len(line))].strip()
-                 for i, s in enumerate(starts)]
-        rows.append(dict(zip(cols, cells)))
-    return rows
+    return aligned_table(text)[1]
 
 
 def kv(text):

@@ -4,7 +4,7 @@ link changes in a managed namespace reaches netnsd's event subscribers,
 against `ip monitor link` reading the same kind of burst.  See
 tests/bench/README.events.
 
-Normally started by tests/bench/run-events.sh, which builds the helpers:
+Normally started by tests/bench/run-driver.sh events, which builds the helpers:
     bench_events.py --netnsd PATH --bin-dir DIR [options]
 DIR holds event-burst and event-sub.
 

@@ -3,7 +3,7 @@
 bridge, with netnsd and with the tools people use today, against the raw
 kernel floor.  See tests/bench/README.lab.
 
-Normally started by tests/bench/run-lab.sh, which builds lab-floor:
+Normally started by tests/bench/run-driver.sh lab, which builds lab-floor:
     bench_lab.py --netnsd PATH --bin-dir DIR [options]
 
 A node is a namespace with lo up, a veth pair (eth0 inside, the host end

@@ -357,8 +357,7 @@ static void method_set(struct call *c, json_t *params)
 		ch.master = NL_DEV(json_string_value(master));
 	else if (master)
 		ch.nomaster = true;
-	if (ipv6_ll)
-		ch.addrgen = json_is_true(ipv6_ll) ? NL_ADDRGEN_EUI64 : NL_ADDRGEN_NONE;
+	ch.addrgen = spec_addrgen(spec_tristate(ipv6_ll));
 	ch.rename = rename;
 	if (move_to) {
 		ch.move_netns = true;

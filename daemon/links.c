@@ -68,9 +68,7 @@ int links_create(struct nl *nl, const struct link_desc *d, bool deferred, struct
 				.ifalias = LINK_MARK,
 				.master = d->peer.master && !deferred ? NL_DEV(d->peer.master)
 								      : (struct nl_dev){ 0 },
-				.addrgen = d->peer.ipv6_ll < 0 ? NL_ADDRGEN_KEEP
-					   : d->peer.ipv6_ll   ? NL_ADDRGEN_EUI64
-							       : NL_ADDRGEN_NONE,
+				.addrgen = spec_addrgen(d->peer.ipv6_ll),
 				.up = d->peer.up == 1 && !deferred ? NL_ON : NL_KEEP,
 			});
 	if (r < 0) {

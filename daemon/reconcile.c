@@ -288,9 +288,7 @@ static void links_apply(int phase)
 				continue;
 			ch.up = json_is_true(up) ? NL_ON : json_is_false(up) ? NL_OFF : NL_KEEP;
 			ch.mtu = json_is_integer(mtu) ? (uint32_t)json_integer_value(mtu) : 0;
-			ch.addrgen = !json_is_boolean(ll) ? NL_ADDRGEN_KEEP
-				     : json_is_true(ll)	  ? NL_ADDRGEN_EUI64
-							  : NL_ADDRGEN_NONE;
+			ch.addrgen = spec_addrgen(spec_tristate(ll));
 		}
 		r = nl_link_set(nl, NL_DEV(name), &ch);
 		if (r < 0 && r != -ENODEV)

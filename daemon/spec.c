@@ -145,6 +145,14 @@ bool spec_netns_identity(json_t *doc, struct netns_id *ret)
 
 static const char *const link_kinds[] = { "veth", "bridge", "dummy", "vlan", "macvlan", "vxlan" };
 
+/* In the order of enum nl_macvlan_mode. */
+static const char *const macvlan_modes[] = { "bridge", "private", "vepa", "passthru" };
+
+const char *spec_macvlan_mode_name(enum nl_macvlan_mode m)
+{
+	return (size_t)m < ELEMENTSOF(macvlan_modes) ? macvlan_modes[m] : "bridge";
+}
+
 static bool spec_link_kind_known(const char *kind)
 {
 	for (size_t i = 0; kind && i < ELEMENTSOF(link_kinds); i++)
@@ -160,9 +168,7 @@ static const char *str(json_t *doc, const char *key)
 
 static int tristate(json_t *doc, const char *key)
 {
-	json_t *v = json_object_get(doc, key);
-
-	return json_is_boolean(v) ? json_is_true(v) : -1;
+	return spec_tristate(json_object_get(doc, key));
 }
 
 #define FAIL(f, m)                                                                                 \
@@ -313,8 +319,6 @@ int spec_link_from_json(json_t *doc, struct link_desc *d, const char **ret_field
 			FAIL("protocol", "must be \"802.1Q\" or \"802.1ad\"");
 	}
 	if (!strcmp(d->kind, "macvlan")) {
-		static const char *const modes[] = { "bridge", "private", "vepa", "passthru" };
-
 		if (!d->parent)
 			FAIL("parent", "a macvlan needs a parent device");
 		s = str(doc, "mode");
@@ -322,9 +326,9 @@ int spec_link_from_json(json_t *doc, struct link_desc *d, const char **ret_field
 		if (s) {
 			size_t i;
 
-			for (i = 0; i < ELEMENTSOF(modes) && strcmp(s, modes[i]); i++)
+			for (i = 0; i < ELEMENTSOF(macvlan_modes) && strcmp(s, macvlan_modes[i]); i++)
 				;
-			if (i == ELEMENTSOF(modes))
+			if (i == ELEMENTSOF(macvlan_modes))
 				FAIL("mode", "must be bridge, private, vepa or passthru");
 			d->mode = (enum nl_macvlan_mode)i;
 		}
@@ -359,7 +363,7 @@ int spec_link_from_json(json_t *doc, struct link_desc *d, const char **ret_field
 	return 0;
 }
 
-static enum nl_addrgen addrgen(int ipv6_ll)
+enum nl_addrgen spec_addrgen(int ipv6_ll)
 {
 	return ipv6_ll < 0 ? NL_ADDRGEN_KEEP : ipv6_ll ? NL_ADDRGEN_EUI64 : NL_ADDRGEN_NONE;
 }
@@ -374,7 +378,7 @@ void spec_link_to_nl(const struct link_desc *d, struct nl_link_spec *s)
 	s->up = d->up == 1;
 	if (d->master)
 		s->master = NL_DEV(d->master);
-	s->addrgen = addrgen(d->ipv6_ll);
+	s->addrgen = spec_addrgen(d->ipv6_ll);
 	if (d->parent)
 		s->parent = NL_DEV(d->parent);
 	if (d->dev)
@@ -404,7 +408,6 @@ static void set_addr(json_t *o, const char *key, const struct nl_addr *a)
 json_t *spec_link_to_json(const struct link_desc *d)
 {
 	static const char *const origins[] = { "created", "borrowed", "existing" };
-	static const char *const modes[] = { "bridge", "private", "vepa", "passthru" };
 	json_t *o = json_object();
 	char mac[NL_MACSTRLEN];
 
@@ -443,7 +446,7 @@ json_t *spec_link_to_json(const struct link_desc *d)
 	if (d->kind && !strcmp(d->kind, "vlan") && d->protocol == ETH_P_8021AD)
 		json_object_set_new(o, "protocol", json_string("802.1ad"));
 	if (d->kind && !strcmp(d->kind, "macvlan"))
-		json_object_set_new(o, "mode", json_string(modes[d->mode]));
+		json_object_set_new(o, "mode", json_string(macvlan_modes[d->mode]));
 	set_addr(o, "remote", &d->remote);
 	set_addr(o, "group", &d->group);
 	set_addr(o, "local", &d->local);

@@ -89,6 +89,17 @@ struct link_desc {
 	bool stp, vlan_filtering;
 };
 
+/* ipv6_ll as a tri-state (-1 leave, 0 no link-local address, 1 EUI-64) for the kernel. */
+enum nl_addrgen spec_addrgen(int ipv6_ll);
+/* JSON: absent or null leaves it; true or false. */
+static inline int spec_tristate(json_t *v)
+{
+	return json_is_boolean(v) ? json_is_true(v) : -1;
+}
+
+/* "bridge", "private", "vepa" or "passthru". */
+const char *spec_macvlan_mode_name(enum nl_macvlan_mode m);
+
 /*
  * Read a link doc (link.add params or a stored doc) into d, checking what
  * types alone cannot: the kind's required options, options that do not

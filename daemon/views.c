@@ -48,9 +48,8 @@ json_t *view_link(const char *netns, const struct nl_link_info *l)
 		if (l->link_name[0])
 			json_object_set_new(o, "parent", json_string(l->link_name));
 	} else if (!strcmp(l->kind, "macvlan")) {
-		static const char *const modes[] = { "bridge", "private", "vepa", "passthru" };
-
-		json_object_set_new(o, "mode", json_string(modes[l->macvlan_mode & 3]));
+		json_object_set_new(o, "mode",
+				    json_string(spec_macvlan_mode_name(l->macvlan_mode)));
 		if (l->link_name[0])
 			json_object_set_new(o, "parent", json_string(l->link_name));
 	} else if (!strcmp(l->kind, "vxlan")) {

@@ -2089,6 +2089,44 @@ static json_t *id_params(const struct ctx *c, const char *id)
 	return p;
 }
 
+/* An ID with one optional numeric option: proc wait, logs and delete.  The
+ * option's value lands in params as 'field'; NULL after a usage error. */
+struct id_int_opt {
+	const char *opt, *field, *what;
+	long long max;
+};
+
+static json_t *id_int_params(struct ctx *c, int argc, char **argv, const struct id_int_opt *o)
+{
+	json_t *params;
+	const char *id = NULL, *v;
+	long long n = -1;
+	int r;
+
+	for (int a = 1; a < argc; a++) {
+		r = long_opt(c, argv, &a, o->opt, true, &v);
+		if (r == 1) {
+			if (!parse_int(v, 0, o->max, &n)) {
+				bad_args(c, "%s wants %s (0 to %lld), not '%s'", o->opt, o->what,
+					 o->max, v);
+				return NULL;
+			}
+			continue;
+		}
+		if (r)
+			return NULL;
+		if (id || argv[a][0] == '-') {
+			bad_args(c, "unexpected argument '%s'", argv[a]);
+			return NULL;
+		}
+		id = argv[a];
+	}
+	params = id_params(c, id);
+	if (params && n >= 0)
+		json_object_set_new(params, o->field, json_integer(n));
+	return params;
+}
+
 static int proc_show(struct ctx *c, int argc, char **argv)
 {
 	static const char *const shown[] = {
@@ -2185,32 +2223,13 @@ static int proc_kill(struct ctx *c, int argc, char **argv)
 /* proc wait: the exit status is the process's; EXIT_EXEC_FAIL or EXIT_WAIT_TIMEOUT for ours. */
 static int proc_wait(struct ctx *c, int argc, char **argv)
 {
+	static const struct id_int_opt o = { "--timeout", "timeout_ms", "milliseconds", 86400000 };
 	json_t *params, *result = NULL, *error = NULL;
-	const char *id = NULL, *v;
-	long long ms = -1;
 	int r;
 
-	for (int a = 1; a < argc; a++) {
-		r = long_opt(c, argv, &a, "--timeout", true, &v);
-		if (r == 1) {
-			if (!parse_int(v, 0, 86400000, &ms))
-				return bad_args(c,
-						"--timeout wants milliseconds (0 to 86400000), "
-						"not '%s'",
-						v);
-			continue;
-		}
-		if (r)
-			return r;
-		if (id || argv[a][0] == '-')
-			return bad_args(c, "unexpected argument '%s'", argv[a]);
-		id = argv[a];
-	}
-	params = id_params(c, id);
+	params = id_int_params(c, argc, argv, &o);
 	if (!params)
 		return EXIT_USAGE;
-	if (ms >= 0)
-		json_object_set_new(params, "timeout_ms", json_integer(ms));
 	r = rpc_call_fds(c, "proc.wait", params, NULL, 0, &result, &error);
 	if (r) {
 		const char *kind =
@@ -2229,32 +2248,14 @@ static int proc_wait(struct ctx *c, int argc, char **argv)
 
 static int proc_logs(struct ctx *c, int argc, char **argv)
 {
+	static const struct id_int_opt o = { "--tail", "tail", "a number of lines", 100000 };
 	json_t *params, *result = NULL;
-	const char *id = NULL, *v, *text;
-	long long tail = -1;
+	const char *text;
 	int r;
 
-	for (int a = 1; a < argc; a++) {
-		r = long_opt(c, argv, &a, "--tail", true, &v);
-		if (r == 1) {
-			if (!parse_int(v, 0, 100000, &tail))
-				return bad_args(c,
-						"--tail wants a number of lines (0 to 100000), "
-						"not '%s'",
-						v);
-			continue;
-		}
-		if (r)
-			return r;
-		if (id || argv[a][0] == '-')
-			return bad_args(c, "unexpected argument '%s'", argv[a]);
-		id = argv[a];
-	}
-	params = id_params(c, id);
+	params = id_int_params(c, argc, argv, &o);
 	if (!params)
 		return EXIT_USAGE;
-	if (tail >= 0)
-		json_object_set_new(params, "tail", json_integer(tail));
 	r = rpc_call(c, "proc.logs", params, &result);
 	if (r || c->json)
 		return r ?: finish_json(c, result);
@@ -2267,33 +2268,10 @@ static int proc_logs(struct ctx *c, int argc, char **argv)
 
 static int proc_delete(struct ctx *c, int argc, char **argv)
 {
-	json_t *params;
-	const char *id = NULL, *v;
-	long long ms = -1;
-	int r;
+	static const struct id_int_opt o = { "--grace", "grace_ms", "milliseconds", 600000 };
+	json_t *params = id_int_params(c, argc, argv, &o);
 
-	for (int a = 1; a < argc; a++) {
-		r = long_opt(c, argv, &a, "--grace", true, &v);
-		if (r == 1) {
-			if (!parse_int(v, 0, 600000, &ms))
-				return bad_args(c,
-						"--grace wants milliseconds (0 to 600000), not "
-						"'%s'",
-						v);
-			continue;
-		}
-		if (r)
-			return r;
-		if (id || argv[a][0] == '-')
-			return bad_args(c, "unexpected argument '%s'", argv[a]);
-		id = argv[a];
-	}
-	params = id_params(c, id);
-	if (!params)
-		return EXIT_USAGE;
-	if (ms >= 0)
-		json_object_set_new(params, "grace_ms", json_integer(ms));
-	return call_quiet(c, "proc.delete", params);
+	return params ? call_quiet(c, "proc.delete", params) : EXIT_USAGE;
 }
 
 /* Signals for exec and monitor: taken in the poll loop through a signalfd. */

@@ -706,62 +706,29 @@ int nl_link_ifindex(struct nl *nl, const char *name)
 
 /* ---- links: changes ----------------------------------------------------------------------- */
 
-static uint8_t addrgen_to_kernel(enum nl_addrgen g)
-{
-	switch (g) {
-	case NL_ADDRGEN_NONE:
-		return IN6_ADDR_GEN_MODE_NONE;
-	case NL_ADDRGEN_STABLE_PRIVACY:
-		return IN6_ADDR_GEN_MODE_STABLE_PRIVACY;
-	case NL_ADDRGEN_RANDOM:
-		return IN6_ADDR_GEN_MODE_RANDOM;
-	default:
-		return IN6_ADDR_GEN_MODE_EUI64;
-	}
-}
+/* Our enums and the kernel's numbers, each way; a number we do not know reads
+ * as the entry at index 'fallback'. */
+static const uint32_t addrgen_kernel[] = {
+	[NL_ADDRGEN_KEEP] = UINT32_MAX, /* never sent, never read */
+	[NL_ADDRGEN_EUI64] = IN6_ADDR_GEN_MODE_EUI64,
+	[NL_ADDRGEN_NONE] = IN6_ADDR_GEN_MODE_NONE,
+	[NL_ADDRGEN_STABLE_PRIVACY] = IN6_ADDR_GEN_MODE_STABLE_PRIVACY,
+	[NL_ADDRGEN_RANDOM] = IN6_ADDR_GEN_MODE_RANDOM,
+};
 
-static enum nl_addrgen addrgen_from_kernel(uint8_t m)
-{
-	switch (m) {
-	case IN6_ADDR_GEN_MODE_EUI64:
-		return NL_ADDRGEN_EUI64;
-	case IN6_ADDR_GEN_MODE_NONE:
-		return NL_ADDRGEN_NONE;
-	case IN6_ADDR_GEN_MODE_STABLE_PRIVACY:
-		return NL_ADDRGEN_STABLE_PRIVACY;
-	case IN6_ADDR_GEN_MODE_RANDOM:
-		return NL_ADDRGEN_RANDOM;
-	default:
-		return NL_ADDRGEN_KEEP;
-	}
-}
+static const uint32_t macvlan_mode_kernel[] = {
+	[NL_MACVLAN_BRIDGE] = MACVLAN_MODE_BRIDGE,
+	[NL_MACVLAN_PRIVATE] = MACVLAN_MODE_PRIVATE,
+	[NL_MACVLAN_VEPA] = MACVLAN_MODE_VEPA,
+	[NL_MACVLAN_PASSTHRU] = MACVLAN_MODE_PASSTHRU,
+};
 
-static uint32_t macvlan_mode_to_kernel(enum nl_macvlan_mode m)
+static unsigned from_kernel(const uint32_t *table, size_t n, uint32_t v, unsigned fallback)
 {
-	switch (m) {
-	case NL_MACVLAN_PRIVATE:
-		return MACVLAN_MODE_PRIVATE;
-	case NL_MACVLAN_VEPA:
-		return MACVLAN_MODE_VEPA;
-	case NL_MACVLAN_PASSTHRU:
-		return MACVLAN_MODE_PASSTHRU;
-	default:
-		return MACVLAN_MODE_BRIDGE;
-	}
-}
-
-static enum nl_macvlan_mode macvlan_mode_from_kernel(uint32_t m)
-{
-	switch (m) {
-	case MACVLAN_MODE_PRIVATE:
-		return NL_MACVLAN_PRIVATE;
-	case MACVLAN_MODE_VEPA:
-		return NL_MACVLAN_VEPA;
-	case MACVLAN_MODE_PASSTHRU:
-		return NL_MACVLAN_PASSTHRU;
-	default:
-		return NL_MACVLAN_BRIDGE;
-	}
+	for (size_t i = 0; i < n; i++)
+		if (table[i] == v)
+			return i;
+	return fallback;
 }
 
 static bool is_macvlan_kind(const char *kind)
@@ -799,7 +766,7 @@ static void put_addrgen(struct nlmsghdr *nlh, enum nl_addrgen g)
 	struct nlattr *spec = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
 	struct nlattr *in6 = mnl_attr_nest_start(nlh, AF_INET6);
 
-	mnl_attr_put_u8(nlh, IFLA_INET6_ADDR_GEN_MODE, addrgen_to_kernel(g));
+	mnl_attr_put_u8(nlh, IFLA_INET6_ADDR_GEN_MODE, (uint8_t)addrgen_kernel[g]);
 	mnl_attr_nest_end(nlh, in6);
 	mnl_attr_nest_end(nlh, spec);
 }
@@ -903,7 +870,7 @@ static void put_info_data(struct nlmsghdr *nlh, const struct nl_link_spec *s, in
 		mnl_attr_nest_end(nlh, data);
 	} else if (is_macvlan_kind(s->kind)) {
 		data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
-		mnl_attr_put_u32(nlh, IFLA_MACVLAN_MODE, macvlan_mode_to_kernel(s->macvlan.mode));
+		mnl_attr_put_u32(nlh, IFLA_MACVLAN_MODE, macvlan_mode_kernel[s->macvlan.mode]);
 		mnl_attr_nest_end(nlh, data);
 	} else if (!strcmp(s->kind, "vxlan")) {
 		data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
@@ -1116,7 +1083,9 @@ static void parse_info_data(const struct nlattr *data, struct nl_link_info *l)
 				l->vlan_protocol = ntohs(mnl_attr_get_u16(a));
 		} else if (is_macvlan_kind(l->kind)) {
 			if (t == IFLA_MACVLAN_MODE && attr_ok(a, 4))
-				l->macvlan_mode = macvlan_mode_from_kernel(mnl_attr_get_u32(a));
+				l->macvlan_mode = from_kernel(
+				    macvlan_mode_kernel, ELEMENTSOF(macvlan_mode_kernel),
+				    mnl_attr_get_u32(a), NL_MACVLAN_BRIDGE);
 		} else if (!strcmp(l->kind, "vxlan")) {
 			if (t == IFLA_VXLAN_ID && attr_ok(a, 4))
 				l->vxlan_vni = mnl_attr_get_u32(a);
@@ -1205,8 +1174,9 @@ static int parse_link(const struct nlmsghdr *nlh, struct nl_link_info *l)
 				mnl_attr_for_each_nested(c, b)
 					if (mnl_attr_get_type(c) == IFLA_INET6_ADDR_GEN_MODE &&
 					    attr_ok(c, 1))
-						l->addrgen =
-						    addrgen_from_kernel(mnl_attr_get_u8(c));
+						l->addrgen = from_kernel(
+						    addrgen_kernel, ELEMENTSOF(addrgen_kernel),
+						    mnl_attr_get_u8(c), NL_ADDRGEN_KEEP);
 			}
 			break;
 		}

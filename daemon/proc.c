@@ -276,52 +276,6 @@ static struct timespec now_realtime(void)
 	return ts;
 }
 
-/* Readers of the runtime directory never see a partial file.  No fsync (unlike
- * write_file_atomic()): it is on tmpfs and must survive a netnsd crash, not a reboot. */
-static int write_at_atomic(int dirfd, const char *name, const char *text, size_t len)
-{
-	char tmp[NAME_MAX + 1];
-	int fd, r;
-
-	snprintf(tmp, sizeof(tmp), ".%s.%d.tmp", name, (int)getpid());
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -errno;
-	r = write_all(fd, text, len);
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
-		r = -errno;
-	if (r < 0)
-		unlinkat(dirfd, tmp, 0);
-	return r;
-}
-
-/* Read a small file whole; returns its length or -errno. */
-static ssize_t read_small(int dirfd, const char *name, char *buf, size_t size)
-{
-	_cleanup_(closep) int fd = -1;
-	size_t len = 0;
-
-	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	if (fd < 0)
-		return -errno;
-	while (len < size - 1) {
-		ssize_t n = read(fd, buf + len, size - 1 - len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	return (ssize_t)len;
-}
-
 /* The value of "KEY=" in a key=value text, or NULL; copied to out. */
 static const char *kv_get(const char *text, const char *key, char *out, size_t size)
 {
@@ -380,34 +334,6 @@ static bool parse_timespec(const char *s, struct timespec *ret)
 	return true;
 }
 
-/* Field 22 of /proc/PID/stat (start time in clock ticks after boot). */
-static int read_starttime(int pid, uint64_t *ret)
-{
-	char path[64], buf[1024], *p;
-	_cleanup_(closep) int fd = -1;
-	ssize_t n;
-	int field;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? -ESRCH : -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	if (!p)
-		return -EIO;
-	p++;
-	for (field = 2; field < 21 && p; field++)
-		p = strchr(p + 1, ' ');
-	if (!p)
-		return -EIO;
-	*ret = strtoull(p + 1, NULL, 10);
-	return 0;
-}
-
 /*
  * A pidfd for PID if it is still the process that started at STARTTIME.  The pidfd is
  * opened first and the start time read after: if they match, the pidfd cannot refer to
@@ -423,7 +349,7 @@ static int pidfd_open_checked(int pid, uint64_t starttime)
 	fd = pidfd_open(pid, 0);
 	if (fd < 0)
 		return -errno;
-	r = read_starttime(pid, &st);
+	r = pid_starttime(pid, &st);
 	if (r < 0 || st != starttime) {
 		close(fd);
 		return r < 0 ? r : -ESRCH;
@@ -837,7 +763,7 @@ static int spec_write(struct proc *p)
 	text = json_dumps(spec, JSON_COMPACT);
 	if (!text)
 		return -ENOMEM;
-	return write_at_atomic(p->dirfd, "spec.json", text, strlen(text));
+	return write_at_atomic(p->dirfd, "spec.json", text, 0600);
 }
 
 struct status {
@@ -854,7 +780,7 @@ static void read_status(struct proc *p, struct status *st)
 	long long n;
 
 	memset(st, 0, sizeof(*st));
-	if (p->dirfd < 0 || read_small(p->dirfd, "status", buf, sizeof(buf)) <= 0)
+	if (p->dirfd < 0 || read_at(p->dirfd, "status", buf, sizeof(buf)) <= 0)
 		return;
 	if (!kv_get(buf, "result", v, sizeof(v)))
 		return;
@@ -882,7 +808,7 @@ static bool read_pid_file(struct proc *p)
 	long long pid;
 	uint64_t st;
 
-	if (p->dirfd < 0 || read_small(p->dirfd, "pid", buf, sizeof(buf)) <= 0)
+	if (p->dirfd < 0 || read_at(p->dirfd, "pid", buf, sizeof(buf)) <= 0)
 		return false;
 	if (!kv_ll(buf, "pid", &pid) || pid <= 0 || pid > INT_MAX || !kv_u64(buf, "starttime", &st))
 		return false;
@@ -1294,10 +1220,10 @@ static int run_spawn(struct proc *p)
 		uint64_t st;
 		char text[64];
 
-		if (read_starttime(p->shim_pid, &st) == 0) {
+		if (pid_starttime(p->shim_pid, &st) == 0) {
 			snprintf(text, sizeof(text), "pid=%d\nstarttime=%" PRIu64 "\n", p->shim_pid,
 				 st);
-			(void)write_at_atomic(p->dirfd, "shim.pid", text, strlen(text));
+			(void)write_at_atomic(p->dirfd, "shim.pid", text, 0600);
 		}
 	}
 	r = uv_poll_init(M.loop, &run->sync_poll, run->sync_fd);
@@ -2184,7 +2110,7 @@ static bool watch_shim(struct proc *p)
 	struct proc_run *run;
 	int fd;
 
-	if (read_small(p->dirfd, "shim.pid", buf, sizeof(buf)) <= 0 || !kv_ll(buf, "pid", &pid) ||
+	if (read_at(p->dirfd, "shim.pid", buf, sizeof(buf)) <= 0 || !kv_ll(buf, "pid", &pid) ||
 	    pid <= 0 || pid > INT_MAX || !kv_u64(buf, "starttime", &st))
 		return false;
 	fd = pidfd_open_checked((int)pid, st);

@@ -110,7 +110,7 @@
 
 #include <jansson.h>
 
-#include "util.h" /* header-only parts: _cleanup_, closep, ELEMENTSOF */
+#include "util.h"
 
 #define NETNS_RUN_DIR  "/run/netns"
 #define NETNS_ETC_DIR  "/etc/netns"
@@ -169,71 +169,6 @@ struct child_report {
 	int err;
 };
 
-static int write_full(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Replace DIRFD/NAME atomically with TEXT, so a reader never sees a partial file. */
-static int write_at_atomic(int dirfd, const char *name, const char *text)
-{
-	char tmp[NAME_MAX + 1];
-	int fd, r;
-
-	snprintf(tmp, sizeof(tmp), ".%s.%d.tmp", name, (int)getpid());
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0)
-		return -errno;
-	r = write_full(fd, text, strlen(text));
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
-		r = -errno;
-	if (r < 0)
-		unlinkat(dirfd, tmp, 0);
-	return r;
-}
-
-/* Field 22 of /proc/PID/stat: the start time in clock ticks after boot. */
-static int read_starttime(pid_t pid, uint64_t *ret)
-{
-	char path[64], buf[1024], *p;
-	_cleanup_(closep) int fd = -1;
-	ssize_t n;
-	int field;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	/* comm may contain spaces and parentheses: fields restart after the last ')'. */
-	p = strrchr(buf, ')');
-	if (!p)
-		return -EIO;
-	p++;
-	for (field = 2; field < 21 && p; field++)
-		p = strchr(p + 1, ' ');
-	if (!p)
-		return -EIO;
-	*ret = strtoull(p + 1, NULL, 10);
-	return 0;
-}
-
 /* One line to netnsd; with last, the channel is closed after it. */
 static void sync_report(int *sync_fd, const char *line, bool last)
 {
@@ -241,7 +176,7 @@ static void sync_report(int *sync_fd, const char *line, bool last)
 		return;
 	/* netnsd may be gone (EPIPE: SIGPIPE is ignored) or stopped (two short lines always
 	 * fit in the pipe buffer): neither can block us, and an error changes nothing. */
-	(void)write_full(*sync_fd, line, strlen(line));
+	(void)write_all(*sync_fd, line, strlen(line));
 	if (last) {
 		close(*sync_fd);
 		*sync_fd = -1;
@@ -258,7 +193,7 @@ static void report_failure(int dirfd, int *sync_fd, const struct failure *f)
 		snprintf(text, sizeof(text),
 			 "result=failed\nstage=%s\nerrno=%d\npid=0\nexit_time=%lld.%09ld\n",
 			 f->stage, f->err, (long long)now.tv_sec, now.tv_nsec);
-		(void)write_at_atomic(dirfd, "status", text);
+		(void)write_at_atomic(dirfd, "status", text, 0644);
 	}
 	snprintf(text, sizeof(text), "err %s %d\n", f->stage, f->err);
 	sync_report(sync_fd, text, true);
@@ -554,23 +489,6 @@ static int enter_netns(const char *netns, struct failure *f)
 	if (r < 0)
 		return r;
 	return bind_etc(netns, f);
-}
-
-static bool valid_netns_name(const char *s)
-{
-	size_t i;
-
-	if (!s || !*s || strlen(s) > 64)
-		return false;
-	for (i = 0; s[i]; i++) {
-		char c = s[i];
-		bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-			  (c >= '0' && c <= '9') || c == '_' || (i > 0 && (c == '.' || c == '-'));
-
-		if (!ok)
-			return false;
-	}
-	return true;
 }
 
 /*
@@ -924,10 +842,10 @@ int main(int argc, char *argv[])
 		fail(&f, "runtime", errno);
 		goto failed;
 	}
-	if (read_starttime(getpid(), &starttime) == 0) {
+	if (pid_starttime(getpid(), &starttime) == 0) {
 		snprintf(text, sizeof(text), "pid=%d\nstarttime=%" PRIu64 "\n", (int)getpid(),
 			 starttime);
-		int r = write_at_atomic(dirfd, "shim.pid", text);
+		int r = write_at_atomic(dirfd, "shim.pid", text, 0644);
 
 		if (r < 0) {
 			fail(&f, "runtime", -r);
@@ -938,7 +856,7 @@ int main(int argc, char *argv[])
 	v = json_object_get(spec, "netns");
 	if (v && !json_is_null(v)) {
 		netns = json_string_value(v);
-		if (!valid_netns_name(netns)) {
+		if (!netns_name_valid(netns)) {
 			fail(&f, "spec", EINVAL);
 			goto failed;
 		}
@@ -1000,14 +918,14 @@ int main(int argc, char *argv[])
 
 	/* From here on the payload runs: report it, then only supervise. */
 	clock_gettime(CLOCK_REALTIME, &start);
-	(void)read_starttime(payload, &starttime);
+	(void)pid_starttime(payload, &starttime);
 	/* The report first: the caller waits for it; the record is for a later netnsd. */
 	snprintf(text, sizeof(text), "ok %d %" PRIu64 " %lld %ld\n", (int)payload, starttime,
 		 (long long)start.tv_sec, start.tv_nsec);
 	sync_report(&sync_fd, text, false);
 	snprintf(text, sizeof(text), "pid=%d\nstarttime=%" PRIu64 "\nstart_time=%lld.%09ld\n",
 		 (int)payload, starttime, (long long)start.tv_sec, start.tv_nsec);
-	(void)write_at_atomic(dirfd, "pid", text);
+	(void)write_at_atomic(dirfd, "pid", text, 0644);
 
 	/* Let go of the payload's stdio and extra fds: holding a pipe open would delay its
 	 * reader's EOF until we exit. */
@@ -1057,7 +975,7 @@ int main(int argc, char *argv[])
 	}
 
 	format_status(text, sizeof(text), payload, st);
-	(void)write_at_atomic(dirfd, "status", text);
+	(void)write_at_atomic(dirfd, "status", text, 0644);
 	kill_leftovers();
 	/* Tell netnsd now rather than through our exit, which first tears down the mount
 	 * namespace (a millisecond or more, and nobody waits for it). */

@@ -1,12 +1,17 @@
 /*
- * util.c: time, name validation and small file helpers shared by all modules.
+ * util.c: time, name validation and small file helpers shared by all modules
+ * and by netnsd-shim.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -81,20 +86,13 @@ bool ifname_valid(const char *name)
 	return true;
 }
 
-int read_small_file(const char *path, size_t max, char **ret)
+/* Read up to size bytes; fewer only at end of file.  Returns the count or -errno. */
+static ssize_t read_full(int fd, char *buf, size_t size)
 {
-	_cleanup_(closep) int fd = -1;
-	_cleanup_(freep) char *buf = NULL;
 	size_t len = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	buf = malloc(max + 1);
-	if (!buf)
-		return -ENOMEM;
-	while (len < max) {
-		ssize_t n = read(fd, buf + len, max - len);
+	while (len < size) {
+		ssize_t n = read(fd, buf + len, size - len);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -105,7 +103,25 @@ int read_small_file(const char *path, size_t max, char **ret)
 			break;
 		len += (size_t)n;
 	}
-	if (len == max) {
+	return (ssize_t)len;
+}
+
+int read_small_file(const char *path, size_t max, char **ret)
+{
+	_cleanup_(closep) int fd = -1;
+	_cleanup_(freep) char *buf = NULL;
+	ssize_t len;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	buf = malloc(max + 1);
+	if (!buf)
+		return -ENOMEM;
+	len = read_full(fd, buf, max);
+	if (len < 0)
+		return (int)len;
+	if ((size_t)len == max) {
 		char c;
 
 		if (read(fd, &c, 1) > 0)
@@ -114,6 +130,66 @@ int read_small_file(const char *path, size_t max, char **ret)
 	buf[len] = '\0';
 	*ret = TAKE_PTR(buf);
 	return (int)len;
+}
+
+ssize_t read_at(int dirfd, const char *name, char *buf, size_t size)
+{
+	_cleanup_(closep) int fd = -1;
+	ssize_t len;
+
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	len = read_full(fd, buf, size - 1);
+	buf[len < 0 ? 0 : len] = '\0';
+	return len;
+}
+
+int write_at_atomic(int dirfd, const char *name, const char *text, mode_t mode)
+{
+	char tmp[NAME_MAX + 1];
+	int fd, r;
+
+	snprintf(tmp, sizeof(tmp), ".%s.%d.tmp", name, (int)getpid());
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0)
+		return -errno;
+	r = write_all(fd, text, strlen(text));
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
+		r = -errno;
+	if (r < 0)
+		unlinkat(dirfd, tmp, 0);
+	return r;
+}
+
+int pid_starttime(pid_t pid, uint64_t *ret)
+{
+	char path[64], buf[1024], *p;
+	_cleanup_(closep) int fd = -1;
+	ssize_t n;
+	int field;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	/* comm may hold spaces and parentheses: fields restart after the last ')'. */
+	p = strrchr(buf, ')');
+	if (!p)
+		return -EIO;
+	p++;
+	for (field = 2; field < 21 && p; field++)
+		p = strchr(p + 1, ' ');
+	if (!p)
+		return -EIO;
+	*ret = strtoull(p + 1, NULL, 10);
+	return 0;
 }
 
 int write_all(int fd, const void *data, size_t len)

@@ -74,6 +74,19 @@ bool ifname_valid(const char *name);
 /* Read the whole (small) file into a NUL-terminated buffer, at most max bytes. */
 int read_small_file(const char *path, size_t max, char **ret);
 
+/* Read dirfd/name into buf (NUL-terminated, at most size - 1 bytes); the length or -errno. */
+ssize_t read_at(int dirfd, const char *name, char *buf, size_t size);
+
+/*
+ * Replace dirfd/name with text through a rename, so a reader never sees a
+ * partial file.  No fsync: for runtime files on tmpfs, which must survive a
+ * crash of the writer, not a reboot (that is write_file_atomic()'s job).
+ */
+int write_at_atomic(int dirfd, const char *name, const char *text, mode_t mode);
+
+/* Field 22 of /proc/PID/stat: its start time in clock ticks after boot; -ESRCH when gone. */
+int pid_starttime(pid_t pid, uint64_t *ret);
+
 /*
  * Write data to path atomically: temp file in the same directory, fsync,
  * rename, fsync of the directory.  mode is the new file's mode.

@@ -63,6 +63,7 @@ class Client:
         self.sock.connect(path)
         self.buf = b""
         self.next_id = 1
+        self.pending = []  # notifications that arrived while request() waited
 
     def close(self):
         self.sock.close()
@@ -86,6 +87,9 @@ class Client:
         return line
 
     def recv(self):
+        """The next message: a notification set aside by request() first."""
+        if self.pending:
+            return self.pending.pop(0)
         line = self.recv_line()
         return None if line is None else json.loads(line)
 
@@ -98,7 +102,16 @@ class Client:
         if params is not None:
             msg["params"] = params
         self.send(msg)
-        return self.recv()
+        while True:
+            line = self.recv_line()
+            if line is None:
+                return None
+            m = json.loads(line)
+            # An event a subscription on this connection delivered meanwhile.
+            if isinstance(m, dict) and "method" in m and "id" not in m:
+                self.pending.append(m)
+                continue
+            return m
 
     def call(self, method, params=None):
         """The result of a call, or RpcError."""

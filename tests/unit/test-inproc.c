@@ -42,6 +42,7 @@
 #include "service.h"
 #include "state.h"
 #include "tap.h"
+#include "tmptree.h"
 #include "util.h"
 
 #define MAX_MESSAGE	(64u << 10)
@@ -1213,32 +1214,6 @@ static void close_walk(uv_handle_t *h, void *data)
 {
 	if (!uv_is_closing(h))
 		uv_close(h, NULL);
-}
-
-static void rm_rf(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *de;
-
-	if (!d) {
-		unlink(path);
-		return;
-	}
-	while ((de = readdir(d))) {
-		char *sub;
-
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (asprintf(&sub, "%s/%s", path, de->d_name) < 0)
-			abort();
-		if (de->d_type == DT_DIR)
-			rm_rf(sub);
-		else
-			unlink(sub);
-		free(sub);
-	}
-	closedir(d);
-	rmdir(path);
 }
 
 int main(int argc, char **argv)

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "state.h"
 #include "tap.h"
+#include "tmptree.h"
 #include "util.h"
 
 #define COMPACT_MIN (256u << 10) /* state.c COMPACT_MIN_BYTES */
@@ -1013,32 +1014,6 @@ static void test_exit_after_failure(void)
 	     "state_exit after a failed state_init does not crash",
 	     "state.c: state_init error paths leave st half set; state_exit uv_close()s "
 	     "uninitialised handles");
-}
-
-static void rm_rf(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *de;
-
-	if (!d) {
-		unlink(path);
-		return;
-	}
-	while ((de = readdir(d))) {
-		char *sub;
-
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (asprintf(&sub, "%s/%s", path, de->d_name) < 0)
-			abort();
-		if (de->d_type == DT_DIR)
-			rm_rf(sub);
-		else
-			unlink(sub);
-		free(sub);
-	}
-	closedir(d);
-	rmdir(path);
 }
 
 int main(void)

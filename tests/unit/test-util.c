@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "tap.h"
+#include "tmptree.h"
 #include "util.h"
 
 static char tmp[PATH_MAX];
@@ -343,32 +344,6 @@ static void test_mkdir_p(void)
 }
 
 /* Remove the private directory (small, two levels of our own making). */
-static void rm_rf(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *de;
-
-	if (!d) {
-		unlink(path);
-		return;
-	}
-	while ((de = readdir(d))) {
-		char *sub;
-
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (asprintf(&sub, "%s/%s", path, de->d_name) < 0)
-			abort();
-		if (de->d_type == DT_DIR)
-			rm_rf(sub);
-		else
-			unlink(sub);
-		free(sub);
-	}
-	closedir(d);
-	rmdir(path);
-}
-
 int main(void)
 {
 	const char *base = getenv("TMPDIR") ?: "/tmp";

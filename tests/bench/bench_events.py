@@ -28,12 +28,13 @@ import os
 import platform
 import select
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+
+from benchlib import Broken, loadavg, log, rpc_call, task_sched_ns
 
 PREFIX = "be%04x" % (os.getpid() & 0xFFFF)
 IFPREFIX = "ba"          # links inside our namespace: ba0.. (peers bb0..)
@@ -45,43 +46,12 @@ TARGETS = {
 }
 
 
-class Broken(Exception):
-    """Something went wrong that makes the figures meaningless."""
-
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
-
-
 def run(cmd, what, timeout=120):
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                        timeout=timeout)
     if p.returncode != 0:
         raise Broken("%s failed (exit %d): %s" % (what, p.returncode, p.stderr.strip()[-1500:]))
     return p
-
-
-def task_sched_ns(pid):
-    """(CPU time, run-queue wait) of all threads of pid so far, ns."""
-    cpu = wait = 0
-    task_dir = "/proc/%d/task" % pid
-    for tid in os.listdir(task_dir):
-        try:
-            with open("%s/%s/schedstat" % (task_dir, tid)) as f:
-                v = f.read().split()
-            cpu += int(v[0])
-            wait += int(v[1])
-        except (OSError, IndexError, ValueError):
-            pass
-    return cpu, wait
-
-
-def loadavg():
-    try:
-        with open("/proc/loadavg") as f:
-            return " ".join(f.read().split()[:3])
-    except OSError:
-        return "?"
 
 
 def pct(sorted_v, q):
@@ -133,24 +103,8 @@ class Netnsd:
             return 0
 
     def call(self, method, params=None):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(60)
-        try:
-            s.connect(self.sock)
-            msg = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params or {}}
-            s.sendall(json.dumps(msg).encode() + b"\n")
-            buf = b""
-            while not buf.endswith(b"\n"):
-                chunk = s.recv(1 << 20)
-                if not chunk:
-                    raise OSError("connection closed")
-                buf += chunk
-        finally:
-            s.close()
-        reply = json.loads(buf)
-        if "error" in reply:
-            raise Broken("%s: %s" % (method, reply["error"]))
-        return reply["result"]
+        return rpc_call(self.sock, method, params)
+
 
     def sched_ns(self):
         return task_sched_ns(self.proc.pid)

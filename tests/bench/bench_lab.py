@@ -30,6 +30,8 @@ import tempfile
 import threading
 import time
 
+from benchlib import Broken, SETTLE, fs_of, loadavg, log, rpc_call, settle, task_sched_ns
+
 PREFIX = "bl%04x" % (os.getpid() & 0xFFFF)
 RUN_DIR = "/run/netns"
 SYS_NET = "/sys/class/net"
@@ -55,14 +57,6 @@ TARGETS = {
     "teardown_vs_floor": 2.0,   # netnsd teardown <= 2x the floor
     "scaling": 1.3,             # per-node cost at the large N <= 1.3x the small N ("flat")
 }
-
-
-class Broken(Exception):
-    """Something went wrong that makes the figures meaningless."""
-
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
 
 
 # ---------------------------------------------------------------- names
@@ -120,40 +114,6 @@ def ip_json(*args):
     return json.loads(p.stdout or "[]")
 
 
-def netns_cleanup_running():
-    """True while a kernel worker runs cleanup_net ("kworker/...+netns")."""
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % pid, "rb") as f:
-                head = f.read(64)
-        except OSError:
-            continue
-        if b"+netns)" in head:
-            return True
-    return False
-
-
-SETTLE = {"waited_s": 0.0, "timeouts": 0}
-
-
-def settle(min_s, quiet_s=0.3, max_s=4.0):
-    """Let the kernel finish freeing namespaces deleted before (cleanup_net
-    takes rtnl_lock, which every step of a build needs too)."""
-    t0 = time.monotonic()
-    time.sleep(min_s)
-    quiet_since = time.monotonic()
-    while time.monotonic() - quiet_since < quiet_s:
-        if time.monotonic() - t0 > max_s:
-            SETTLE["timeouts"] += 1
-            break
-        time.sleep(0.03)
-        if netns_cleanup_running():
-            quiet_since = time.monotonic()
-    SETTLE["waited_s"] += time.monotonic() - t0
-
-
 def proc_stat():
     """(non-idle jiffies, softirq jiffies, all jiffies) over all CPUs."""
     with open("/proc/stat") as f:
@@ -193,41 +153,6 @@ def link_packets(names):
             except OSError:
                 pass
     return total
-
-
-def loadavg():
-    try:
-        with open("/proc/loadavg") as f:
-            return " ".join(f.read().split()[:3])
-    except OSError:
-        return "?"
-
-
-def fs_of(path):
-    path = os.path.realpath(path)
-    best = ("?", "?", "/")
-    with open("/proc/self/mounts") as f:
-        for line in f:
-            dev, mnt, fstype = line.split()[:3]
-            if (path == mnt or path.startswith(mnt.rstrip("/") + "/")) and len(mnt) >= len(best[2]):
-                best = (dev, fstype, mnt)
-    return best
-
-
-def task_sched_ns(pid):
-    """(CPU time, run-queue wait) of all threads of pid so far, in ns
-    (schedstat: time on a CPU, time runnable but waiting for one)."""
-    cpu = wait = 0
-    task_dir = "/proc/%d/task" % pid
-    for tid in os.listdir(task_dir):
-        try:
-            with open("%s/%s/schedstat" % (task_dir, tid)) as f:
-                v = f.read().split()
-            cpu += int(v[0])
-            wait += int(v[1])
-        except (OSError, IndexError, ValueError):
-            pass
-    return cpu, wait
 
 
 def task_cpu_ns(pid):
@@ -277,24 +202,8 @@ class Netnsd:
             return ""
 
     def call(self, method, params=None):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(60)
-        try:
-            s.connect(self.sock)
-            msg = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params or {}}
-            s.sendall(json.dumps(msg).encode() + b"\n")
-            buf = b""
-            while not buf.endswith(b"\n"):
-                chunk = s.recv(1 << 20)
-                if not chunk:
-                    raise OSError("connection closed")
-                buf += chunk
-        finally:
-            s.close()
-        reply = json.loads(buf)
-        if "error" in reply:
-            raise Broken("%s %s: %s" % (method, json.dumps(params), reply["error"]))
-        return reply["result"]
+        return rpc_call(self.sock, method, params)
+
 
     def cpu_ns(self):
         return task_cpu_ns(self.proc.pid)
@@ -671,7 +580,7 @@ class Bench:
         tag = TAG[variant]
         self.make_bridge(variant)
         try:
-            settle(self.args.settle)
+            settle(self.args.settle, quiet_s=0.3, max_s=4.0, step_s=0.03)
             if sample_window:
                 before = self.window([], None, self.args.window / 3)
             log("  N=%-4d %-22s build ..." % (n, key))
@@ -684,7 +593,7 @@ class Bench:
                 w["before"] = before
                 self.settling.setdefault((key, n), []).append(w)
             self.verify_built(variant, n, ll_off=variant != "netnsd_ll")
-            settle(self.args.settle)
+            settle(self.args.settle, quiet_s=0.3, max_s=4.0, step_s=0.03)
             log("  N=%-4d %-22s teardown ..." % (n, key))
             dt, cpu, extra = self.phase(variant, n, "teardown", floor_mode)
             self.add(key, n, "teardown", dt, cpu, extra)

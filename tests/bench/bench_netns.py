@@ -18,12 +18,13 @@ import os
 import platform
 import resource
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+
+from benchlib import Broken, SETTLE, fs_of, loadavg, log, rpc_call, settle
 
 PREFIX = "bn%d-" % os.getpid()
 RUN_DIR = "/run/netns"
@@ -45,52 +46,7 @@ TARGETS = {
 }
 
 
-class Broken(Exception):
-    """Something went wrong that makes the figures meaningless."""
-
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
-
-
 # ---------------------------------------------------------------- helpers
-
-def netns_cleanup_running():
-    """True while a kernel worker runs cleanup_net: its name then reads
-    "kworker/...+netns" ("-netns" once it is done)."""
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % pid, "rb") as f:
-                head = f.read(64)
-        except OSError:
-            continue
-        if b"+netns)" in head:
-            return True
-    return False
-
-
-SETTLE = {"waited_s": 0.0, "timeouts": 0}
-
-
-def settle(min_s, quiet_s=0.5, max_s=6.0):
-    """Let the kernel finish freeing the namespaces deleted so far: the
-    kernel frees them asynchronously (cleanup_net, in the "netns" workqueue),
-    holding rtnl_lock, which every namespace creation also needs.  Wait
-    min_s, then until no cleanup_net has run for quiet_s (at most max_s;
-    other users of the machine may keep it busy)."""
-    t0 = time.monotonic()
-    time.sleep(min_s)
-    quiet_since = time.monotonic()
-    while time.monotonic() - quiet_since < quiet_s:
-        if time.monotonic() - t0 > max_s:
-            SETTLE["timeouts"] += 1
-            break
-        time.sleep(0.05)
-        if netns_cleanup_running():
-            quiet_since = time.monotonic()
-    SETTLE["waited_s"] += time.monotonic() - t0
 
 
 def ours(tag):
@@ -113,27 +69,6 @@ def names(tag, n):
 
 def median(v):
     return statistics.median(v) if v else None
-
-
-def loadavg():
-    try:
-        with open("/proc/loadavg") as f:
-            return " ".join(f.read().split()[:3])
-    except OSError:
-        return "?"
-
-
-def fs_of(path):
-    """(device, fstype, mountpoint) of the filesystem holding path."""
-    path = os.path.realpath(path)
-    best = ("?", "?", "/")
-    with open("/proc/self/mounts") as f:
-        for line in f:
-            dev, mnt, fstype = line.split()[:3]
-            mnt = mnt.replace("\\040", " ")
-            if (path == mnt or path.startswith(mnt.rstrip("/") + "/")) and len(mnt) >= len(best[2]):
-                best = (dev, fstype, mnt)
-    return best
 
 
 class Tools:
@@ -186,26 +121,8 @@ class Server:
             return ""
 
     def call(self, method, params=None):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(30)
-        try:
-            s.connect(self.sock)
-            msg = {"jsonrpc": "2.0", "id": 1, "method": method}
-            if params is not None:
-                msg["params"] = params
-            s.sendall(json.dumps(msg).encode() + b"\n")
-            buf = b""
-            while not buf.endswith(b"\n"):
-                chunk = s.recv(1 << 20)
-                if not chunk:
-                    raise OSError("connection closed")
-                buf += chunk
-        finally:
-            s.close()
-        reply = json.loads(buf)
-        if "error" in reply:
-            raise Broken("%s: %s" % (method, reply["error"]))
-        return reply["result"]
+        return rpc_call(self.sock, method, params, timeout=30)
+
 
     def cpu_ns(self):
         """CPU time this server has run so far (all threads), nanoseconds."""

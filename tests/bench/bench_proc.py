@@ -63,22 +63,11 @@ import sys
 import tempfile
 import time
 
+from benchlib import Broken, loadavg, log
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 NS = "bp%d" % os.getpid()
 TARGET_FLOOR = 3.0
-
-
-class Broken(Exception):
-    pass
-
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
-
-
-def loadavg():
-    with open("/proc/loadavg") as f:
-        return " ".join(f.read().split()[:3])
 
 
 def clk_tck():

@@ -536,7 +536,13 @@ def only_stdio_fds_and_clean_signal_state():
         p = resp["result"]
         try:
             pid = p["pid"]
-            fds = sorted(int(n) for n in os.listdir("/proc/%d/fd" % pid))
+
+            def payload_fds():
+                return sorted(int(n) for n in os.listdir("/proc/%d/fd" % pid))
+            # Running means execve succeeded; the dynamic loader may still hold
+            # the libraries it maps open for a moment.  A leaked fd stays.
+            wait_for(lambda: payload_fds() == [0, 1, 2], timeout=5)
+            fds = payload_fds()
             assert fds == [0, 1, 2], "fds of the payload: %r" % {
                 n: os.readlink("/proc/%d/fd/%d" % (pid, n)) for n in fds}
             assert os.readlink("/proc/%d/fd/0" % pid) == "/dev/null"

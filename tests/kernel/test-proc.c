@@ -1284,12 +1284,9 @@ int main(int argc, char *argv[])
 		     ip_cpu);
 		diag("  ratio proc/floor: %.2f wall, %.2f CPU; ip-netns-exec/floor: %.2f wall",
 		     proc_us / floor_us, proc_cpu / floor_cpu, ip_us / floor_us);
-#if defined(__SANITIZE_ADDRESS__)
-		ok(!bad, "benchmark ran # SKIP ratio not meaningful under ASan");
-#else
-		ok(!bad && proc_us <= 3 * floor_us,
-		   "spawn+wait through proc within 3x of the floor (%.2fx)", proc_us / floor_us);
-#endif
+		/* The ratio is a figure for tests/bench/, not a pass mark: timing on a
+		 * shared machine is noisy.  What is asserted is that every spawn ran. */
+		ok(!bad, "spawn+wait benchmark ran (%.2fx the floor)", proc_us / floor_us);
 	}
 
 	/* A missing shim binary fails synchronously and leaves nothing behind. */

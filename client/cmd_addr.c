@@ -70,12 +70,33 @@ static int addr_delete(struct ctx *c, int argc, char **argv)
 	return addr_change(c, argc, argv, "addr.delete", addr_del_args);
 }
 
+/* The MANAGED column, with "(tentative)" while IPv6 duplicate address detection runs. */
+static char *managed_cell(json_t *a)
+{
+	bool tentative = json_is_true(json_object_get(a, "tentative"));
+
+	if (json_is_true(json_object_get(a, "managed")))
+		return cell_str(tentative ? "yes (tentative)" : "yes");
+	return cell_str(tentative ? "no (tentative)" : "no");
+}
+
+static const struct listing addr_listing = {
+	.member = "addresses",
+	.columns =
+	    (const struct column[]){
+		{ .header = "DEV", .member = "dev" },
+		{ .header = "FAMILY", .member = "family" },
+		{ .header = "ADDRESS", .member = "address" },
+		{ .header = "SCOPE", .member = "scope" },
+		{ .header = "MANAGED", .cell = managed_cell },
+		{},
+	    },
+};
+
 static int addr_list(struct ctx *c, int argc, char **argv)
 {
 	_cleanup_(json_decrefp) json_t *params = NULL;
-	struct table t = { .ncols = 5 };
-	json_t *result = NULL, *e;
-	size_t i;
+	json_t *result = NULL;
 	int r;
 
 	NS_PARAMS_OR_FAIL(c, params);
@@ -85,23 +106,7 @@ static int addr_list(struct ctx *c, int argc, char **argv)
 			return r;
 	}
 	r = rpc_call(c, "addr.list", TAKE_PTR(params), &result);
-	if (r || c->json)
-		return r ?: finish_json(c, result);
-	r = table_add(&t, "DEV", "FAMILY", "ADDRESS", "SCOPE", "MANAGED");
-	json_array_foreach(json_object_get(result, "addresses"), i, e) {
-		bool tentative = json_is_true(json_object_get(e, "tentative"));
-
-		r = r
-			?: table_add(&t, json_string_value(json_object_get(e, "dev")),
-				     json_string_value(json_object_get(e, "family")),
-				     json_string_value(json_object_get(e, "address")),
-				     json_string_value(json_object_get(e, "scope")),
-				     json_is_true(json_object_get(e, "managed"))
-					 ? (tentative ? "yes (tentative)" : "yes")
-					 : (tentative ? "no (tentative)" : "no"));
-	}
-	json_decref(result);
-	return table_finish(&t, r);
+	return r ?: output_listing(c, result, &addr_listing, false);
 }
 
 static const struct verb addr_verbs[] = {

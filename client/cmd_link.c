@@ -167,12 +167,51 @@ static int link_set(struct ctx *c, int argc, char **argv)
 	return call_quiet(c, "link.set", TAKE_PTR(params));
 }
 
+/* The STATE column: the administrative state and the kernel's operational state. */
+static char *state_cell(json_t *l)
+{
+	return cell_printf("%s/%s", json_is_true(json_object_get(l, "up")) ? "UP" : "DOWN",
+			   json_string_value(json_object_get(l, "operstate")) ?: "?");
+}
+
+static char *managed_cell(json_t *l)
+{
+	const char *origin = json_string_value(json_object_get(l, "origin"));
+
+	return cell_str(origin ?: (json_is_true(json_object_get(l, "managed")) ? "created" : "no"));
+}
+
+static char *peer_cell(json_t *l)
+{
+	json_t *peer = json_object_get(l, "peer");
+	char buf[128];
+
+	if (!json_is_object(peer))
+		return cell_str(NULL);
+	peer_label(peer, buf, sizeof(buf));
+	return cell_str(buf);
+}
+
+static const struct listing link_listing = {
+	.member = "links",
+	.columns =
+	    (const struct column[]){
+		{ .header = "NAME", .member = "name" },
+		{ .header = "KIND", .member = "kind" },
+		{ .header = "STATE", .cell = state_cell },
+		{ .header = "MTU", .member = "mtu", .integer = true },
+		{ .header = "ADDRESS", .member = "address" },
+		{ .header = "MASTER", .member = "master" },
+		{ .header = "MANAGED", .cell = managed_cell },
+		{ .header = "PEER", .cell = peer_cell },
+		{},
+	    },
+};
+
 static int link_list(struct ctx *c, int argc, char **argv)
 {
-	struct table t = { .ncols = 8 };
-	json_t *params, *result = NULL, *e;
+	json_t *params, *result = NULL;
 	bool names_only = false;
-	size_t i;
 	int r;
 
 	for (int a = 1; a < argc; a++) {
@@ -182,36 +221,7 @@ static int link_list(struct ctx *c, int argc, char **argv)
 	}
 	NS_PARAMS_OR_FAIL(c, params);
 	r = rpc_call(c, "link.list", params, &result);
-	if (r || c->json)
-		return r ?: finish_json(c, result);
-	if (names_only) {
-		json_array_foreach(json_object_get(result, "links"), i, e)
-			printf("%s\n", json_string_value(json_object_get(e, "name")) ?: "?");
-		return finish_json(c, result);
-	}
-	r = table_add(&t, "NAME", "KIND", "STATE", "MTU", "ADDRESS", "MASTER", "MANAGED", "PEER");
-	json_array_foreach(json_object_get(result, "links"), i, e) {
-		json_t *peer = json_object_get(e, "peer");
-		const char *origin = json_string_value(json_object_get(e, "origin"));
-		bool managed = json_is_true(json_object_get(e, "managed"));
-		char state[64], mtu[32], peer_s[128] = "-";
-
-		snprintf(state, sizeof(state), "%s/%s",
-			 json_is_true(json_object_get(e, "up")) ? "UP" : "DOWN",
-			 json_string_value(json_object_get(e, "operstate")) ?: "?");
-		snprintf(mtu, sizeof(mtu), "%" JSON_INTEGER_FORMAT,
-			 json_integer_value(json_object_get(e, "mtu")));
-		if (json_is_object(peer))
-			peer_label(peer, peer_s, sizeof(peer_s));
-		r = r
-			?: table_add(&t, json_string_value(json_object_get(e, "name")),
-				     json_string_value(json_object_get(e, "kind")), state, mtu,
-				     json_string_value(json_object_get(e, "address")),
-				     json_string_value(json_object_get(e, "master")),
-				     origin ?: (managed ? "created" : "no"), peer_s);
-	}
-	json_decref(result);
-	return table_finish(&t, r);
+	return r ?: output_listing(c, result, &link_listing, names_only);
 }
 
 static const struct verb link_verbs[] = {

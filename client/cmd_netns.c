@@ -150,12 +150,37 @@ static const char *managed_label(json_t *ns)
 	return "no";
 }
 
+static char *managed_cell(json_t *ns)
+{
+	return cell_str(managed_label(ns));
+}
+
+/* The NSID column: "-" when none is assigned. */
+static char *nsid_cell(json_t *ns)
+{
+	json_t *nsid = json_object_get(ns, "nsid");
+
+	if (!json_is_integer(nsid))
+		return cell_str(NULL);
+	return cell_printf("%" JSON_INTEGER_FORMAT, json_integer_value(nsid));
+}
+
+static const struct listing netns_listing = {
+	.member = "namespaces",
+	.columns =
+	    (const struct column[]){
+		{ .header = "NAME", .member = "name" },
+		{ .header = "MANAGED", .cell = managed_cell },
+		{ .header = "NSID", .cell = nsid_cell },
+		{ .header = "CREATED", .member = "created" },
+		{},
+	    },
+};
+
 static int netns_list(struct ctx *c, int argc, char **argv)
 {
-	struct table t = { .ncols = 4 };
-	json_t *result = NULL, *ns, *e;
+	json_t *result = NULL;
 	bool names_only = false;
-	size_t i;
 	int r;
 
 	for (int a = 1; a < argc; a++) {
@@ -164,34 +189,7 @@ static int netns_list(struct ctx *c, int argc, char **argv)
 		names_only = true;
 	}
 	r = rpc_call(c, "netns.list", NULL, &result);
-	if (r || c->json)
-		return r ?: finish_json(c, result);
-	ns = json_object_get(result, "namespaces");
-	if (names_only) {
-		json_array_foreach(ns, i, e)
-			printf("%s\n", json_string_value(json_object_get(e, "name")) ?: "?");
-		return finish_json(c, result);
-	}
-	r = table_add(&t, "NAME", "MANAGED", "NSID", "CREATED");
-	json_array_foreach(ns, i, e) {
-		json_t *nsid = json_object_get(e, "nsid");
-		char nsid_s[32] = "-";
-
-		if (json_is_integer(nsid))
-			snprintf(nsid_s, sizeof(nsid_s), "%" JSON_INTEGER_FORMAT,
-				 json_integer_value(nsid));
-		r = r
-			?: table_add(&t, json_string_value(json_object_get(e, "name")),
-				     managed_label(e), nsid_s,
-				     json_string_value(json_object_get(e, "created")));
-	}
-	if (r < 0)
-		errorf("out of memory");
-	else
-		table_print(&t);
-	table_free(&t);
-	json_decref(result);
-	return r < 0 ? EXIT_FAIL : 0;
+	return r ?: output_listing(c, result, &netns_listing, names_only);
 }
 
 static int netns_show(struct ctx *c, int argc, char **argv)

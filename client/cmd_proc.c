@@ -264,13 +264,53 @@ static int proc_run(struct ctx *c, int argc, char **argv)
 	return 0;
 }
 
+static char *netns_cell(json_t *p)
+{
+	return cell_str(ns_label(json_object_get(p, "netns")));
+}
+
+/* The PID column: the program's of its last run, "-" before it has one. */
+static char *pid_cell(json_t *p)
+{
+	json_int_t pid = json_integer_value(json_object_get(p, "pid"));
+
+	return pid > 0 ? cell_printf("%" JSON_INTEGER_FORMAT, pid) : cell_str(NULL);
+}
+
+static char *exit_cell(json_t *p)
+{
+	char buf[32];
+
+	exit_label(p, buf, sizeof(buf));
+	return cell_str(buf);
+}
+
+static char *command_cell(json_t *p)
+{
+	return command_line(json_object_get(p, "argv"));
+}
+
+static const struct listing proc_listing = {
+	.member = "processes",
+	.columns =
+	    (const struct column[]){
+		{ .header = "ID", .member = "id" },
+		{ .header = "NAME", .member = "name" },
+		{ .header = "NETNS", .cell = netns_cell },
+		{ .header = "STATE", .member = "state" },
+		{ .header = "PID", .cell = pid_cell },
+		{ .header = "RESTARTS", .member = "restarts", .integer = true },
+		{ .header = "EXIT", .cell = exit_cell },
+		{ .header = "COMMAND", .cell = command_cell },
+		{},
+	    },
+};
+
 static int proc_list(struct ctx *c, int argc, char **argv)
 {
 	_cleanup_(json_decrefp) json_t *params = json_object();
-	struct table t = { .ncols = 8 };
 	const char *ns = c->netns;
-	json_t *result = NULL, *e;
-	size_t i;
+	json_t *result = NULL;
 	int r;
 
 	for (int a = 1; a < argc; a++) {
@@ -303,34 +343,11 @@ static int proc_list(struct ctx *c, int argc, char **argv)
 	if (ns && !strcmp(ns, "host")) {
 		json_t *procs = json_object_get(result, "processes");
 
-		for (i = json_array_size(procs); i-- > 0;)
+		for (size_t i = json_array_size(procs); i-- > 0;)
 			if (!json_is_null(json_object_get(json_array_get(procs, i), "netns")))
 				json_array_remove(procs, i);
 	}
-	if (c->json)
-		return finish_json(c, result);
-	r = table_add(&t, "ID", "NAME", "NETNS", "STATE", "PID", "RESTARTS", "EXIT", "COMMAND");
-	json_array_foreach(json_object_get(result, "processes"), i, e) {
-		_cleanup_(freep) char *cmd = command_line(json_object_get(e, "argv"));
-		json_int_t pid = json_integer_value(json_object_get(e, "pid"));
-		char pid_s[32] = "-", restarts[32], exit_s[32];
-
-		if (pid > 0)
-			snprintf(pid_s, sizeof(pid_s), "%" JSON_INTEGER_FORMAT, pid);
-		snprintf(restarts, sizeof(restarts), "%" JSON_INTEGER_FORMAT,
-			 json_integer_value(json_object_get(e, "restarts")));
-		exit_label(e, exit_s, sizeof(exit_s));
-		if (!cmd)
-			r = -ENOMEM;
-		r = r
-			?: table_add(&t, json_string_value(json_object_get(e, "id")),
-				     json_string_value(json_object_get(e, "name")),
-				     ns_label(json_object_get(e, "netns")),
-				     json_string_value(json_object_get(e, "state")), pid_s,
-				     restarts, exit_s, cmd);
-	}
-	json_decref(result);
-	return table_finish(&t, r);
+	return output_listing(c, result, &proc_listing, false);
 }
 
 /* The single ID argument of proc show, kill, wait, logs and delete, as params. */

@@ -82,13 +82,48 @@ static int route_delete(struct ctx *c, int argc, char **argv)
 	return route_change(c, argc, argv, "route.delete");
 }
 
+/* The DST column: like ip, a route of another type than unicast shows it before dst. */
+static char *dst_cell(json_t *rt)
+{
+	const char *type = json_string_value(json_object_get(rt, "type"));
+	const char *dst = json_string_value(json_object_get(rt, "dst")) ?: "?";
+	bool unicast = !type || !strcmp(type, "unicast");
+
+	return cell_printf("%s%s%s", unicast ? "" : type, unicast ? "" : " ", dst);
+}
+
+static char *table_cell(json_t *rt)
+{
+	char buf[32];
+
+	return cell_str(
+	    table_name(json_integer_value(json_object_get(rt, "table")), buf, sizeof(buf)));
+}
+
+static char *managed_cell(json_t *rt)
+{
+	return cell_str(json_is_true(json_object_get(rt, "managed")) ? "yes" : "no");
+}
+
+static const struct listing route_listing = {
+	.member = "routes",
+	.columns =
+	    (const struct column[]){
+		{ .header = "DST", .cell = dst_cell },
+		{ .header = "VIA", .member = "via" },
+		{ .header = "DEV", .member = "dev" },
+		{ .header = "METRIC", .member = "metric", .integer = true },
+		{ .header = "TABLE", .cell = table_cell },
+		{ .header = "MANAGED", .cell = managed_cell },
+		{},
+	    },
+};
+
 static int route_list(struct ctx *c, int argc, char **argv)
 {
 	_cleanup_(json_decrefp) json_t *params = NULL;
-	struct table t = { .ncols = 6 };
-	json_t *result = NULL, *e;
+	json_t *result = NULL;
 	const struct arg *a;
-	size_t i;
 	int r;
 
 	NS_PARAMS_OR_FAIL(c, params);
@@ -101,29 +136,7 @@ static int route_list(struct ctx *c, int argc, char **argv)
 			return r;
 	}
 	r = rpc_call(c, "route.list", TAKE_PTR(params), &result);
-	if (r || c->json)
-		return r ?: finish_json(c, result);
-	r = table_add(&t, "DST", "VIA", "DEV", "METRIC", "TABLE", "MANAGED");
-	json_array_foreach(json_object_get(result, "routes"), i, e) {
-		const char *type = json_string_value(json_object_get(e, "type"));
-		const char *dst = json_string_value(json_object_get(e, "dst")) ?: "?";
-		bool unicast = !type || !strcmp(type, "unicast");
-		char dst_s[128], metric[32], table[32];
-
-		/* Like ip, a route of another type than unicast shows it before dst. */
-		snprintf(dst_s, sizeof(dst_s), "%s%s%s", unicast ? "" : type, unicast ? "" : " ",
-			 dst);
-		snprintf(metric, sizeof(metric), "%" JSON_INTEGER_FORMAT,
-			 json_integer_value(json_object_get(e, "metric")));
-		r = r
-			?: table_add(&t, dst_s, json_string_value(json_object_get(e, "via")),
-				     json_string_value(json_object_get(e, "dev")), metric,
-				     table_name(json_integer_value(json_object_get(e, "table")),
-						table, sizeof(table)),
-				     json_is_true(json_object_get(e, "managed")) ? "yes" : "no");
-	}
-	json_decref(result);
-	return table_finish(&t, r);
+	return r ?: output_listing(c, result, &route_listing, false);
 }
 
 static const struct verb route_verbs[] = {

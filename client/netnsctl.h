@@ -166,18 +166,31 @@ int finish_json(struct ctx *c, json_t *result);
 int call_quiet(struct ctx *c, const char *method, json_t *params);
 
 /*
- * A text table: a header and rows of strings, printed with every column but
- * the last padded to its widest cell, two spaces apart.
+ * A listing, one description for both outputs: with --json the result as it
+ * is; else a table with a header row and one row per object of the result's
+ * array member, each cell a string member of the object ("-" when it has
+ * none), an integer member, or made by cell() (a malloc'd string, NULL when
+ * memory ran out; cell_printf() and cell_str() help).
  */
-struct table {
-	size_t ncols, nrows, cap;
-	char **cells; /* nrows * ncols, row-major; row 0 is the header */
+struct column {
+	const char *header;
+	const char *member;
+	bool integer;
+	char *(*cell)(json_t *obj);
 };
 
-void table_free(struct table *t);
-int table_add(struct table *t, ...);
-void table_print(const struct table *t);
-int table_finish(struct table *t, int r);
+struct listing {
+	const char *member;	      /* the result's array of objects */
+	const struct column *columns; /* up to one without a header */
+};
+
+/*
+ * Print result (reference stolen) as listing l says, or only the "name" of
+ * each object when names_only (and not --json).  Returns the exit status.
+ */
+int output_listing(struct ctx *c, json_t *result, const struct listing *l, bool names_only);
+_printf_(1, 2) char *cell_printf(const char *fmt, ...);
+char *cell_str(const char *s);
 
 /* "key: value" lines: the key, its colon and padding so values start after WIDTH columns. */
 #define KV_WIDTH 12

@@ -22,43 +22,40 @@ void print_json(json_t *v)
 	fputc('\n', stdout);
 }
 
-void table_free(struct table *t)
+/*
+ * A text table: a header and rows of strings, printed with every column but
+ * the last padded to its widest cell, two spaces apart.
+ */
+struct table {
+	size_t ncols, nrows, cap;
+	char **cells; /* nrows * ncols, row-major; row 0 is the header */
+};
+
+static void table_free(struct table *t)
 {
 	for (size_t i = 0; i < t->nrows * t->ncols; i++)
 		free(t->cells[i]);
 	free(t->cells);
 }
 
-/* Append a row of t->ncols strings (copied).  Returns 0 or -ENOMEM. */
-int table_add(struct table *t, ...)
+/* Make room for one more row; 0 or -ENOMEM. */
+static int table_grow(struct table *t)
 {
-	va_list ap;
-	int r = 0;
+	size_t cap;
+	char **p;
 
-	if (t->nrows == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 16;
-		char **p = realloc(t->cells, cap * t->ncols * sizeof(char *));
-
-		if (!p)
-			return -ENOMEM;
-		t->cells = p;
-		t->cap = cap;
-	}
-	va_start(ap, t);
-	for (size_t i = 0; i < t->ncols; i++) {
-		const char *s = va_arg(ap, const char *);
-		char *d = strdup(s ? s : "-");
-
-		if (!d)
-			r = -ENOMEM;
-		t->cells[t->nrows * t->ncols + i] = d;
-	}
-	va_end(ap);
-	t->nrows++;
-	return r;
+	if (t->nrows < t->cap)
+		return 0;
+	cap = t->cap ? t->cap * 2 : 16;
+	p = realloc(t->cells, cap * t->ncols * sizeof(char *));
+	if (!p)
+		return -ENOMEM;
+	t->cells = p;
+	t->cap = cap;
+	return 0;
 }
 
-void table_print(const struct table *t)
+static void table_print(const struct table *t)
 {
 	size_t width[t->ncols];
 
@@ -79,6 +76,86 @@ void table_print(const struct table *t)
 			else
 				printf("%s\n", s);
 		}
+}
+
+char *cell_printf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int r;
+
+	va_start(ap, fmt);
+	r = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	return r < 0 ? NULL : s;
+}
+
+char *cell_str(const char *s)
+{
+	return strdup(s ?: "-");
+}
+
+/* The cell of column col for object e: malloc'd, NULL when memory ran out. */
+static char *column_cell(const struct column *col, json_t *e)
+{
+	json_t *v;
+
+	if (col->cell)
+		return col->cell(e);
+	v = json_object_get(e, col->member);
+	if (col->integer)
+		return cell_printf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	return cell_str(json_string_value(v));
+}
+
+/*
+ * The table of listing l for the objects of array: row 0 the header, then a
+ * row per object.  A row counts before it is filled, so that table_free()
+ * frees what it got.  Returns 0, or -ENOMEM.
+ */
+static int listing_table(const struct listing *l, json_t *array, struct table *t)
+{
+	for (const struct column *col = l->columns; col->header; col++)
+		t->ncols++;
+	for (size_t i = 0; i <= json_array_size(array); i++) {
+		json_t *e = i ? json_array_get(array, i - 1) : NULL;
+		char **row;
+
+		if (table_grow(t) < 0)
+			return -ENOMEM;
+		row = t->cells + t->nrows++ * t->ncols;
+		memset(row, 0, t->ncols * sizeof(char *));
+		for (size_t k = 0; k < t->ncols; k++) {
+			row[k] = e ? column_cell(&l->columns[k], e) : strdup(l->columns[k].header);
+			if (!row[k])
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+int output_listing(struct ctx *c, json_t *result, const struct listing *l, bool names_only)
+{
+	json_t *array = json_object_get(result, l->member), *e;
+	struct table t = {};
+	size_t i;
+	int r;
+
+	if (c->json || names_only) {
+		if (!c->json)
+			json_array_foreach(array, i, e)
+				printf("%s\n",
+				       json_string_value(json_object_get(e, "name")) ?: "?");
+		return finish_json(c, result);
+	}
+	r = listing_table(l, array, &t);
+	json_decref(result);
+	if (r < 0)
+		errorf("out of memory");
+	else
+		table_print(&t);
+	table_free(&t);
+	return r < 0 ? EXIT_FAIL : 0;
 }
 
 void print_key(const char *indent, const char *key, int width)
@@ -175,17 +252,6 @@ int call_quiet(struct ctx *c, const char *method, json_t *params)
 	int r = rpc_call(c, method, params, &result);
 
 	return r ?: finish_json(c, result);
-}
-
-/* Print a table, or say that memory ran out; returns the exit status. */
-int table_finish(struct table *t, int r)
-{
-	if (r < 0)
-		errorf("out of memory");
-	else
-		table_print(t);
-	table_free(t);
-	return r < 0 ? EXIT_FAIL : 0;
 }
 
 /* The PEER column: name@namespace ("host" for the host), or what the kernel says. */

@@ -82,9 +82,18 @@ struct verb {
 	const char *exit_status; /* replaces the common "Exit status" section */
 };
 
-/* The verb families and leaves (cmd_*.c), in the order netnsctl --help lists them. */
+/* The verb families and leaves (cmd_*.c, and help in verbs.c). */
 extern const struct verb verb_netns, verb_link, verb_addr, verb_route, verb_proc;
-extern const struct verb verb_exec, verb_monitor, verb_info, verb_ping, verb_call;
+extern const struct verb verb_exec, verb_monitor, verb_info, verb_ping, verb_call, verb_help;
+
+/* verbs.c: the top level (NULL-terminated, in the order --help lists it), lookups by name
+ * or alias (NULL when none matches), and the help texts. */
+extern const struct verb *const top_verbs[];
+const struct verb *top_find(const char *name);
+const struct verb *verb_find(const struct verb *table, const char *name);
+void help_main(void);
+/* The help of a top-level verb (family or leaf), or of its subcommand sub when not NULL. */
+void help_verb(const struct verb *v, const struct verb *sub);
 
 /* common.c: messages.  usage_error() and bad_args() return EXIT_USAGE. */
 _printf_(1, 2) void errorf(const char *fmt, ...);

@@ -506,6 +506,7 @@ out:
 const struct verb verb_exec = {
 	.name = "exec",
 	.run = cmd_exec,
+	.words = "--user --group --cwd --env --",
 	.uses_netns = true,
 	.args = "NS [OPTION]... -- CMD [ARG]...",
 	.summary = "run a command in a namespace, here and now",

@@ -228,6 +228,8 @@ static const struct verb link_verbs[] = {
 	{
 	    .name = "add",
 	    .run = link_add,
+	    .keywords = link_add_args,
+	    .words = "peer netns",
 	    .args = "[name] NAME type KIND [OPTION]...\n"
 		    "          [peer PEER [PEER-OPTION]...]",
 	    .summary = "create a link",
@@ -275,6 +277,7 @@ static const struct verb link_verbs[] = {
 	    .name = "delete",
 	    .alias = "del",
 	    .run = link_delete,
+	    .words = "dev",
 	    .args = "[dev] NAME",
 	    .summary = "delete a link, or give a borrowed one back",
 	    .help = "Delete link NAME (and, for a veth, its peer), and forget it.  A device\n"
@@ -286,6 +289,8 @@ static const struct verb link_verbs[] = {
 	{
 	    .name = "set",
 	    .run = link_set,
+	    .keywords = link_set_args,
+	    .words = "dev",
 	    .args = "[dev] NAME [up|down] [mtu N] [address MAC]\n"
 		    "          [master BRIDGE|nomaster] [name NEWNAME] [netns NS|host]\n"
 		    "          [ipv6ll on|off]",
@@ -304,6 +309,7 @@ static const struct verb link_verbs[] = {
 	    .name = "list",
 	    .alias = "ls show",
 	    .run = link_list,
+	    .words = "--names",
 	    .args = "[--names]",
 	    .summary = "list the links of a namespace",
 	    .help = "List the links of the host or, with -n NS, of namespace NS, as a\n"

@@ -15,7 +15,9 @@
 
 #include "netnsctl.h"
 
-static const char monitor_topics[] = "netns link addr route neigh proc daemon";
+#define MONITOR_TOPICS "netns link addr route neigh proc daemon"
+
+static const char monitor_topics[] = MONITOR_TOPICS;
 
 /* " KEY VALUE" for a member that is a string (or a number), nothing when it is absent. */
 static void print_member(json_t *obj, const char *member, const char *label)
@@ -286,6 +288,7 @@ out:
 const struct verb verb_monitor = {
 	.name = "monitor",
 	.run = cmd_monitor,
+	.words = "-n --netns -t --timestamp all " MONITOR_TOPICS,
 	.uses_netns = true,
 	.args = "[TOPIC]... [-n NS] [-t|--timestamp]",
 	.summary = "print changes as they happen",

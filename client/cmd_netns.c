@@ -285,6 +285,7 @@ static const struct verb netns_verbs[] = {
 	{
 	    .name = "add",
 	    .run = netns_add,
+	    .words = "nsid sysctl resolv-conf hosts",
 	    .args = "NAME [nsid N] [sysctl KEY=VALUE]... [resolv-conf FILE] [hosts FILE]",
 	    .summary = "create a namespace",
 	    .help = "Create the named network namespace exactly as 'ip netns add' does (an\n"
@@ -300,6 +301,7 @@ static const struct verb netns_verbs[] = {
 	    .name = "delete",
 	    .alias = "del",
 	    .run = netns_delete,
+	    .words = "grace",
 	    .args = "NAME [grace MS]",
 	    .summary = "delete a namespace netnsd created",
 	    .help = "Send SIGTERM to every process in the namespace, wait up to MS\n"
@@ -312,6 +314,7 @@ static const struct verb netns_verbs[] = {
 	    .name = "list",
 	    .alias = "ls",
 	    .run = netns_list,
+	    .words = "--names",
 	    .args = "[--names]",
 	    .summary = "list namespaces",
 	    .help = "List every namespace under /run/netns, and those netnsd manages but\n"

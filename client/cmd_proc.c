@@ -554,6 +554,8 @@ static const struct verb proc_verbs[] = {
 	{
 	    .name = "run",
 	    .run = proc_run,
+	    .words =
+		"--name --restart --user --group --cwd --env --env-replace --stdout --stderr --",
 	    .uses_netns = true,
 	    .args = "NS [OPTION]... -- CMD [ARG]...",
 	    .summary = "start a supervised process in a namespace",
@@ -591,6 +593,7 @@ static const struct verb proc_verbs[] = {
 	    .name = "list",
 	    .alias = "ls",
 	    .run = proc_list,
+	    .words = "-n --netns",
 	    .uses_netns = true,
 	    .args = "[-n NS]",
 	    .summary = "list supervised processes",
@@ -626,6 +629,7 @@ static const struct verb proc_verbs[] = {
 	{
 	    .name = "wait",
 	    .run = proc_wait,
+	    .words = "--timeout",
 	    .args = "ID [--timeout MS]",
 	    .summary = "wait for a process to end and take its exit status",
 	    .help = "Wait until the current run of process ID ends (at once if it has\n"
@@ -638,6 +642,7 @@ static const struct verb proc_verbs[] = {
 	{
 	    .name = "logs",
 	    .run = proc_logs,
+	    .words = "--tail",
 	    .args = "ID [--tail N]",
 	    .summary = "print a process's output",
 	    .help = "Print the log file of process ID as it is: what the program wrote to\n"
@@ -649,6 +654,7 @@ static const struct verb proc_verbs[] = {
 	    .name = "delete",
 	    .alias = "del",
 	    .run = proc_delete,
+	    .words = "--grace",
 	    .args = "ID [--grace MS]",
 	    .summary = "stop a process for good and forget it",
 	    .help = "Stop process ID for good: no more restarts, SIGTERM to the program and\n"

@@ -12,6 +12,9 @@
 
 #include "netnsctl.h"
 
+/* The route types that may come before the destination, as ip writes them. */
+#define ROUTE_TYPES "unicast blackhole unreachable prohibit"
+
 static const struct arg route_args[] = {
 	{ "via", "via", ARG_STRING, NULL },
 	{ "dev", "dev", ARG_STRING, NULL },
@@ -35,7 +38,6 @@ static const struct arg route_list_args[] = {
 /* route add and route delete: [TYPE] {default|CIDR} and keywords, like ip route. */
 static int route_change(struct ctx *c, int argc, char **argv, const char *method)
 {
-	static const char route_types[] = "unicast blackhole unreachable prohibit";
 	_cleanup_(json_decrefp) json_t *params = NULL;
 	const struct arg *a;
 	const char *w;
@@ -55,7 +57,7 @@ static int route_change(struct ctx *c, int argc, char **argv, const char *method
 			w = next_word(argv, &i);
 			if (!w)
 				return bad_args(c, "'to' needs a value");
-		} else if (word_in(route_types, w) && argv[i + 1] &&
+		} else if (word_in(ROUTE_TYPES, w) && argv[i + 1] &&
 			   !json_object_get(params, "dst") && !json_object_get(params, "type")) {
 			/* "route add blackhole 10.9.0.0/16", as ip writes it. */
 			json_object_set_new(params, "type", json_string(w));
@@ -143,6 +145,8 @@ static const struct verb route_verbs[] = {
 	{
 	    .name = "add",
 	    .run = route_add,
+	    .keywords = route_args,
+	    .words = "default " ROUTE_TYPES,
 	    .args = "[TYPE] {default|PREFIX} [via IP] [dev DEV] [metric N]\n"
 		    "          [table N] [type TYPE] [-4|-6|family inet|inet6]",
 	    .summary = "add a route",
@@ -163,6 +167,8 @@ static const struct verb route_verbs[] = {
 	    .name = "delete",
 	    .alias = "del",
 	    .run = route_delete,
+	    .keywords = route_args,
+	    .words = "default " ROUTE_TYPES,
 	    .args = "[TYPE] {default|PREFIX} [via IP] [dev DEV] [metric N]\n"
 		    "          [table N] [type TYPE] [-4|-6|family inet|inet6]",
 	    .summary = "delete a route",
@@ -174,6 +180,7 @@ static const struct verb route_verbs[] = {
 	    .name = "list",
 	    .alias = "ls show",
 	    .run = route_list,
+	    .keywords = route_list_args,
 	    .args = "[table N] [-4|-6|family inet|inet6]",
 	    .summary = "list the routes of a namespace",
 	    .help = "List the routes in the host or, with -n NS, in namespace NS: those of\n"

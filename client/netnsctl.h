@@ -48,6 +48,7 @@
 /* json_decrefp() for _cleanup_ comes with jansson (2.9 and later, GCC and clang). */
 
 struct verb;
+struct arg;
 
 /* Everything one invocation needs: options, the connection, the current verb. */
 struct ctx {
@@ -80,6 +81,15 @@ struct verb {
 	const char *help;    /* paragraphs for the verb's own help */
 	const char *examples;
 	const char *exit_status; /* replaces the common "Exit status" section */
+	/*
+	 * What may follow the verb, for completion: the keywords of its ip-style
+	 * arguments (keywords, the table it parses them with) and its other words
+	 * and options (words, space-separated).  The bash completion offers them;
+	 * tests/unit/test_netnsctl_tables.py checks that it does, and that the man
+	 * page has an entry for every verb with the same synopsis.
+	 */
+	const struct arg *keywords;
+	const char *words;
 };
 
 /* The verb families and leaves (cmd_*.c, and help in verbs.c). */

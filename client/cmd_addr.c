@@ -28,31 +28,12 @@ static int addr_change(struct ctx *c, int argc, char **argv, const char *method,
 		       const struct arg *args)
 {
 	_cleanup_(json_decrefp) json_t *params = NULL;
-	const struct arg *a;
-	const char *w;
 	int r;
 
 	NS_PARAMS_OR_FAIL(c, params);
-	for (int i = 1; i < argc; i++) {
-		a = arg_find(args, argv[i]);
-		if (a) {
-			r = arg_set(c, a, params, argv, &i);
-			if (r)
-				return r;
-			continue;
-		}
-		w = argv[i];
-		if (!strcmp(w, "local")) {
-			w = next_word(argv, &i);
-			if (!w)
-				return bad_args(c, "'local' needs a value");
-		} else if (json_object_get(params, "address")) {
-			return bad_args(c, "unknown argument '%s'", w);
-		}
-		r = word_set(c, params, "address", "ADDRESS/PREFIX", w);
-		if (r)
-			return r;
-	}
+	r = parse_args(c, argc, argv, args, params, "local", "address", "ADDRESS/PREFIX");
+	if (r)
+		return r;
 	if (!json_object_get(params, "address"))
 		return bad_args(c, "missing ADDRESS/PREFIX");
 	if (!json_object_get(params, "dev"))
@@ -100,11 +81,9 @@ static int addr_list(struct ctx *c, int argc, char **argv)
 	int r;
 
 	NS_PARAMS_OR_FAIL(c, params);
-	for (int a = 1; a < argc; a++) {
-		r = dev_word(c, params, "dev", "DEV", argv, &a);
-		if (r)
-			return r;
-	}
+	r = parse_args(c, argc, argv, NULL, params, "dev", "dev", "DEV");
+	if (r)
+		return r;
 	r = rpc_call(c, "addr.list", TAKE_PTR(params), &result);
 	return r ?: output_listing(c, result, &addr_listing, false);
 }

@@ -131,11 +131,9 @@ static int link_delete(struct ctx *c, int argc, char **argv)
 	int r;
 
 	NS_PARAMS_OR_FAIL(c, params);
-	for (int i = 1; i < argc; i++) {
-		r = dev_word(c, params, "name", "NAME", argv, &i);
-		if (r)
-			return r;
-	}
+	r = parse_args(c, argc, argv, NULL, params, "dev", "name", "NAME");
+	if (r)
+		return r;
 	if (!json_object_get(params, "name"))
 		return bad_args(c, "missing NAME");
 	r = rpc_call(c, "link.delete", TAKE_PTR(params), &result);
@@ -151,17 +149,12 @@ static int link_delete(struct ctx *c, int argc, char **argv)
 static int link_set(struct ctx *c, int argc, char **argv)
 {
 	_cleanup_(json_decrefp) json_t *params = NULL;
-	const struct arg *a;
 	int r;
 
 	NS_PARAMS_OR_FAIL(c, params);
-	for (int i = 1; i < argc; i++) {
-		a = arg_find(link_set_args, argv[i]);
-		r = a ? arg_set(c, a, params, argv, &i)
-		      : dev_word(c, params, "name", "NAME", argv, &i);
-		if (r)
-			return r;
-	}
+	r = parse_args(c, argc, argv, link_set_args, params, "dev", "name", "NAME");
+	if (r)
+		return r;
 	if (!json_object_get(params, "name"))
 		return bad_args(c, "missing NAME");
 	return call_quiet(c, "link.set", TAKE_PTR(params));

@@ -40,32 +40,23 @@ static int route_change(struct ctx *c, int argc, char **argv, const char *method
 {
 	_cleanup_(json_decrefp) json_t *params = NULL;
 	const struct arg *a;
-	const char *w;
 	int r;
 
 	NS_PARAMS_OR_FAIL(c, params);
 	for (int i = 1; i < argc; i++) {
-		a = arg_find(route_args, argv[i]);
+		const char *w = argv[i];
+
+		a = arg_find(route_args, w);
 		if (a) {
 			r = arg_set(c, a, params, argv, &i);
-			if (r)
-				return r;
-			continue;
-		}
-		w = argv[i];
-		if (!strcmp(w, "to")) {
-			w = next_word(argv, &i);
-			if (!w)
-				return bad_args(c, "'to' needs a value");
 		} else if (word_in(ROUTE_TYPES, w) && argv[i + 1] &&
 			   !json_object_get(params, "dst") && !json_object_get(params, "type")) {
 			/* "route add blackhole 10.9.0.0/16", as ip writes it. */
 			json_object_set_new(params, "type", json_string(w));
-			continue;
-		} else if (json_object_get(params, "dst")) {
-			return bad_args(c, "unknown argument '%s'", w);
+			r = 0;
+		} else {
+			r = operand_word(c, params, "to", "dst", "the destination", argv, &i);
 		}
-		r = word_set(c, params, "dst", "the destination", w);
 		if (r)
 			return r;
 	}
@@ -125,18 +116,12 @@ static int route_list(struct ctx *c, int argc, char **argv)
 {
 	_cleanup_(json_decrefp) json_t *params = NULL;
 	json_t *result = NULL;
-	const struct arg *a;
 	int r;
 
 	NS_PARAMS_OR_FAIL(c, params);
-	for (int k = 1; k < argc; k++) {
-		a = arg_find(route_list_args, argv[k]);
-		if (!a)
-			return bad_args(c, "unknown argument '%s'", argv[k]);
-		r = arg_set(c, a, params, argv, &k);
-		if (r)
-			return r;
-	}
+	r = parse_args(c, argc, argv, route_list_args, params, NULL, NULL, NULL);
+	if (r)
+		return r;
 	r = rpc_call(c, "route.list", TAKE_PTR(params), &result);
 	return r ?: output_listing(c, result, &route_listing, false);
 }

@@ -279,22 +279,43 @@ json_t *ns_params(const struct ctx *c)
 }
 
 /*
- * Read "DEV" or "dev DEV" (argv[*i]) into the param key, as ip does for the
- * device of link set, link delete and addr list.
+ * Read "WORD" or "KEYWORD WORD" (argv[*i]) into the param key, as ip does for
+ * the device of link set and addr list ("dev"), the address of addr add
+ * ("local") and the destination of route add ("to").  A second WORD is an
+ * unknown argument.  Returns 0 or EXIT_USAGE.
  */
-int dev_word(const struct ctx *c, json_t *params, const char *key, const char *what, char **argv,
-	     int *i)
+int operand_word(const struct ctx *c, json_t *params, const char *keyword, const char *key,
+		 const char *what, char **argv, int *i)
 {
 	const char *w = argv[*i];
 
-	if (!strcmp(w, "dev")) {
+	if (!strcmp(w, keyword)) {
 		w = next_word(argv, i);
 		if (!w)
-			return bad_args(c, "'dev' needs a value");
+			return bad_args(c, "'%s' needs a value", keyword);
 	} else if (json_object_get(params, key)) {
 		return bad_args(c, "unknown argument '%s'", w);
 	}
 	return word_set(c, params, key, what, w);
+}
+
+int parse_args(const struct ctx *c, int argc, char **argv, const struct arg *args, json_t *params,
+	       const char *keyword, const char *key, const char *what)
+{
+	for (int i = 1; i < argc; i++) {
+		const struct arg *a = args ? arg_find(args, argv[i]) : NULL;
+		int r;
+
+		if (a)
+			r = arg_set(c, a, params, argv, &i);
+		else if (key)
+			r = operand_word(c, params, keyword, key, what, argv, &i);
+		else
+			r = bad_args(c, "unknown argument '%s'", argv[i]);
+		if (r)
+			return r;
+	}
+	return 0;
 }
 
 /* Signals by name: proc kill's argument and the exit statuses printed. */

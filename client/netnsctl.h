@@ -17,7 +17,7 @@
  * To add a command family, write cmd_FAMILY.c with its handlers and a
  * `const struct verb verb_FAMILY` whose sub table lists its verbs (name,
  * handler, synopsis, help, completion words), declare it below and add it to
- * top_verbs[] in netnsctl.c; the dispatcher, the help texts and the checks of
+ * top_verbs[] in verbs.c; the dispatcher, the help texts and the checks of
  * the man page and the bash completion are driven by those tables.
  */
 #pragma once
@@ -154,8 +154,15 @@ const struct arg *arg_find(const struct arg *args, const char *word);
 int arg_set(const struct ctx *c, const struct arg *a, json_t *obj, char **argv, int *i);
 int word_set(const struct ctx *c, json_t *obj, const char *key, const char *what, const char *word);
 const char *next_word(char **argv, int *i);
-int dev_word(const struct ctx *c, json_t *params, const char *key, const char *what, char **argv,
-	     int *i);
+int operand_word(const struct ctx *c, json_t *params, const char *keyword, const char *key,
+		 const char *what, char **argv, int *i);
+/*
+ * Parse the words after the verb (argv[1] on) into params: the keywords of
+ * args (may be NULL) by arg_set(), any other word by operand_word() into key
+ * (or, when key is NULL, an unknown argument).  Returns 0 or EXIT_USAGE.
+ */
+int parse_args(const struct ctx *c, int argc, char **argv, const struct arg *args, json_t *params,
+	       const char *keyword, const char *key, const char *what);
 json_t *ns_params(const struct ctx *c);
 
 #define NS_PARAMS_OR_FAIL(c, p)                                                                    \

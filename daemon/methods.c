@@ -12,7 +12,7 @@ extern const char netnsd_openrpc_json[];
 
 static const struct method *const tables[] = {
 	daemon_methods, netns_methods,	link_methods, addr_methods,
-	route_methods,	events_methods, proc_methods,
+	route_methods,	events_methods, proc_methods, topology_methods,
 };
 static size_t sizes[ELEMENTSOF(tables)];
 static struct methods_context context;
@@ -26,6 +26,7 @@ int methods_init(const struct methods_context *ctx)
 	sizes[4] = route_methods_count;
 	sizes[5] = events_methods_count;
 	sizes[6] = proc_methods_count;
+	sizes[7] = topology_methods_count;
 	if (ctx)
 		context = *ctx;
 	dispatch_init(tables, sizes, ELEMENTSOF(tables));

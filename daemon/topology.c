@@ -18,6 +18,7 @@
 #include "log.h"
 #include "model.h"
 #include "netns.h"
+#include "nl.h"
 #include "nlcache.h"
 #include "proc.h"
 #include "spec.h"
@@ -136,8 +137,27 @@ static const char *depends_on_gone(const char *coll, json_t *doc, json_t *st, js
 		if (gone(link_key_status(st, ns, str(doc, "dev"))))
 			return "its device is made again";
 	} else if (coll_is(coll, ROUTE_COLL)) {
-		if (json_object_get(dirty_ns, ns ?: ""))
-			return "links or addresses of its namespace are made again";
+		struct nl_addr via;
+		size_t i;
+		json_t *a;
+
+		if (gone(link_key_status(st, ns, str(doc, "dev"))))
+			return "its device is made again";
+		if (!str(doc, "via") || nl_parse_addr(str(doc, "via"), &via) < 0)
+			return NULL;
+		json_array_foreach(json_object_get(dirty_ns, ns ?: ""), i, a) {
+			struct nl_prefix p;
+
+			if (nl_parse_cidr(json_string_value(a), &p) == 0 && p.family == via.family) {
+				struct nl_prefix g = { .family = via.family, .prefixlen = p.prefixlen };
+
+				memcpy(g.bytes, via.bytes, sizeof(g.bytes));
+				nl_prefix_mask(&g);
+				nl_prefix_mask(&p);
+				if (!memcmp(g.bytes, p.bytes, sizeof(p.bytes)))
+					return "the address its gateway is reached through is made again";
+			}
+		}
 	}
 	return NULL;
 }
@@ -145,7 +165,7 @@ static const char *depends_on_gone(const char *coll, json_t *doc, json_t *st, js
 json_t *topology_diff(json_t *desired, json_t *current, const char *name, struct topology_error *e)
 {
 	json_t *st = json_object(), *reasons = json_object(), *steps = json_array(), *plan = NULL;
-	json_t *dirty_ns = json_object(), *fields_of = json_object();
+	json_t *dirty_ns = json_object(), *fields_of = json_object(), *dirty_addr = json_object();
 	size_t counts[5] = { 0 };
 	bool again = true;
 
@@ -225,23 +245,25 @@ json_t *topology_diff(json_t *desired, json_t *current, const char *name, struct
 				json_object_set_new(reasons, key, json_string(why));
 				again = true;
 			}
-			/* Namespaces whose links or addresses are made again or go. */
-			if (c == 1 || c == 2) {
-				json_t *both[2] = { json_object_get(desired, coll),
-						    json_object_get(current, coll) };
+			/* Addresses that are made again or go, per namespace: routes through them follow. */
+			if (coll_is(coll, ADDR_COLL)) {
+				json_object_foreach(json_object_get(current, coll), key, doc) {
+					int s = st_get(st, coll, key);
+					const char *ns = str(doc, "netns") ?: "";
+					json_t *list;
 
-				for (int b = 0; b < 2; b++)
-					json_object_foreach(both[b], key, doc) {
-						int s = st_get(st, coll, key);
-
-						if ((s == ST_CHANGE || s == ST_DELETE) &&
-						    !json_object_get(dirty_ns, str(doc, "netns") ?: "")) {
-							json_object_set_new(dirty_ns,
-									    str(doc, "netns") ?: "",
-									    json_true());
-							again = true;
-						}
+					if ((s != ST_CHANGE && s != ST_DELETE) ||
+					    json_object_get(dirty_addr, key))
+						continue;
+					json_object_set_new(dirty_addr, key, json_true());
+					list = json_object_get(dirty_ns, ns);
+					if (!list) {
+						list = json_array();
+						json_object_set_new(dirty_ns, ns, list);
 					}
+					json_array_append(list, json_object_get(doc, "address"));
+					again = true;
+				}
 			}
 		}
 	}
@@ -290,6 +312,7 @@ out:
 	json_decref(reasons);
 	json_decref(steps);
 	json_decref(dirty_ns);
+	json_decref(dirty_addr);
 	json_decref(fields_of);
 	return plan;
 }
@@ -1171,7 +1194,11 @@ int topology_apply(json_t *doc, const char *name, topology_done_fn done, void *u
 int topology_destroy(const char *name, topology_done_fn done, void *userdata,
 		     struct topology_error *e)
 {
-	if (!state_get(TOPOLOGY_COLL, name)) {
+	bool running = false;
+
+	for (struct txn *t = txns; t; t = t->next)
+		running |= !strcmp(t->name, name);
+	if (!running && !state_get(TOPOLOGY_COLL, name)) {
 		set_err(e, -ENOENT, NULL, NULL, "name", "No topology named '%s'", name);
 		return -ENOENT;
 	}

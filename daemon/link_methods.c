@@ -30,17 +30,6 @@ static void fail_nl(struct call *c, struct nl *nl, int r, const char *field, con
 	call_fail_errno(c, r, field, "Failed to %s '%s': %s", what, name, why ?: strerror(-r));
 }
 
-/* Add the impairment a root qdisc carries to a LINK view: when it has one, or always. */
-static void add_impair(json_t *view, const struct tc_root *root, bool always)
-{
-	struct link_impair imp = { 0 };
-
-	if (root && root->impair)
-		spec_impair_from_tc(&root->imp, &imp);
-	if (always || spec_impair_is_set(&imp))
-		json_object_set_new(view, "impair", spec_impair_to_json(&imp));
-}
-
 /* Answer with the LINK as the kernel has it, impair included (always: even when none). */
 static void reply_link_impair(struct call *c, struct nl *nl, const char *netns, const char *name,
 			      bool always)
@@ -58,7 +47,7 @@ static void reply_link_impair(struct call *c, struct nl *nl, const char *netns, 
 		json_decref(view);
 		return fail_nl(c, nl, r, "name", "read the qdisc of link", name);
 	}
-	add_impair(view, &root, always);
+	view_link_impair(view, &root, always);
 	call_reply(c, view);
 }
 
@@ -517,7 +506,7 @@ static void method_list(struct call *c, json_t *params)
 	for (int i = 0; i < n; i++) {
 		json_t *v = view_link(netns, &links[i]);
 
-		add_impair(v, tc_root_find(roots, nroots, links[i].ifindex), false);
+		view_link_impair(v, tc_root_find(roots, nroots, links[i].ifindex), false);
 		json_array_append_new(arr, v);
 	}
 	call_reply(c, json_pack("{s:o}", "links", arr));

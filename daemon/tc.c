@@ -244,14 +244,15 @@ static void parse_netem(const struct nlattr *opts, struct tc_impair *imp)
 		imp->reorder = 0;
 }
 
-/* Parses one RTM_NEWQDISC; -EAGAIN for qdiscs that are not a link's root. */
+/* Parses one RTM_NEWQDISC (or DELQDISC); -EAGAIN for qdiscs that are not a link's root. */
 static int parse_qdisc(const struct nlmsghdr *nlh, struct tc_root *ret)
 {
 	const struct tcmsg *tcm = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *a, *opts = NULL;
 	struct tc_root t = { 0 };
 
-	if (nlh->nlmsg_type != RTM_NEWQDISC || mnl_nlmsg_get_payload_len(nlh) < sizeof(*tcm))
+	if ((nlh->nlmsg_type != RTM_NEWQDISC && nlh->nlmsg_type != RTM_DELQDISC) ||
+	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*tcm))
 		return -EBADMSG;
 	if (tcm->tcm_parent != TC_H_ROOT)
 		return -EAGAIN;
@@ -278,6 +279,11 @@ static int parse_qdisc(const struct nlmsghdr *nlh, struct tc_root *ret)
 	}
 	*ret = t;
 	return 0;
+}
+
+int tc_msg_root(const struct nlmsghdr *nlh, struct tc_root *ret)
+{
+	return parse_qdisc(nlh, ret);
 }
 
 struct root_dump {

@@ -64,3 +64,10 @@ int tc_root_list(struct nl *nl, struct tc_root **ret);
 
 /* The entry for ifindex in a list from tc_root_list(), or NULL. */
 const struct tc_root *tc_root_find(const struct tc_root *roots, int n, int ifindex);
+
+/*
+ * Parse an RTM_NEWQDISC or RTM_DELQDISC as it arrives on a multicast socket (RTNLGRP_TC).
+ * Returns 0, -EAGAIN for a qdisc that is not a link's root, or -EBADMSG.
+ */
+struct nlmsghdr;
+int tc_msg_root(const struct nlmsghdr *nlh, struct tc_root *ret);

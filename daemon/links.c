@@ -108,9 +108,14 @@ int links_create(struct nl *nl, const struct link_desc *d, bool deferred, struct
 		}
 	}
 	return 0;
-fail:
+fail: {
+	/* Deleting the link again must not cost the caller the reason it failed. */
+	char why[256];
+
+	snprintf(why, sizeof(why), "%s", nl_last_error(*ret_nl) ?: strerror(-r));
 	nl_link_del(nl, NL_DEV(d->name));
-	return r;
+	return nl_op_fail(*ret_nl, r, "%s", why);
+}
 }
 
 int links_impair_apply(struct nl *nl, const char *name, const struct link_impair *imp)

@@ -463,7 +463,7 @@ int nl_msg_route(const struct nlmsghdr *nlh, struct nl_route_info *ret);
 
 void nl_op_start(struct nl *nl, bool changing);
 /* Refuses the current operation with a reason for nl_last_error(), replacing the kernel's
- * outside a batch. Returns err. */
+ * outside a batch; also puts a reason back after a cleanup call cleared it. Returns err. */
 int nl_op_fail(struct nl *nl, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* A device's ifindex (one lookup when named). Returns it (> 0) or -errno (recorded). */
 int nl_op_ifindex(struct nl *nl, struct nl_dev dev, const char *what);

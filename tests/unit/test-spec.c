@@ -490,6 +490,21 @@ static void test_impair_kernel_units(void)
 	EQ_INT(back.rate_kbit, 5000, "from_tc: 625000 bytes/s is 5000 kbit/s");
 }
 
+/* A link doc that must be rejected, naming want_field. */
+static void link_bad(const char *text, const char *want_field, const char *desc)
+{
+	json_t *doc = load_impair(text);
+	const char *field = NULL, *msg = NULL;
+	struct link_desc ld;
+	char d[128];
+
+	snprintf(d, sizeof(d), "link doc, %s: rejected", desc);
+	EQ_INT(spec_link_from_json(doc, &ld, &field, &msg), -EINVAL, d);
+	snprintf(d, sizeof(d), "link doc, %s: field path", desc);
+	EQ_STR(field, want_field, d);
+	json_decref(doc);
+}
+
 /* The impair member of link docs, peer included, with the field path of errors. */
 static void test_link_impair(void)
 {
@@ -520,22 +535,13 @@ static void test_link_impair(void)
 	json_decref(out);
 	json_decref(doc);
 
-	doc = load_impair("{\"name\":\"e0\",\"kind\":\"dummy\",\"impair\":{\"loss_pct\":200}}");
-	r = spec_link_from_json(doc, &desc, &field, &msg);
-	EQ_INT(r, -EINVAL, "link doc, bad impair: rejected");
-	EQ_STR(field, "impair.loss_pct", "link doc, bad impair: field path");
-	json_decref(doc);
-	doc = load_impair("{\"name\":\"e0\",\"kind\":\"veth\",\"peer\":{\"name\":\"e1\",\"impair\":"
-			  "{\"jitter_ms\":1}}}");
-	r = spec_link_from_json(doc, &desc, &field, &msg);
-	EQ_INT(r, -EINVAL, "link doc, bad peer impair: rejected");
-	EQ_STR(field, "peer.impair.jitter_ms", "link doc, bad peer impair: field path");
-	json_decref(doc);
-	doc = load_impair("{\"name\":\"e0\",\"kind\":\"dummy\",\"impair\":5}");
-	r = spec_link_from_json(doc, &desc, &field, &msg);
-	EQ_INT(r, -EINVAL, "link doc, impair not an object: rejected");
-	EQ_STR(field, "impair", "link doc, impair not an object: field path");
-	json_decref(doc);
+	link_bad("{\"name\":\"e0\",\"kind\":\"dummy\",\"impair\":{\"loss_pct\":200}}",
+		 "impair.loss_pct", "bad impair");
+	link_bad("{\"name\":\"e0\",\"kind\":\"veth\",\"peer\":{\"name\":\"e1\",\"impair\":"
+		 "{\"jitter_ms\":1}}}",
+		 "peer.impair.jitter_ms", "bad peer impair");
+	link_bad("{\"name\":\"e0\",\"kind\":\"dummy\",\"impair\":5}", "impair",
+		 "impair not an object");
 	/* Stored docs of links netnsd did not create may carry impairments too. */
 	doc = load_impair("{\"name\":\"lo\",\"origin\":\"existing\",\"impair\":{\"rate_kbit\":1}}");
 	r = spec_link_from_json(doc, &desc, &field, &msg);

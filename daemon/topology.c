@@ -628,6 +628,18 @@ static json_t *peer_doc(struct txn *t, json_t *doc, bool create, char **ret_key)
 	return p;
 }
 
+/* The document path a planned object came from, or NULL. */
+static const char *step_path(struct txn *t, const char *coll, const char *key)
+{
+	json_t *s;
+	size_t i;
+
+	json_array_foreach(json_object_get(t->plan, "steps"), i, s)
+		if (coll_is(str(s, "kind"), coll) && !strcmp(str(s, "key"), key))
+			return str(s, "path");
+	return NULL;
+}
+
 static int link_create(struct txn *t, const struct step *s, json_t *doc, bool create)
 {
 	_cleanup_(freep) char *pk = NULL;
@@ -635,7 +647,7 @@ static int link_create(struct txn *t, const struct step *s, json_t *doc, bool cr
 	const char *field, *msg;
 	struct nl *nl, *failed_nl = NULL;
 	json_t *pdoc;
-	bool peer_failed;
+	const char *failed_field;
 	int r;
 
 	if (mark_has(t->made, LINK_COLL, s->key))
@@ -653,9 +665,22 @@ static int link_create(struct txn *t, const struct step *s, json_t *doc, bool cr
 		fail_kernel(&t->err, r, NULL, s, "reach the namespace of");
 		return r;
 	}
-	r = links_create(nl, &d, false, &failed_nl, &peer_failed);
+	r = links_create(nl, &d, false, &failed_nl, &failed_field);
 	if (r < 0) {
-		fail_kernel(&t->err, r, failed_nl, s, peer_failed ? "set up the peer of" : "create");
+		struct step ps = *s;
+		char ppath[256];
+
+		/* What failed was the other end: name it and its place in the document. */
+		if (failed_field && !strncmp(failed_field, "peer", 4) && pk) {
+			ps.key = pk;
+			ps.path = step_path(t, LINK_COLL, pk);
+		}
+		fail_kernel(&t->err, r, failed_nl, &ps,
+			    failed_field && strstr(failed_field, "impair") ? "impair" : "create");
+		if (failed_field && strstr(failed_field, "impair") && ps.path) {
+			snprintf(ppath, sizeof(ppath), "%s.impair", ps.path);
+			snprintf(t->err.path, sizeof(t->err.path), "%s", ppath);
+		}
 		return r;
 	}
 	mark(t->made, LINK_COLL, s->key);

@@ -186,35 +186,16 @@ static int check_addresses(struct ctx *c, json_t *v, const char *path, const cha
 	return 0;
 }
 
+/* Impairments: the same rules as link.add's (spec_impair_check()). */
 static int check_impair(struct ctx *c, json_t *v, const char *path)
 {
-	static const char *const pct[] = { "loss_pct", "duplicate_pct", "reorder_pct",
-					   "corrupt_pct" };
-	static const char *const allowed[] = { "delay_ms",    "jitter_ms",     "loss_pct",
-					       "duplicate_pct", "reorder_pct", "corrupt_pct",
-					       "rate_kbit",    NULL };
+	const char *sub = NULL, *msg = spec_impair_check(v, &sub);
 	char p[PATH_LEN];
-	json_t *x;
-	int r;
 
-	r = only_members(c, v, path, allowed);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < ELEMENTSOF(pct); i++) {
-		x = member(v, pct[i], path, p);
-		if (x && (!json_is_number(x) || json_number_value(x) < 0 ||
-			  json_number_value(x) > 100))
-			return fail(c, p, "must be a number in the range 0..100");
-	}
-	if ((x = member(v, "delay_ms", path, p)) && check_int(c, x, p, 0, 3600000) < 0)
-		return -EINVAL;
-	if ((x = member(v, "jitter_ms", path, p)) && check_int(c, x, p, 0, 3600000) < 0)
-		return -EINVAL;
-	if (x && !json_object_get(v, "delay_ms"))
-		return fail(c, p, "jitter needs delay_ms");
-	if ((x = member(v, "rate_kbit", path, p)) && check_int(c, x, p, 8, 100000000) < 0)
-		return -EINVAL;
-	return 0;
+	if (!msg)
+		return 0;
+	path_fmt(p, sizeof(p), "%s%s%s", path, sub ? "." : "", sub ? sub : "");
+	return fail(c, p, "%s", msg);
 }
 
 /* One end of a link or a bridge member, in a node. */
@@ -779,19 +760,21 @@ static void end_desc(json_t *e, const char *ns, const char *name, struct link_de
 		d->mtu = (uint32_t)json_integer_value(mtu);
 	if (mac && nl_parse_mac(mac, d->mac) == 0)
 		d->has_mac = true;
+	if (e) {
+		const char *member, *msg;
+
+		/* Checked before: normalised here the way link.add stores it. */
+		spec_impair_from_json(json_object_get(e, "impair"), &d->impair, &member, &msg);
+	}
 }
 
-static int put_link(struct out *o, struct link_desc *d, json_t *impair, const char *path)
+static int put_link(struct out *o, struct link_desc *d, const char *path)
 {
 	_cleanup_(freep) char *key = NULL;
-	json_t *doc;
 
 	if (spec_link_key(d->netns, d->name, &key) < 0)
 		return -ENOMEM;
-	doc = spec_link_to_json(d);
-	if (doc && impair)
-		json_object_set(doc, "impair", impair);
-	return put(o, LINK_COLL, key, doc, path);
+	return put(o, LINK_COLL, key, spec_link_to_json(d), path);
 }
 
 /* A veth pair: both ends stored as link.add stores them. */
@@ -808,8 +791,7 @@ static int put_veth(struct out *o, json_t *a, const char *ans, const char *aname
 	da.peer.netns = bns;
 	db.peer.name = aname;
 	db.peer.netns = ans;
-	if (put_link(o, &da, json_object_get(a, "impair"), apath) < 0 ||
-	    put_link(o, &db, b ? json_object_get(b, "impair") : NULL, bpath) < 0)
+	if (put_link(o, &da, apath) < 0 || put_link(o, &db, bpath) < 0)
 		return -ENOMEM;
 	return 0;
 }
@@ -906,7 +888,7 @@ static int compile(json_t *doc, struct out *o)
 		if (mac && nl_parse_mac(mac, d.mac) == 0)
 			d.has_mac = true;
 		path_fmt(path, sizeof(path), "bridges[%zu]", i);
-		if (put_link(o, &d, NULL, path) < 0)
+		if (put_link(o, &d, path) < 0)
 			return -ENOMEM;
 		r = put_addresses(o, bns, d.name, json_object_get(b, "addresses"), path);
 		if (r < 0)

@@ -20,7 +20,7 @@ import signal
 import subprocess
 import time
 
-from netnsd_test import (PREFIX, TOP_SRCDIR, Daemon, ip_json, ip_netns_names, main, run,
+from netnsd_test import (PREFIX, TOP_SRCDIR, Daemon, RpcError, ip_json, ip_netns_names, main, run,
                          test, tmpdir, wait_for)
 
 LABS = os.path.join(TOP_SRCDIR, "contrib", "labs")
@@ -274,6 +274,41 @@ def test_kernel_refusal_rolls_back():
             actions.append(m["params"]["action"])
     assert actions[0] == "started" and actions[-1] == "rolled_back", actions
     sub.close()
+    d.call("topology.destroy", {"name": doc["name"]})
+    assert wait_for(lambda: gone(pfx))
+    d.stop()
+
+
+def qdisc(netns, dev):
+    out = run(["tc", "-n", netns, "-j", "qdisc", "show", "dev", dev]).stdout
+    roots = [q for q in json.loads(out or "[]") if q.get("root")]
+    return roots[0] if roots else None
+
+
+@test
+def test_impairments():
+    """impair on a link end: a tbf rate limit in the kernel; netem missing rolls back"""
+    d = daemon()
+    pfx = prefix()
+    doc = lab("blue-red.json", pfx)
+    doc["links"][0]["ends"][0]["impair"] = {"rate_kbit": 2000}
+    d.call("topology.apply", {"doc": doc})
+    q = qdisc(pfx + "blue", "veth1")
+    assert q and q["kind"] == "tbf", q
+    assert ping(pfx + "blue", "10.1.1.2")
+    assert d.call("topology.apply", {"doc": doc})["changed"] == 0
+    state_before = journal_state(d)
+    netem = copy.deepcopy(doc)
+    netem["links"][0]["ends"][1]["impair"] = {"delay_ms": 20}
+    try:
+        r = d.call("topology.apply", {"doc": netem})
+        assert qdisc(pfx + "red", "veth0")["kind"] == "netem", r
+    except RpcError as e:
+        # This kernel has no netem: refused and rolled back, naming the member.
+        assert e.kind == "unsupported" and e.field == "doc.links[0].ends[1].impair", e
+        assert journal_state(d) == state_before
+        assert qdisc(pfx + "blue", "veth1")["kind"] == "tbf"
+        assert ping(pfx + "blue", "10.1.1.2")
     d.call("topology.destroy", {"name": doc["name"]})
     assert wait_for(lambda: gone(pfx))
     d.stop()

@@ -111,7 +111,7 @@ static void documents(void)
 	    "links[0].ends[0].impair.loss_pct", "0..100", "impairment out of range");
 	bad("{\"nodes\":[{\"name\":\"a\"},{\"name\":\"b\"}],\"links\":[{\"ends\":[{\"node\":\"a\","
 	    "\"name\":\"e0\",\"impair\":{\"jitter_ms\":3}},{\"node\":\"b\",\"name\":\"e0\"}]}]}",
-	    "links[0].ends[0].impair.jitter_ms", "needs delay_ms", "jitter without delay");
+	    "links[0].ends[0].impair.jitter_ms", "needs a delay", "jitter without delay");
 	bad("{\"nodes\":[{\"name\":\"a\",\"sysctls\":{\"kernel.panic\":1}}]}",
 	    "nodes[0].sysctls.kernel.panic", "under net.", "a sysctl outside net.");
 	bad("{\"nodes\":[{\"name\":\"a\"}],\"bridges\":[{\"name\":\"br\",\"members\":[{\"node\":"

@@ -60,9 +60,17 @@ static bool coll_is(const char *coll, const char *name)
 
 /* The diff (pure). */
 
-enum status { ST_SAME = 1, ST_CREATE, ST_CHANGE, ST_DELETE };
+/* ST_UPDATE: a change made in place (a link's impairments), nothing else follows it. */
+enum status { ST_SAME = 1, ST_CREATE, ST_CHANGE, ST_DELETE, ST_UPDATE };
 
-static const char *const action_names[] = { "", "same", "create", "change", "delete" };
+static const char *const action_names[] = { "", "same", "create", "change", "delete", "change" };
+
+/* Whether only members that can change in place differ. */
+static bool in_place(const char *coll, json_t *fields)
+{
+	return coll_is(coll, LINK_COLL) && json_array_size(fields) == 1 &&
+	       !strcmp(json_string_value(json_array_get(fields, 0)), "impair");
+}
 
 static int st_get(json_t *st, const char *coll, const char *key)
 {
@@ -195,7 +203,7 @@ json_t *topology_diff(json_t *desired, json_t *current, const char *name, struct
 				st_set(st, coll, key, ST_SAME);
 				json_decref(fields);
 			} else {
-				st_set(st, coll, key, ST_CHANGE);
+				st_set(st, coll, key, in_place(coll, fields) ? ST_UPDATE : ST_CHANGE);
 				json_object_set_new(fields_of, key, fields);
 			}
 		}
@@ -236,7 +244,8 @@ json_t *topology_diff(json_t *desired, json_t *current, const char *name, struct
 			json_object_foreach(json_object_get(desired, coll), key, doc) {
 				const char *why;
 
-				if (st_get(st, coll, key) != ST_SAME)
+				if (st_get(st, coll, key) != ST_SAME &&
+				    st_get(st, coll, key) != ST_UPDATE)
 					continue;
 				why = depends_on_gone(coll, doc, st, dirty_ns);
 				if (!why)
@@ -279,13 +288,15 @@ json_t *topology_diff(json_t *desired, json_t *current, const char *name, struct
 
 			if (s == ST_SAME)
 				continue;
-			counts[s]++;
+			counts[s == ST_UPDATE ? ST_CHANGE : s]++;
 			step = json_pack("{s:s,s:s,s:s,s:O}", "kind", coll, "key", key, "action",
 					 action_names[s], "doc", doc);
 			path = json_object_get(json_object_get(paths, coll), key);
 			if (path)
 				json_object_set(step, "path", path);
-			if (s == ST_CHANGE) {
+			if (s == ST_UPDATE)
+				json_object_set_new(step, "in_place", json_true());
+			if (s == ST_CHANGE || s == ST_UPDATE) {
 				json_t *f = json_object_get(fields_of, key);
 
 				json_object_set(step, "before", json_object_get(have, key));
@@ -497,8 +508,10 @@ struct step {
 	const char *coll; /* one of topology_colls */
 	const char *key;  /* borrowed from the plan */
 	const char *path;
-	json_t *doc; /* borrowed: desired (create) or before-image (delete) */
+	json_t *doc;	 /* borrowed: desired (create) or before-image (delete) */
+	json_t *before;	 /* update: the before-image */
 	bool create, done, skipped;
+	bool update; /* a change in place: only the impairments */
 	size_t order; /* in the plan */
 };
 
@@ -738,11 +751,36 @@ static int route_op(json_t *doc, bool add)
 	return add ? nl_route_add(nl, &rs) : nl_route_del(nl, &rs);
 }
 
+/* Make a link's impairments those of doc, in place. */
+static int link_update(struct txn *t, const struct step *s, json_t *doc)
+{
+	const char *field, *msg;
+	struct link_desc d;
+	struct nl *nl = NULL;
+	int r;
+
+	r = spec_link_from_json(doc, &d, &field, &msg);
+	if (r == 0)
+		r = nlcache_get(d.netns, &nl);
+	if (r == 0)
+		r = links_impair_apply(nl, d.name, &d.impair);
+	if (r < 0) {
+		char path[256];
+
+		fail_kernel(&t->err, r, nl, s, "impair");
+		snprintf(path, sizeof(path), "%s.impair", s->path ?: "");
+		snprintf(t->err.path, sizeof(t->err.path), "%s", path);
+	}
+	return r;
+}
+
 static int step_create(struct txn *t, struct step *s)
 {
 	struct nl *nl = NULL;
 	int r;
 
+	if (s->update)
+		return link_update(t, s, s->doc);
 	if (coll_is(s->coll, "netns"))
 		r = ns_create(t, s);
 	else if (coll_is(s->coll, LINK_COLL))
@@ -830,7 +868,9 @@ static void rollback(struct txn *t)
 		if (!s->done || !s->create)
 			continue;
 		ns = str(s->doc, "netns");
-		if (coll_is(s->coll, "netns")) {
+		if (s->update) {
+			link_update(t, s, s->before);
+		} else if (coll_is(s->coll, "netns")) {
 			ns_remove(s->key);
 		} else if (coll_is(s->coll, LINK_COLL)) {
 			bool skipped;
@@ -1099,6 +1139,19 @@ static int build_steps(struct txn *t)
 		if (c == ELEMENTSOF(topology_colls))
 			return -EINVAL;
 		coll = topology_colls[c];
+		if (json_is_true(json_object_get(s, "in_place"))) {
+			t->steps[n] = (struct step){ .coll = coll,
+						     .key = str(s, "key"),
+						     .path = str(s, "path"),
+						     .doc = json_object_get(s, "doc"),
+						     .before = json_object_get(s, "before"),
+						     .create = true,
+						     .update = true,
+						     .order = n };
+			n++;
+			st_set(t->claims, coll, str(s, "key"), 1);
+			continue;
+		}
 		if (strcmp(act, "create")) {
 			json_t *b = json_object_get(s, "before");
 
@@ -1130,17 +1183,18 @@ static int build_steps(struct txn *t)
 
 static json_t *txn_record(struct txn *t)
 {
-	json_t *created = json_array(), *deleted = json_array();
+	json_t *created = json_array(), *deleted = json_array(), *updated = json_array();
 
 	for (size_t i = 0; i < t->n; i++) {
 		struct step *s = &t->steps[i];
 
-		json_array_append_new(s->create ? created : deleted,
+		json_array_append_new(s->update ? updated : s->create ? created : deleted,
 				      json_pack("{s:s,s:s,s:O}", "c", s->coll, "k", s->key, "doc",
-						s->doc));
+						s->update ? s->before : s->doc));
 	}
-	return json_pack("{s:s,s:o,s:o,s:O}", "topology", t->name, "created", created, "deleted",
-			 deleted, "before", state_get(TOPOLOGY_COLL, t->name) ?: json_null());
+	return json_pack("{s:s,s:o,s:o,s:o,s:O}", "topology", t->name, "created", created,
+			 "deleted", deleted, "updated", updated, "before",
+			 state_get(TOPOLOGY_COLL, t->name) ?: json_null());
 }
 
 static int start(json_t *doc, const char *name, topology_done_fn done, void *userdata,
@@ -1353,6 +1407,19 @@ int topology_recover(void)
 		/* Before-images back: reconcile makes the kernel match them. */
 		json_array_foreach(deleted, i, e)
 			state_put(str(e, "c"), str(e, "k"), json_incref(json_object_get(e, "doc")));
+		/* Links changed in place: their impairments back as they were. */
+		json_array_foreach(json_object_get(rec, "updated"), i, e) {
+			json_t *doc = json_object_get(e, "doc");
+			const char *field, *msg;
+			struct link_desc d;
+			struct nl *nl;
+
+			state_put(str(e, "c"), str(e, "k"), json_incref(doc));
+			if (spec_link_from_json(doc, &d, &field, &msg) == 0 &&
+			    (!d.netns || netns_stat(d.netns, &(struct netns_id){ 0 }) == 0) &&
+			    nlcache_get(d.netns, &nl) == 0)
+				links_impair_apply(nl, d.name, &d.impair);
+		}
 		if (json_is_object(before))
 			state_put(TOPOLOGY_COLL, name, json_incref(before));
 		else

@@ -297,6 +297,16 @@ def test_impairments():
     assert q and q["kind"] == "tbf", q
     assert ping(pfx + "blue", "10.1.1.2")
     assert d.call("topology.apply", {"doc": doc})["changed"] == 0
+    # A new rate is applied in place: the same link, nothing else touched.
+    idx = {l["ifname"]: l["ifindex"] for l in ip_json("link", netns=pfx + "blue")}
+    doc["links"][0]["ends"][0]["impair"] = {"rate_kbit": 4000}
+    plan = d.call("topology.plan", {"doc": doc})
+    assert [(s["action"], s["key"], s["fields"]) for s in plan["steps"]] == \
+        [("change", pfx + "blue/veth1", ["impair"])], plan
+    assert d.call("topology.apply", {"doc": doc})["changed"] == 1
+    assert idx == {l["ifname"]: l["ifindex"] for l in ip_json("link", netns=pfx + "blue")}
+    assert qdisc(pfx + "blue", "veth1")["options"]["rate"] in (500000, "4Mbit"), \
+        qdisc(pfx + "blue", "veth1")
     state_before = journal_state(d)
     netem = copy.deepcopy(doc)
     netem["links"][0]["ends"][1]["impair"] = {"delay_ms": 20}

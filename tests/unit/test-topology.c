@@ -248,6 +248,22 @@ static void diff(void)
 	EQ_INT(nsteps(plan, "delete"), 2, "diff: b's end and b's address go");
 	json_decref(plan);
 
+	/* Only impairments differ: changed in place, nothing follows. */
+	{
+		json_t *imp = json_deep_copy(a);
+		json_t *l = json_object_get(json_object_get(imp, "link"), "a/eth0");
+		json_t *s;
+
+		json_object_set_new(l, "impair", json_pack("{s:i}", "rate_kbit", 1000));
+		plan = topology_diff(imp, current, "lab", NULL);
+		EQ_INT(json_array_size(json_object_get(plan, "steps")), 1,
+		       "diff: an impairment alone is one step");
+		s = json_array_get(json_object_get(plan, "steps"), 0);
+		OK(json_is_true(json_object_get(s, "in_place")), "diff: ... made in place");
+		json_decref(plan);
+		json_decref(imp);
+	}
+
 	/* Someone else's object with one of our keys: a conflict. */
 	json_object_set_new(json_object_get(json_object_get(current, "netns"), "b"), "topology",
 			    json_string("other"));

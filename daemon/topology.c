@@ -349,6 +349,14 @@ static int count_proc(const struct proc_info *info, void *userdata)
 	return 0;
 }
 
+/* The most namespaces netnsd may manage (--max-namespaces); set by the methods. */
+static size_t max_namespaces = (size_t)-1;
+
+void topology_set_max_namespaces(size_t n)
+{
+	max_namespaces = n;
+}
+
 /* What is in the way in the kernel, or busy elsewhere. */
 static int check_kernel(const char *name, json_t *plan, struct topology_error *e)
 {
@@ -413,7 +421,12 @@ static int check_kernel(const char *name, json_t *plan, struct topology_error *e
 		}
 	}
 	json_decref(made_ns);
-	(void)new_ns;
+	if (r == 0 && new_ns && json_object_size(state_collection("netns")) + new_ns > max_namespaces) {
+		set_err(e, -ENOSPC, NULL, NULL, NULL,
+			"Too many namespaces: the topology adds %zu and the limit is %zu", new_ns,
+			max_namespaces);
+		r = -ENOSPC;
+	}
 	return r;
 }
 

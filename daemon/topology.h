@@ -87,5 +87,8 @@ json_t *topology_export(const char *name);
 /* Roll back what a crash left half applied.  Call after state_init(), before reconcile. */
 int topology_recover(void);
 
+/* The most namespaces netnsd manages in all (--max-namespaces); plans beyond it fail -ENOSPC. */
+void topology_set_max_namespaces(size_t n);
+
 /* Whether an apply or destroy is running (daemon.info). */
 size_t topology_active(void);

@@ -201,11 +201,11 @@ static int check_impair(struct ctx *c, json_t *v, const char *path)
 /* One end of a link or a bridge member, in a node. */
 static int check_end(struct ctx *c, json_t *e, const char *path, bool is_member)
 {
-	static const char *const allowed[] = { "node", "name", "mac", "mtu", "addresses",
-					       "impair", NULL };
-	static const char *const allowed_member[] = {
-		"node", "name", "mac", "mtu", "addresses", "impair", "port", NULL
-	};
+	static const char *const allowed[] = { "node",	    "name",   "mac",	 "mtu",
+					       "addresses", "impair", "ipv6_ll", NULL };
+	static const char *const allowed_member[] = { "node",	   "name",   "mac",
+						       "mtu",	   "addresses", "impair",
+						       "ipv6_ll", "port",	     NULL };
 	char p[PATH_LEN];
 	uint8_t mac[NL_ETH_ALEN];
 	const char *node;
@@ -233,6 +233,8 @@ static int check_end(struct ctx *c, json_t *e, const char *path, bool is_member)
 		return fail(c, p, "must be a unicast MAC address like 02:00:00:00:00:01");
 	if ((v = member(e, "mtu", path, p)) && check_int(c, v, p, 68, 65535) < 0)
 		return -EINVAL;
+	if ((v = member(e, "ipv6_ll", path, p)) && !json_is_boolean(v))
+		return fail(c, p, "must be true or false");
 	v = member(e, "addresses", path, p);
 	if (check_addresses(c, v, p, node) < 0)
 		return -EINVAL;
@@ -753,7 +755,7 @@ static void end_desc(json_t *e, const char *ns, const char *name, struct link_de
 	d->kind = "veth";
 	d->origin = LINK_CREATED;
 	d->up = 1;
-	d->ipv6_ll = -1;
+	d->ipv6_ll = spec_tristate(json_object_get(e, "ipv6_ll"));
 	d->id = -1;
 	d->peer.up = d->peer.ipv6_ll = -1;
 	if (json_is_integer(mtu))
@@ -787,6 +789,8 @@ static int put_veth(struct out *o, json_t *a, const char *ans, const char *aname
 	end_desc(a, ans, aname, &da);
 	end_desc(b, bns, bname, &db);
 	db.master = bmaster;
+	if (!b) /* a bridge port: the member's choice of IPv6 link-local goes for both ends */
+		db.ipv6_ll = da.ipv6_ll;
 	da.peer.name = bname;
 	da.peer.netns = bns;
 	db.peer.name = aname;

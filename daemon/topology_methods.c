@@ -34,6 +34,9 @@ static void fail(struct call *c, const struct topology_error *e)
 	case -ENOENT:
 		kind = RPC_KIND_NOT_FOUND;
 		break;
+	case -ENOSPC:
+		kind = RPC_KIND_LIMIT;
+		break;
 	default:
 		return call_fail_errno(c, e->err, field, "%s", e->msg);
 	}
@@ -50,6 +53,7 @@ static void method_plan(struct call *c, json_t *params)
 	struct topology_error e;
 	json_t *plan;
 
+	topology_set_max_namespaces(methods_context()->max_namespaces);
 	if (topology_plan(json_object_get(params, "doc"), param_name(params), &plan, &e) < 0)
 		return fail(c, &e);
 	call_reply(c, plan);
@@ -68,6 +72,7 @@ static void method_apply(struct call *c, json_t *params)
 {
 	struct topology_error e;
 
+	topology_set_max_namespaces(methods_context()->max_namespaces);
 	if (topology_apply(json_object_get(params, "doc"), param_name(params), on_done, c, &e) < 0)
 		fail(c, &e);
 }

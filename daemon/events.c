@@ -24,8 +24,8 @@ struct events_sub {
 	struct events_sub *prev, *next;
 };
 
-static const char *const topic_names[] = { "netns", "link", "addr",  "route",
-					   "neigh", "proc", "daemon" };
+static const char *const topic_names[] = { "netns", "link", "addr",   "route",
+					   "neigh", "proc", "daemon", "topology" };
 
 static struct {
 	uv_loop_t *loop;

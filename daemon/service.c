@@ -19,6 +19,7 @@
 #include "rpc.h"
 #include "service.h"
 #include "state.h"
+#include "topology.h"
 
 /* How far service_start() got, so that undoing stops exactly what started. */
 enum stage {
@@ -90,6 +91,10 @@ int service_start(uv_loop_t *loop, const struct service_config *cfg, bool *ret_a
 	events_init(loop, &(struct events_config){ .backlog_bytes = cfg->event_backlog,
 						   .stall_ms = (unsigned)cfg->event_stall_ms,
 						   .max_subscriptions = cfg->max_subscriptions });
+	/* A transaction a crash cut short is rolled back before anything is restored. */
+	r = topology_recover();
+	if (r > 0)
+		log_notice("Rolled back %d unfinished topology transactions", r);
 	reconcile_run();
 	r = state_flush();
 	if (r < 0)

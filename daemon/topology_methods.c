@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "log.h"
-#include "methods.h"
+#include "method_ctx.h"
 #include "topology.h"
 
 static void fail(struct call *c, const struct topology_error *e)
@@ -53,7 +53,7 @@ static void method_plan(struct call *c, json_t *params)
 	struct topology_error e;
 	json_t *plan;
 
-	topology_set_max_namespaces(methods_context()->max_namespaces);
+	topology_set_max_namespaces(method_ctx_get()->max_namespaces);
 	if (topology_plan(json_object_get(params, "doc"), param_name(params), &plan, &e) < 0)
 		return fail(c, &e);
 	call_reply(c, plan);
@@ -72,7 +72,7 @@ static void method_apply(struct call *c, json_t *params)
 {
 	struct topology_error e;
 
-	topology_set_max_namespaces(methods_context()->max_namespaces);
+	topology_set_max_namespaces(method_ctx_get()->max_namespaces);
 	if (topology_apply(json_object_get(params, "doc"), param_name(params), on_done, c, &e) < 0)
 		fail(c, &e);
 }

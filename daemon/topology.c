@@ -541,7 +541,10 @@ struct txn {
 	json_t *removed; /* "coll\tkey" deleted (or gone with their namespace) */
 	json_t *final;	 /* key -> the stored doc of a created namespace */
 	json_t *before;	 /* coll -> key -> before-image */
+	json_t *lingering; /* "ns/name" -> {netns, name}: veth ends the kernel deletes for us */
+	uint64_t linger_deadline;
 	uv_idle_t idle;
+	uv_timer_t timer; /* polls lingering ends */
 	topology_done_fn done;
 	void *userdata;
 	struct topology_error err;
@@ -715,7 +718,18 @@ static int link_create(struct txn *t, const struct step *s, json_t *doc, bool cr
 	return 0;
 }
 
-static int link_delete(struct txn *t, json_t *doc, json_t *gone_ns, bool *ret_skipped)
+static bool ns_in(json_t *set, const char *ns)
+{
+	return ns && json_object_get(set, ns);
+}
+
+/*
+ * Delete a link.  One whose namespace goes is left to the kernel; so is a veth
+ * with one end in a namespace that goes, when wait is set: the kernel deletes
+ * the other end with it, many at once (one RTM_DELLINK each costs an RCU grace
+ * period), and the apply waits for it to be gone (t->lingering).
+ */
+static int link_delete(struct txn *t, json_t *doc, json_t *gone_ns, bool wait, bool *ret_skipped)
 {
 	const char *ns = str(doc, "netns");
 	json_t *peer = json_object_get(doc, "peer");
@@ -723,11 +737,21 @@ static int link_delete(struct txn *t, json_t *doc, json_t *gone_ns, bool *ret_sk
 	struct nl *nl;
 	int r;
 
-	/* Both ends go with their namespaces: nothing to do. */
-	*ret_skipped = ns && json_object_get(gone_ns, ns) &&
-		       (!peer || (pns && json_object_get(gone_ns, pns)));
+	*ret_skipped = ns_in(gone_ns, ns) && (!peer || ns_in(gone_ns, pns));
 	if (*ret_skipped)
 		return 0;
+	if (wait && peer && (ns_in(gone_ns, ns) || ns_in(gone_ns, pns))) {
+		const char *lns = ns_in(gone_ns, ns) ? pns : ns;
+		const char *lname = ns_in(gone_ns, ns) ? str(peer, "name") : str(doc, "name");
+		char k[300];
+
+		snprintf(k, sizeof(k), "%s/%s", lns ?: "", lname);
+		json_object_set_new(t->lingering, k,
+				    json_pack("{s:o,s:s}", "netns", lns ? json_string(lns) : json_null(),
+					      "name", lname));
+		*ret_skipped = true;
+		return 0;
+	}
 	r = nlcache_get(ns, &nl);
 	if (r == 0)
 		r = nl_link_del(nl, NL_DEV(str(doc, "name")));
@@ -835,7 +859,7 @@ static int step_delete(struct txn *t, struct step *s, json_t *gone_ns)
 		return 0;
 	}
 	if (coll_is(s->coll, LINK_COLL)) {
-		r = link_delete(t, s->doc, gone_ns, &s->skipped);
+		r = link_delete(t, s->doc, gone_ns, true, &s->skipped);
 	} else if (ns && json_object_get(gone_ns, ns)) {
 		s->skipped = true;
 	} else if (coll_is(s->coll, ADDR_COLL)) {
@@ -868,11 +892,15 @@ static void publish(struct txn *t, const char *action, json_t *extra)
 	events_publish(EVENT_TOPOLOGY, action, NULL, "topology", o, NULL);
 }
 
+static bool lingering_gone(struct txn *t, bool force);
+
 /* Undo, in reverse, what the executed steps did to the kernel. */
 static void rollback(struct txn *t)
 {
 	json_t *made_ns = gone_namespaces(t, true);
 
+	/* Ends still on their way out would be in the way of their before-images. */
+	lingering_gone(t, true);
 	for (size_t i = t->pos; i-- > 0;) {
 		struct step *s = &t->steps[i];
 		const char *ns;
@@ -890,7 +918,7 @@ static void rollback(struct txn *t)
 
 			peer = json_object_get(s->doc, "peer");
 			if (mark_has(t->made, LINK_COLL, s->key))
-				link_delete(t, s->doc, made_ns, &skipped);
+				link_delete(t, s->doc, made_ns, false, &skipped);
 			(void)peer;
 		} else if (!ns || !json_object_get(made_ns, ns)) {
 			if (coll_is(s->coll, ADDR_COLL))
@@ -952,6 +980,7 @@ static void txn_free(struct txn *t)
 	json_decref(t->removed);
 	json_decref(t->final);
 	json_decref(t->before);
+	json_decref(t->lingering);
 	free(t->steps);
 	free(t->name);
 	free(t);
@@ -960,6 +989,50 @@ static void txn_free(struct txn *t)
 static void on_idle_closed(uv_handle_t *h)
 {
 	txn_free(container_of((uv_idle_t *)h, struct txn, idle));
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+	struct txn *t = container_of((uv_timer_t *)h, struct txn, timer);
+
+	uv_close((uv_handle_t *)&t->idle, on_idle_closed);
+}
+
+static void txn_close(struct txn *t)
+{
+	uv_close((uv_handle_t *)&t->timer, on_timer_closed);
+}
+
+#define LINGER_POLL_MS	  5
+#define LINGER_WAIT_USEC  5000000 /* then the ends are deleted one by one */
+
+/*
+ * Whether the veth ends the kernel deletes with their namespaces are gone;
+ * past the deadline (something keeps a namespace alive) they are deleted
+ * here.  force: delete what is left now.
+ */
+static bool lingering_gone(struct txn *t, bool force)
+{
+	const char *k;
+	json_t *v, *tmp;
+
+	if (!t->linger_deadline)
+		t->linger_deadline = now_usec() + LINGER_WAIT_USEC;
+	if (now_usec() >= t->linger_deadline)
+		force = true;
+	json_object_foreach_safe(t->lingering, tmp, k, v) {
+		struct nl *nl;
+		int r = nlcache_get(str(v, "netns"), &nl);
+
+		if (r == 0)
+			r = force ? nl_link_del(nl, NL_DEV(str(v, "name")))
+				  : nl_link_ifindex(nl, str(v, "name"));
+		if (force || r == -ENODEV || r == -ENOENT)
+			json_object_del(t->lingering, k);
+	}
+	if (json_object_size(t->lingering) == 0)
+		t->linger_deadline = 0;
+	return json_object_size(t->lingering) == 0;
 }
 
 static void on_final_barrier(void *data, int err)
@@ -986,7 +1059,7 @@ static void on_final_barrier(void *data, int err)
 		json_decref(plan);
 		t->done(t->userdata, result, NULL);
 	}
-	uv_close((uv_handle_t *)&t->idle, on_idle_closed);
+	txn_close(t);
 }
 
 static json_t *counts_of(json_t *plan)
@@ -1061,6 +1134,15 @@ static void finish(struct txn *t)
 	state_barrier(on_final_barrier, t);
 }
 
+static void on_idle(uv_idle_t *h);
+
+static void on_linger_timer(uv_timer_t *h)
+{
+	struct txn *t = container_of(h, struct txn, timer);
+
+	uv_idle_start(&t->idle, on_idle);
+}
+
 static void on_idle(uv_idle_t *h)
 {
 	struct txn *t = container_of(h, struct txn, idle);
@@ -1070,6 +1152,14 @@ static void on_idle(uv_idle_t *h)
 	while (t->pos < t->n && now - start < CHUNK_USEC) {
 		struct step *s = &t->steps[t->pos];
 		int r;
+
+		/* Nothing is made before what the kernel deletes for us is gone. */
+		if (s->create && json_object_size(t->lingering) && !lingering_gone(t, false)) {
+			uv_idle_stop(&t->idle);
+			uv_timer_start(&t->timer, on_linger_timer, LINGER_POLL_MS, 0);
+			json_decref(gone_ns);
+			return;
+		}
 
 		if (!s->create && !gone_ns)
 			gone_ns = gone_namespaces(t, false);
@@ -1083,6 +1173,12 @@ static void on_idle(uv_idle_t *h)
 		now = now_usec();
 	}
 	json_decref(gone_ns);
+	if (!t->failed && t->pos == t->n && json_object_size(t->lingering) &&
+	    !lingering_gone(t, false)) {
+		uv_idle_stop(&t->idle);
+		uv_timer_start(&t->timer, on_linger_timer, LINGER_POLL_MS, 0);
+		return;
+	}
 	if (t->failed || t->pos == t->n)
 		return finish(t);
 	if (now - t->last_event >= EVENT_EVERY_USEC) {
@@ -1249,11 +1345,13 @@ static int start(json_t *doc, const char *name, topology_done_fn done, void *use
 	t->next = txns;
 	txns = t;
 	n_active++;
+	t->lingering = json_object();
 	uv_idle_init(uv_default_loop(), &t->idle);
+	uv_timer_init(uv_default_loop(), &t->timer);
 	r = t->name ? build_steps(t) : -ENOMEM;
 	if (r < 0) {
 		set_err(e, r, NULL, NULL, NULL, "Failed to plan: %s", strerror(-r));
-		uv_close((uv_handle_t *)&t->idle, on_idle_closed);
+		txn_close(t);
 		return r;
 	}
 	publish(t, "started", json_pack("{s:o,s:I}", "steps", counts_of(plan), "total",
@@ -1268,7 +1366,7 @@ static int start(json_t *doc, const char *name, topology_done_fn done, void *use
 	if (r < 0) {
 		set_err(e, r, NULL, NULL, NULL, "Failed to record the transaction: %s",
 			strerror(-r));
-		uv_close((uv_handle_t *)&t->idle, on_idle_closed);
+		txn_close(t);
 		return r;
 	}
 	state_barrier(on_prepared, t);

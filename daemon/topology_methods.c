@@ -9,7 +9,6 @@
 
 #include "log.h"
 #include "method_ctx.h"
-#include "method_families.h"
 #include "topology.h"
 
 static void fail(struct call *c, const struct topology_error *e)

@@ -42,78 +42,62 @@ static int read_doc(const char *path, json_t **ret)
 	return 0;
 }
 
-/* "FILE [name NAME] [--progress]" of plan and apply into {doc, name?}. */
-static int doc_params(struct ctx *c, int argc, char **argv, bool progress_ok, json_t **ret_params,
-		      bool *ret_progress)
+/*
+ * The words after a lab verb.  The verb says what it takes: FILE and
+ * "name NAME" (plan, apply) or NAME (the others), --progress (apply,
+ * destroy), "format dot|mermaid" (graph).
+ */
+struct lab_args {
+	bool file, progress_ok, format_ok; /* what the verb takes */
+	json_t *params;			   /* {name?, doc?}: the caller's reference */
+	bool progress;
+	const char *format;
+};
+
+static int lab_args(struct ctx *c, int argc, char **argv, struct lab_args *a)
 {
 	_cleanup_(json_decrefp) json_t *params = json_object();
-	const char *file = NULL, *val;
+	const char *operand = NULL, *val;
 	json_t *doc = NULL;
 	int r;
 
 	if (!params)
 		return bad_args(c, "out of memory");
 	for (int i = 1; i < argc; i++) {
-		if (progress_ok) {
-			r = long_opt(c, argv, &i, "--progress", false, &val);
-			if (r == 1) {
-				*ret_progress = true;
-				continue;
-			}
-			if (r)
-				return r;
-		}
-		if (!strcmp(argv[i], "name")) {
+		const char *w = argv[i];
+
+		r = a->progress_ok ? long_opt(c, argv, &i, "--progress", false, &val) : 0;
+		if (r == 1)
+			a->progress = true;
+		else if (r)
+			return r;
+		else if ((a->file && !strcmp(w, "name")) || (a->format_ok && !strcmp(w, "format"))) {
 			val = next_word(argv, &i);
 			if (!val)
-				return bad_args(c, "'name' needs a value");
-			r = word_set(c, params, "name", "NAME", val);
-			if (r)
+				return bad_args(c, "'%s' needs a value", w);
+			if (w[0] == 'f')
+				a->format = val;
+			else if ((r = word_set(c, params, "name", "NAME", val)))
 				return r;
-		} else if (!file && (strcmp(argv[i], "-") == 0 || argv[i][0] != '-')) {
-			file = argv[i];
+		} else if (!operand && (!strcmp(w, "-") || w[0] != '-')) {
+			operand = w;
 		} else {
-			return bad_args(c, "unknown argument '%s'", argv[i]);
+			return bad_args(c, "unknown argument '%s'", w);
 		}
 	}
-	if (!file)
-		return bad_args(c, "missing FILE (a topology document; '-' reads standard input)");
-	r = read_doc(file, &doc);
-	if (r)
-		return r;
-	json_object_set_new(params, "doc", doc);
-	*ret_params = TAKE_PTR(params);
-	return 0;
-}
-
-/* "NAME [--progress]" of destroy, show, export and graph into {name}. */
-static int name_params(struct ctx *c, int argc, char **argv, bool *ret_progress, json_t **ret)
-{
-	_cleanup_(json_decrefp) json_t *params = json_object();
-	const char *val;
-	int r;
-
-	if (!params)
-		return bad_args(c, "out of memory");
-	for (int i = 1; i < argc; i++) {
-		if (ret_progress) {
-			r = long_opt(c, argv, &i, "--progress", false, &val);
-			if (r == 1) {
-				*ret_progress = true;
-				continue;
-			}
-			if (r)
-				return r;
-		}
-		if (json_object_get(params, "name"))
-			return bad_args(c, "unknown argument '%s'", argv[i]);
-		r = word_set(c, params, "name", "NAME", argv[i]);
+	if (!operand)
+		return bad_args(c, a->file ? "missing FILE (a topology document; '-' reads "
+					     "standard input)"
+					   : "missing NAME");
+	if (a->file) {
+		r = read_doc(operand, &doc);
 		if (r)
 			return r;
+		json_object_set_new(params, "doc", doc);
+	} else if ((r = word_set(c, params, "name", "NAME", operand))) {
+		return r;
 	}
-	if (!json_object_get(params, "name"))
-		return bad_args(c, "missing NAME");
-	*ret = TAKE_PTR(params);
+	a->params = TAKE_PTR(params);
 	return 0;
 }
 
@@ -284,13 +268,14 @@ static int call_with_progress(struct ctx *c, const char *method, json_t *params,
 
 static int lab_plan(struct ctx *c, int argc, char **argv)
 {
-	json_t *params = NULL, *result = NULL;
+	struct lab_args a = { .file = true };
+	json_t *result = NULL;
 	int r;
 
-	r = doc_params(c, argc, argv, false, &params, NULL);
+	r = lab_args(c, argc, argv, &a);
 	if (r)
 		return r;
-	r = rpc_call(c, "topology.plan", params, &result);
+	r = rpc_call(c, "topology.plan", a.params, &result);
 	if (r || c->json)
 		return r ?: finish_json(c, result);
 	print_diff(result, false);
@@ -323,33 +308,30 @@ static int run_change(struct ctx *c, const char *method, json_t *params, bool pr
 
 static int lab_apply(struct ctx *c, int argc, char **argv)
 {
-	json_t *params = NULL;
-	bool progress = false;
-	int r;
+	struct lab_args a = { .file = true, .progress_ok = true };
+	int r = lab_args(c, argc, argv, &a);
 
-	r = doc_params(c, argc, argv, true, &params, &progress);
-	return r ?: run_change(c, "topology.apply", params, progress, "applying");
+	return r ?: run_change(c, "topology.apply", a.params, a.progress, "applying");
 }
 
 static int lab_destroy(struct ctx *c, int argc, char **argv)
 {
-	json_t *params = NULL;
-	bool progress = false;
-	int r;
+	struct lab_args a = { .progress_ok = true };
+	int r = lab_args(c, argc, argv, &a);
 
-	r = name_params(c, argc, argv, &progress, &params);
-	return r ?: run_change(c, "topology.destroy", params, progress, "destroying");
+	return r ?: run_change(c, "topology.destroy", a.params, a.progress, "destroying");
 }
 
 static int lab_export(struct ctx *c, int argc, char **argv)
 {
-	json_t *params = NULL, *result = NULL;
+	struct lab_args a = {};
+	json_t *result = NULL;
 	int r;
 
-	r = name_params(c, argc, argv, NULL, &params);
+	r = lab_args(c, argc, argv, &a);
 	if (r)
 		return r;
-	r = rpc_call(c, "topology.export", params, &result);
+	r = rpc_call(c, "topology.export", a.params, &result);
 	if (r || c->json)
 		return r ?: finish_json(c, result);
 	/* A file to keep and edit: indented, whatever stdout is. */
@@ -416,14 +398,15 @@ static int lab_list(struct ctx *c, int argc, char **argv)
 
 static int lab_show(struct ctx *c, int argc, char **argv)
 {
-	json_t *params = NULL, *result = NULL, *objects, *doc, *keys, *k;
+	struct lab_args a = {};
+	json_t *result = NULL, *objects, *doc, *keys, *k;
 	size_t i;
 	int r;
 
-	r = name_params(c, argc, argv, NULL, &params);
+	r = lab_args(c, argc, argv, &a);
 	if (r)
 		return r;
-	r = rpc_call(c, "topology.get", params, &result);
+	r = rpc_call(c, "topology.get", a.params, &result);
 	if (r || c->json)
 		return r ?: finish_json(c, result);
 	doc = json_object_get(result, "document");
@@ -689,42 +672,24 @@ static int draw(const struct graph_fmt *f, json_t *doc, const char *lab)
 
 static int lab_graph(struct ctx *c, int argc, char **argv)
 {
-	_cleanup_(json_decrefp) json_t *params = json_object();
-	const struct graph_fmt *f = &graph_fmts[0];
+	struct lab_args a = { .format_ok = true, .format = graph_fmts[0].name };
+	const struct graph_fmt *f = NULL;
 	json_t *result = NULL;
 	int r;
 
-	if (!params)
-		return bad_args(c, "out of memory");
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "format")) {
-			const char *w = next_word(argv, &i);
-
-			f = NULL;
-			for (size_t k = 0; w && k < ELEMENTSOF(graph_fmts); k++)
-				if (!strcmp(graph_fmts[k].name, w))
-					f = &graph_fmts[k];
-			if (!f)
-				return bad_args(c, "'format' wants dot or mermaid%s%s",
-						w ? ", not " : "", w ?: "");
-			continue;
-		}
-		if (json_object_get(params, "name"))
-			return bad_args(c, "unknown argument '%s'", argv[i]);
-		r = word_set(c, params, "name", "NAME", argv[i]);
-		if (r)
-			return r;
-	}
-	if (!json_object_get(params, "name"))
-		return bad_args(c, "missing NAME");
-	r = rpc_call(c, "topology.get", TAKE_PTR(params), &result);
+	r = lab_args(c, argc, argv, &a);
 	if (r)
 		return r;
-	if (c->json) {
-		/* The graph is text either way; --json gives the document it is drawn from. */
-		r = finish_json(c, result);
-		return r;
+	for (size_t k = 0; k < ELEMENTSOF(graph_fmts); k++)
+		if (!strcmp(graph_fmts[k].name, a.format))
+			f = &graph_fmts[k];
+	if (!f) {
+		json_decref(a.params);
+		return bad_args(c, "'format' wants dot or mermaid, not '%s'", a.format);
 	}
+	r = rpc_call(c, "topology.get", a.params, &result);
+	if (r || c->json)
+		return r ?: finish_json(c, result); /* --json: the document it is drawn from */
 	r = draw(f, json_object_get(result, "document"),
 		 json_string_value(json_object_get(result, "name")) ?: "?");
 	json_decref(result);

@@ -5,6 +5,7 @@
  * words.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,45 +13,28 @@
 #include "netnsctl.h"
 #include "tap.h"
 
-static void ms_ok(const char *s, double want)
+/* A time or a percentage: parse(s) gives want, or is refused with -EINVAL leaving it alone. */
+static void real_is(int (*parse)(const char *, double *), const char *what, const char *s,
+		    bool good, double want)
 {
 	double got = -1;
-	char d[128];
-	int r = impair_parse_ms(s, &got);
+	char d[160];
+	int r = parse(s, &got);
 
-	snprintf(d, sizeof(d), "'%s': r=%d, got %.6f, expected %.6f", s, r, got, want);
-	tap_ok(r == 0 && got > want - 1e-9 && got < want + 1e-9, d, d);
+	if (good) {
+		snprintf(d, sizeof(d), "%s '%s': r=%d, got %.6f, expected %.6f", what, s, r, got,
+			 want);
+		tap_ok(r == 0 && got > want - 1e-9 && got < want + 1e-9, d, d);
+	} else {
+		snprintf(d, sizeof(d), "%s '%s' refused (r=%d), output untouched", what, s, r);
+		tap_ok(r == -EINVAL && got == -1, d, d);
+	}
 }
 
-static void ms_bad(const char *s)
-{
-	double got = -1;
-	char d[128];
-	int r = impair_parse_ms(s, &got);
-
-	snprintf(d, sizeof(d), "time '%s' refused (r=%d), output untouched", s, r);
-	tap_ok(r == -EINVAL && got == -1, d, d);
-}
-
-static void pct_ok(const char *s, double want)
-{
-	double got = -1;
-	char d[128];
-	int r = impair_parse_pct(s, &got);
-
-	snprintf(d, sizeof(d), "'%s': r=%d, got %.6f, expected %.6f", s, r, got, want);
-	tap_ok(r == 0 && got > want - 1e-9 && got < want + 1e-9, d, d);
-}
-
-static void pct_bad(const char *s)
-{
-	double got = -1;
-	char d[128];
-	int r = impair_parse_pct(s, &got);
-
-	snprintf(d, sizeof(d), "percentage '%s' refused (r=%d)", s, r);
-	tap_ok(r == -EINVAL && got == -1, d, d);
-}
+#define ms_ok(s, want)	real_is(impair_parse_ms, "time", s, true, want)
+#define ms_bad(s)	real_is(impair_parse_ms, "time", s, false, 0)
+#define pct_ok(s, want) real_is(impair_parse_pct, "percentage", s, true, want)
+#define pct_bad(s)	real_is(impair_parse_pct, "percentage", s, false, 0)
 
 static void kbit_ok(const char *s, long long want)
 {

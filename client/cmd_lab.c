@@ -710,12 +710,13 @@ static const struct verb lab_verbs[] = {
 		    "changed members, \"(in place)\" when only a link's impairments change\n"
 		    "(its qdisc is replaced, the link stays), or why an unchanged object is\n"
 		    "made again (what it sits on is).  Objects are named by their key:\n"
-		    "NAMESPACE, NAMESPACE/DEVICE or NAMESPACE/DEVICE/ADDRESS, a host device\n"
-		    "as /DEVICE.  The last line sums up: \"3 to create, 1 to change, 0 to\n"
-		    "delete\", or \"no changes\".  name NAME names the lab when the document\n"
-		    "does not (if both do, they must agree).  With --json, the result of\n"
-		    "topology.plan.  Errors in the document name the offending member as\n"
-		    "'(field: doc.PATH)', the JSON path in the document.",
+		    "NAMESPACE, NAMESPACE/DEVICE, NAMESPACE/DEVICE/ADDRESS or, for a route,\n"
+		    "NAMESPACE/TABLE/DESTINATION/METRIC; a host device is /DEVICE.  The\n"
+		    "last line sums up: \"3 to create, 1 to change, 0 to delete\", or \"no\n"
+		    "changes\".  name NAME names the lab when the document does not (if\n"
+		    "both do, they must agree).  With --json, the result of topology.plan.\n"
+		    "Errors in the document name the offending member as '(field:\n"
+		    "doc.PATH)', the JSON path in the document.",
 	},
 	{
 	    .name = "apply",

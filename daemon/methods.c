@@ -74,6 +74,25 @@ int methods_netns_writable(struct call *c, const char *netns, const char *field)
 	return r < 0 ? -1 : r;
 }
 
+json_t *methods_attach_fd(struct call *c, int fd)
+{
+	json_t *idx = call_attach_fd(c, fd);
+
+	if (idx)
+		return idx;
+	if (errno == ENOBUFS)
+		call_fail(c, RPC_KIND_LIMIT, ENOBUFS, NULL,
+			  "Too many descriptors waiting for this connection: the limit is %d; read "
+			  "the replies that carry them first",
+			  DISPATCH_MAX_PEER_FDS);
+	else if (errno == EOPNOTSUPP)
+		call_fail(c, RPC_KIND_UNSUPPORTED, EOPNOTSUPP, NULL,
+			  "This connection cannot receive descriptors");
+	else
+		call_fail_errno(c, -errno, NULL, "Failed to pass a descriptor: %s", strerror(errno));
+	return NULL;
+}
+
 struct nl *methods_nl(struct call *c, const char *netns, const char *field)
 {
 	struct nl *nl;

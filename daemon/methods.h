@@ -63,6 +63,12 @@ struct nl;
 int methods_netns_writable(struct call *c, const char *netns, const char *field);
 struct nl *methods_nl(struct call *c, const char *netns, const char *field);
 const char *methods_ns_str(const char *netns);
+/*
+ * call_attach_fd() for the families: the index to put in the result, or
+ * NULL after answering the call (limit, unsupported) when fd cannot be
+ * passed.  fd is the call's either way.
+ */
+json_t *methods_attach_fd(struct call *c, int fd);
 
 /* The OpenRPC document (protocol/netnsd.openrpc.json), embedded at build time. */
 const char *methods_openrpc_text(void);

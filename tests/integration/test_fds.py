@@ -21,7 +21,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from netnsd_test import (Daemon, RpcError, TOP_SRCDIR, ip_json, main, run,  # noqa: E402
-                         test, uniq, wait_for)
+                         test, tmpdir, uniq, wait_for)
 
 CLONE_NEWNET = 0x40000000
 FD_CLIENT = os.environ.get("NETNSD_FD_CLIENT", os.path.abspath("contrib/clients/netnsd-fd"))
@@ -33,7 +33,7 @@ _daemon = None
 def daemon():
     global _daemon
     if _daemon is None or not _daemon.alive():
-        _daemon = Daemon()
+        _daemon = Daemon("--runtime-dir", os.path.join(tmpdir(), "run"))
     return _daemon
 
 

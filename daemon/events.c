@@ -361,9 +361,8 @@ static void ring_push(enum event_topic topic, const char *netns, char *body, siz
 		bus.first = bus.gseq + 1;
 		return;
 	}
-	while (bus.stats.ring_events &&
-	       (bus.stats.ring_events >= bus.cfg.ring_events ||
-		bus.stats.ring_bytes + len > bus.cfg.ring_bytes))
+	while (bus.stats.ring_events && (bus.stats.ring_events >= bus.cfg.ring_events ||
+					 bus.stats.ring_bytes + len > bus.cfg.ring_bytes))
 		ring_drop_first();
 	e = &bus.ring[bus.gseq % bus.cfg.ring_events];
 	if (len > bus.cfg.ring_bytes || (netns && !(e->netns = strdup(netns)))) {
@@ -429,8 +428,8 @@ void events_send_gap(struct events_sub *s, long long lost, const char *reason)
 	size_t len;
 
 	body = encode_body(EVENT_DAEMON, "gap", NULL, NULL, NULL,
-			   json_pack("{s:o,s:s}", "lost", lost < 0 ? json_null() : json_integer(lost),
-				     "reason", reason),
+			   json_pack("{s:o,s:s}", "lost",
+				     lost < 0 ? json_null() : json_integer(lost), "reason", reason),
 			   &len);
 	if (body && send_frame(s, ++s->seq, 0, body, len) == 0)
 		bus.stats.delivered++;

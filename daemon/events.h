@@ -115,7 +115,7 @@ void events_send_to(struct events_sub *s, enum event_topic topic, const char *ac
 struct events_stats {
 	size_t subscriptions;
 	unsigned long long published, delivered, lost, cutoffs;
-	unsigned long long replayed;	    /* events sent from the ring */
+	unsigned long long replayed;	/* events sent from the ring */
 	size_t ring_events, ring_bytes; /* held now */
 };
 void events_get_stats(struct events_stats *ret);

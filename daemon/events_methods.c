@@ -119,7 +119,8 @@ static void method_subscribe(struct call *c, json_t *params)
 					"Invalid params: instance: required with since (the "
 					"instance of the netnsd the cursor came from)");
 	if (instance && !since_j)
-		return call_fail_params(c, "since", "Invalid params: since: required with instance");
+		return call_fail_params(c, "since",
+					"Invalid params: since: required with instance");
 	same = instance && !strcmp(instance, events_instance());
 	if (same && since > events_gseq())
 		return call_fail_params(c, "since",
@@ -156,7 +157,8 @@ static void method_subscribe(struct call *c, json_t *params)
 	result = json_pack("{s:I,s:s,s:I}", "subscription", (json_int_t)events_sub_id(s->sub),
 			   "instance", events_instance(), "gseq", (json_int_t)events_gseq());
 	if (since_j)
-		json_object_set_new(result, "lost", same ? json_integer((json_int_t)lost) : json_null());
+		json_object_set_new(result, "lost",
+				    same ? json_integer((json_int_t)lost) : json_null());
 	call_reply(c, result);
 	if (since_j && same && (lost == 0 || !snapshot))
 		return events_replay(s->sub, since); /* a gap event first if lost > 0 */

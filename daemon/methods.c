@@ -89,7 +89,8 @@ json_t *methods_attach_fd(struct call *c, int fd)
 		call_fail(c, RPC_KIND_UNSUPPORTED, EOPNOTSUPP, NULL,
 			  "This connection cannot receive descriptors");
 	else
-		call_fail_errno(c, -errno, NULL, "Failed to pass a descriptor: %s", strerror(errno));
+		call_fail_errno(c, -errno, NULL, "Failed to pass a descriptor: %s",
+				strerror(errno));
 	return NULL;
 }
 

@@ -639,8 +639,8 @@ static void method_open(struct call *c, json_t *params)
 	if (!idx)
 		return;
 	call_reply(c, json_pack("{s:s,s:b,s:I,s:o}", "name", name, "managed",
-				pinned && state_get(COLL, name), "inode", (json_int_t)id.ino,
-				"fd", idx));
+				pinned && state_get(COLL, name), "inode", (json_int_t)id.ino, "fd",
+				idx));
 }
 
 void netns_methods_exit(void)

@@ -59,7 +59,7 @@ struct conn {
 	size_t out_off, out_len, out_cap; /* unsent bytes are out[out_off..out_len) */
 	int fds[MAX_QUEUED_FDS];	  /* received, not yet taken */
 	unsigned nfds;
-	uint64_t sent;			   /* bytes written since the connection opened */
+	uint64_t sent;				 /* bytes written since the connection opened */
 	struct out_fds *out_fds, **out_fds_tail; /* to pass, in stream order */
 	unsigned n_out_fds;
 	int events; /* UV_READABLE | UV_WRITABLE being polled */

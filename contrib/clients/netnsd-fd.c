@@ -170,8 +170,8 @@ static json_t *conn_call(struct conn *c, const char *method, json_t *params)
 		res = json_incref(json_object_get(reply, "result"));
 		if (!res)
 			fprintf(stderr, "netnsd-fd: %s: %s\n", method,
-				json_string_value(json_object_get(json_object_get(reply, "error"),
-								  "message")));
+				json_string_value(
+				    json_object_get(json_object_get(reply, "error"), "message")));
 		json_decref(reply);
 		return res;
 	}

@@ -111,6 +111,17 @@ def replay_links(events):
     return alive
 
 
+def away_after(d, ns, link):
+    """A subscriber sees link made in ns, then goes away: its cursor (last gseq, instance)."""
+    a = Sub(d, {"netns": ns})
+    d.call("link.add", {"netns": ns, "name": link, "kind": "bridge"})
+    a.until(link_event(ns, link, "new"), what=link + " new")
+    a.drain(0.3)
+    cursor = a.stream()[-1]["gseq"], a.reply["instance"]
+    a.close()
+    return cursor
+
+
 @test
 def test_resume_exact():
     """reconnect with since = last gseq: exactly the missed events, in order, then live ones"""
@@ -175,12 +186,7 @@ def test_ring_overflow():
     ns = uniq("rv")
     d.call("netns.add", {"name": ns})
     ref = Sub(d, {"netns": ns})
-    a = Sub(d, {"netns": ns})
-    d.call("link.add", {"netns": ns, "name": "br0", "kind": "bridge"})
-    a.until(link_event(ns, "br0", "new"))
-    a.drain(0.3)
-    last, instance = a.stream()[-1]["gseq"], a.reply["instance"]
-    a.close()
+    last, instance = away_after(d, ns, "br0")
     for i in range(1, 15):
         d.call("link.add", {"netns": ns, "name": "br%d" % i, "kind": "bridge"})
     ref.until(link_event(ns, "br14", "new"))
@@ -223,11 +229,7 @@ def test_stale_after_restart():
     d = new_daemon()
     ns = uniq("rr")
     d.call("netns.add", {"name": ns})
-    a = Sub(d, {"netns": ns})
-    d.call("link.add", {"netns": ns, "name": "br0", "kind": "bridge"})
-    a.until(link_event(ns, "br0", "new"))
-    last, instance = a.stream()[-1]["gseq"], a.reply["instance"]
-    a.close()
+    last, instance = away_after(d, ns, "br0")
     d.restart()
     # The new daemon publishes events of its own; a gseq alone would look valid.
     d.call("link.add", {"netns": ns, "name": "br1", "kind": "bridge"})
@@ -279,12 +281,7 @@ def test_replay_paced():
     d = new_daemon("--event-backlog-bytes", "65536")
     ns = uniq("rp")
     d.call("netns.add", {"name": ns})
-    a = Sub(d, {"netns": ns})
-    d.call("link.add", {"netns": ns, "name": "m0", "kind": "bridge"})
-    a.until(link_event(ns, "m0", "new"))
-    a.drain(0.3)
-    last, instance = a.stream()[-1]["gseq"], a.reply["instance"]
-    a.close()
+    last, instance = away_after(d, ns, "m0")
     c = Client(d.socket)
     try:
         for i in range(1, 121):

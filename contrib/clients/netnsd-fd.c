@@ -147,7 +147,7 @@ static json_t *conn_call(struct conn *c, const char *method, json_t *params)
 	}
 	conn_drop_fds(c);
 	for (;;) {
-		char *nl = memchr(c->buf, '\n', c->len);
+		char *nl = c->len ? memchr(c->buf, '\n', c->len) : NULL;
 		json_t *reply, *res;
 		size_t used;
 

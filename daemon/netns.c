@@ -484,7 +484,11 @@ int netns_open_checked(const char *name, struct netns_id *ret_id, bool *ret_pinn
 		return r;
 	}
 	*ret_id = id;
+	/* Without SIOCGSKNS (before Linux 4.9) the mounted one may still be ours. */
 	*ret_pinned = false;
+	for (size_t i = 0; i < npins; i++)
+		if (!strcmp(pins[i].name, name))
+			*ret_pinned = netns_id_equal(&id, &pins[i].id);
 	return fd;
 }
 

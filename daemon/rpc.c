@@ -5,9 +5,9 @@
  * pipelined burst leave in one write.  Descriptors a client passes with
  * SCM_RIGHTS are queued on its connection until a request takes them;
  * descriptors a reply passes (netns.open, proc.spawn's pidfd) leave with
- * the sendmsg() that writes the reply's first byte.  A peer whose replies pile up beyond
- * half of max_queued stops being read until it drains (backpressure); one
- * that would exceed max_queued is disconnected.  An over-long frame gets an
+ * the sendmsg() that writes the reply's first byte.  A peer whose replies
+ * pile up beyond half of max_queued stops being read until it drains
+ * (backpressure); one that would exceed max_queued is disconnected.  An over-long frame gets an
  * error and the connection is closed once the error is written.
  */
 #include <fcntl.h>
@@ -259,7 +259,6 @@ static int conn_send_fds(struct dispatch_peer *p, char *frame, size_t len, int *
 	struct conn *c = container_of(p, struct conn, peer);
 	struct out_fds *a = NULL;
 	uint64_t at = c->sent + conn_unsent(c);
-	int r;
 
 	if (!c->closing && n > 0 && n <= DISPATCH_MAX_PEER_FDS)
 		a = malloc(sizeof(*a) + n * sizeof(int));
@@ -282,8 +281,7 @@ static int conn_send_fds(struct dispatch_peer *p, char *frame, size_t len, int *
 	*c->out_fds_tail = a;
 	c->out_fds_tail = &a->next;
 	c->n_out_fds += n;
-	r = conn_send(p, frame, len);
-	return r;
+	return conn_send(p, frame, len);
 }
 
 static unsigned conn_pending_fds(struct dispatch_peer *p)

@@ -16,12 +16,15 @@ host-wide events of others come and go).
 import json
 import os
 import socket
+import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from netnsd_test import (Client, Daemon, RpcError, ip_json, main, test,  # noqa: E402
-                         tmpdir, uniq)
+from netnsd_test import (Client, Daemon, RpcError, TOP_SRCDIR, ip_json, main,  # noqa: E402
+                         test, tmpdir, uniq, wait_for)
+
+FOLLOW = os.path.join(TOP_SRCDIR, "contrib", "clients", "netnsd-follow.py")
 
 
 def new_daemon(*args):
@@ -309,6 +312,45 @@ def test_replay_paced():
         [body(e) for e in live.stream() if e["gseq"] > b.reply["gseq"]]
     for s in (b, live):
         s.close()
+
+
+@test
+def test_contrib_follow():
+    """contrib/clients/netnsd-follow.py prints what it missed while stopped, once, then resyncs"""
+    d = new_daemon()
+    ns = uniq("rf")
+    d.call("netns.add", {"name": ns})
+    cursor = os.path.join(tmpdir(), "cursor.json")
+    cmd = [sys.executable, FOLLOW, "--socket", d.socket, "--cursor", cursor, "--netns", ns,
+           "--topics", "link", "--idle-exit", "1.5"]
+
+    def links(out):
+        return [(e["action"], e["link"]["name"]) for e in map(json.loads, out.splitlines())
+                if e["topic"] == "link" and e["action"] in ("new", "del")]
+
+    first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert wait_for(lambda: os.path.exists(cursor), timeout=20), "no cursor written"
+    d.call("link.add", {"netns": ns, "name": "f1", "kind": "bridge"})
+    out, err = first.communicate(timeout=60)
+    assert first.returncode == 0, err
+    assert ("new", "f1") in links(out), out
+    saved = json.load(open(cursor))
+    # While it is stopped.
+    d.call("link.add", {"netns": ns, "name": "f2", "kind": "bridge"})
+    d.call("link.add", {"netns": ns, "name": "f3", "kind": "bridge"})
+    d.call("link.delete", {"netns": ns, "name": "f1"})
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stderr == "", out.stderr
+    assert links(out.stdout) == [("new", "f2"), ("new", "f3"), ("del", "f1")], out.stdout
+    assert all(e["gseq"] > saved["gseq"] for e in map(json.loads, out.stdout.splitlines()))
+    # After a restart of netnsd the cursor is stale: said on stderr, and --resync lists the state.
+    d.restart()
+    out = subprocess.run(cmd + ["--resync"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "restarted" in out.stderr, out.stderr
+    snap = {e["link"]["name"] for e in map(json.loads, out.stdout.splitlines())
+            if e["topic"] == "link" and e.get("snapshot")}
+    assert snap == {l["ifname"] for l in ip_json("link", netns=ns)}, (snap, out.stdout[-500:])
+    assert json.load(open(cursor))["instance"] != saved["instance"]
 
 
 if __name__ == "__main__":

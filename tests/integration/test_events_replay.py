@@ -31,6 +31,14 @@ def new_daemon(*args):
     return Daemon("--runtime-dir", os.path.join(tmpdir(), "run"), *args)
 
 
+def daemon_with_ns(tag, *args):
+    """A fresh netnsd (options args) and a namespace of ours in it."""
+    d = new_daemon(*args)
+    ns = uniq(tag)
+    d.call("netns.add", {"name": ns})
+    return d, ns
+
+
 class Sub:
     """One connection with one subscription; events checked as they come."""
 
@@ -185,9 +193,7 @@ def test_resume_exact():
 @test
 def test_ring_overflow():
     """a cursor older than the ring: a gap event says exactly how many daemon events are gone"""
-    d = new_daemon("--event-ring", "16")
-    ns = uniq("rv")
-    d.call("netns.add", {"name": ns})
+    d, ns = daemon_with_ns("rv", "--event-ring", "16")
     ref = Sub(d, {"netns": ns})
     last, instance = away_after(d, ns, "br0")
     for i in range(1, 15):
@@ -229,9 +235,7 @@ def test_ring_overflow():
 @test
 def test_stale_after_restart():
     """a cursor from before a daemon restart: told it is stale (lost null), never a wrong replay"""
-    d = new_daemon()
-    ns = uniq("rr")
-    d.call("netns.add", {"name": ns})
+    d, ns = daemon_with_ns("rr")
     last, instance = away_after(d, ns, "br0")
     d.restart()
     # The new daemon publishes events of its own; a gseq alone would look valid.
@@ -281,9 +285,7 @@ def test_bad_params():
 @test
 def test_replay_paced():
     """a replay larger than the backlog limit arrives whole to a slow reader: no overflow, no gap"""
-    d = new_daemon("--event-backlog-bytes", "65536")
-    ns = uniq("rp")
-    d.call("netns.add", {"name": ns})
+    d, ns = daemon_with_ns("rp", "--event-backlog-bytes", "65536")
     last, instance = away_after(d, ns, "m0")
     c = Client(d.socket)
     try:
@@ -317,9 +319,7 @@ def test_replay_paced():
 @test
 def test_contrib_follow():
     """contrib/clients/netnsd-follow.py prints what it missed while stopped, once, then resyncs"""
-    d = new_daemon()
-    ns = uniq("rf")
-    d.call("netns.add", {"name": ns})
+    d, ns = daemon_with_ns("rf")
     cursor = os.path.join(tmpdir(), "cursor.json")
     cmd = [sys.executable, FOLLOW, "--socket", d.socket, "--cursor", cursor, "--netns", ns,
            "--topics", "link", "--idle-exit", "1.5"]

@@ -15,14 +15,15 @@ host-wide events of others come and go).
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from netnsd_test import (Client, Daemon, RpcError, TOP_SRCDIR, ip_json, main,  # noqa: E402
-                         test, tmpdir, uniq, wait_for)
+from netnsd_test import (NETNSCTL, Client, Daemon, RpcError, TOP_SRCDIR, ip_json,  # noqa: E402
+                         main, test, tmpdir, uniq, wait_for)
 
 FOLLOW = os.path.join(TOP_SRCDIR, "contrib", "clients", "netnsd-follow.py")
 
@@ -351,6 +352,52 @@ def test_contrib_follow():
             if e["topic"] == "link" and e.get("snapshot")}
     assert snap == {l["ifname"] for l in ip_json("link", netns=ns)}, (snap, out.stdout[-500:])
     assert json.load(open(cursor))["instance"] != saved["instance"]
+
+
+def monitor_until(d, args, want, timeout=30):
+    """netnsctl monitor ARGS until a line contains want; its lines and its exit status."""
+    p = subprocess.Popen([NETNSCTL, "--socket", d.socket] + args, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    out = []
+    try:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            line = p.stdout.readline()
+            if not line:
+                break
+            out.append(line.rstrip("\n"))
+            if want in line:
+                break
+    finally:
+        p.send_signal(signal.SIGTERM)
+        rest, err = p.communicate(timeout=30)
+    return out + rest.splitlines(), p.returncode, err
+
+
+@test
+def test_netnsctl_monitor_since():
+    """netnsctl monitor --since INSTANCE:GSEQ prints the missed events, then a gap after a restart"""
+    d, ns = daemon_with_ns("rm")
+    last, instance = away_after(d, ns, "q0")
+    d.call("link.add", {"netns": ns, "name": "q1", "kind": "bridge"})
+    d.call("link.delete", {"netns": ns, "name": "q0"})
+    cursor = "%s:%d" % (instance, last)
+    out, rc, err = monitor_until(d, ["--json", "monitor", "link", "-n", ns, "--since", cursor],
+                                 '"del"')
+    assert rc == 0, err
+    evs = [json.loads(l) for l in out]
+    got = [(e["action"], e["link"]["name"]) for e in evs if e["action"] in ("new", "del")]
+    assert got == [("new", "q1"), ("del", "q0")], out
+    assert all(e["gseq"] > last for e in evs), evs
+    out, rc, err = monitor_until(d, ["monitor", "link", "-n", ns, "--since", cursor], "q0")
+    assert rc == 0 and "[link] new    %s: q1" % ns in out[0] and "[link] del" in out[-1], out
+    for bad in ("nocolon", ":5", instance + ":x", instance + ":-1"):
+        p = subprocess.run([NETNSCTL, "--socket", d.socket, "monitor", "--since", bad],
+                           capture_output=True, text=True, timeout=30)
+        assert p.returncode == 2 and "--since" in p.stderr, (bad, p)
+    d.restart()
+    out, rc, err = monitor_until(d, ["monitor", "-n", ns, "--since", cursor], "gap")
+    assert rc == 0 and out and "[daemon] gap" in out[0] and "netnsd restarted" in out[0], out
 
 
 if __name__ == "__main__":

@@ -2984,7 +2984,8 @@ static int cmd_monitor(struct ctx *c, int argc, char **argv)
 			if (!colon || colon == v || (size_t)(colon - v) > 64 ||
 			    !parse_int(colon + 1, 0, LLONG_MAX, &g))
 				return bad_args(c, "--since needs INSTANCE:GSEQ, not '%s'", v);
-			json_object_set_new(params, "instance", json_stringn(v, (size_t)(colon - v)));
+			json_object_set_new(params, "instance",
+					    json_stringn(v, (size_t)(colon - v)));
 			json_object_set_new(params, "since", json_integer(g));
 			continue;
 		}

@@ -351,6 +351,17 @@ static char *encode_body(enum event_topic topic, const char *action, const char 
 	return text;
 }
 
+/*
+ * Event gseq cannot be replayed (not kept): the ring holds a gap-free run,
+ * so what it held before goes too, and replays from before it get a gap.
+ */
+static void ring_lose(unsigned long long gseq)
+{
+	while (bus.stats.ring_events)
+		ring_drop_first();
+	bus.first = gseq + 1;
+}
+
 /* Keep an event for replays, evicting the oldest beyond either bound; takes body. */
 static void ring_push(enum event_topic topic, const char *netns, char *body, size_t len)
 {
@@ -358,7 +369,7 @@ static void ring_push(enum event_topic topic, const char *netns, char *body, siz
 
 	if (!bus.cfg.ring_events) {
 		free(body);
-		bus.first = bus.gseq + 1;
+		ring_lose(bus.gseq);
 		return;
 	}
 	while (bus.stats.ring_events && (bus.stats.ring_events >= bus.cfg.ring_events ||
@@ -368,7 +379,7 @@ static void ring_push(enum event_topic topic, const char *netns, char *body, siz
 	if (len > bus.cfg.ring_bytes || (netns && !(e->netns = strdup(netns)))) {
 		/* Cannot be kept: everything up to it counts as lost to a replay. */
 		free(body);
-		bus.first = bus.gseq + 1;
+		ring_lose(bus.gseq);
 		return;
 	}
 	e->gseq = bus.gseq;
@@ -395,14 +406,14 @@ void events_publish(enum event_topic topic, const char *action, const char *netn
 		any |= !s->replaying && matches(s, topic, netns);
 	}
 	if (!any && !bus.cfg.ring_events) {
-		bus.first = gseq + 1;
+		ring_lose(gseq);
 		json_decref(obj);
 		json_decref(extra);
 		return;
 	}
 	body = encode_body(topic, action, netns, key, obj, extra, &len);
 	if (!body) {
-		bus.first = gseq + 1; /* lost to replays as well */
+		ring_lose(gseq); /* lost to replays as well */
 		return;
 	}
 	for (struct events_sub *s = bus.subs, *next; s; s = next) {

@@ -234,6 +234,35 @@ def test_ring_overflow():
 
 
 @test
+def test_ring_bytes():
+    """an event bigger than --event-ring-bytes is never replayed: a gap covers it, later ones come"""
+    d, ns = daemon_with_ns("rb", "--event-ring-bytes", "4096")
+    ref = Sub(d, {"netns": ns})
+    last, instance = away_after(d, ns, "k0")
+    big = d.call("proc.spawn", {"netns": ns, "argv": ["true"] + ["a" * 200] * 30})
+    ref.until(lambda e: e["topic"] == "proc" and e["action"] == "exited" and
+              e["proc"]["id"] == big["id"], what="the big process's exit")
+    d.call("link.add", {"netns": ns, "name": "k1", "kind": "bridge"})
+    ref.until(link_event(ns, "k1", "new"))
+    ref.drain(0.3)
+    big_gseqs = [e["gseq"] for e in ref.stream() if e["topic"] == "proc"]
+    b = Sub(d, {"netns": ns, "since": last, "instance": instance})
+    assert b.reply["lost"] >= max(big_gseqs) - last, (b.reply, big_gseqs, last)
+    # (Host-wide events of a busy machine may have pushed k1 out of so small a ring too.)
+    b.drain(0.5)
+    gap = b.events[0]
+    assert gap["action"] == "gap" and gap["lost"] == b.reply["lost"], gap
+    assert not [e for e in b.events if e["topic"] == "proc"], "a too big event was replayed"
+    top = b.reply["gseq"]
+    assert [body(e) for e in b.stream() if e["gseq"] <= top] == \
+        [body(e) for e in ref.stream() if last + b.reply["lost"] < e["gseq"] <= top]
+    ring = d.call("daemon.info")["events"]["ring"]
+    assert 1 <= ring["events"] and 0 < ring["bytes"] <= 4096 == ring["max_bytes"], ring
+    for x in (b, ref):
+        x.close()
+
+
+@test
 def test_stale_after_restart():
     """a cursor from before a daemon restart: told it is stale (lost null), never a wrong replay"""
     d, ns = daemon_with_ns("rr")

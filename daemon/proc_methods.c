@@ -15,7 +15,8 @@
 #include "events.h"
 #include "links.h"
 #include "log.h"
-#include "methods.h"
+#include "method_ctx.h"
+#include "method_families.h"
 #include "netns.h"
 #include "proc.h"
 #include "state.h"
@@ -385,13 +386,13 @@ static void method_spawn(struct call *c, json_t *params)
 	int fds[MAX_FDS] = { 0 };
 	size_t nfds = 0;
 
-	if (methods_netns_writable(c, netns, "netns") < 0)
+	if (method_ctx_netns_writable(c, netns, "netns") < 0)
 		return;
 	if (need > MAX_FDS)
 		return call_fail_params(c, NULL, "Invalid params: at most %d descriptors", MAX_FDS);
 	/* Checked before anything starts: a process is never started for a reply that fails. */
 	if (json_is_true(json_object_get(params, "pidfd")) && call_fd_room(c) == 0)
-		return (void)methods_attach_fd(c, -1);
+		return (void)method_ctx_attach_fd(c, -1);
 	while ((json_int_t)nfds < need) {
 		int fd = call_take_fd(c);
 

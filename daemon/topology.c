@@ -1516,8 +1516,20 @@ int topology_recover(void)
 				state_del(str(e, "c"), str(e, "k"));
 		}
 		/* Before-images back: reconcile makes the kernel match them. */
-		json_array_foreach(deleted, i, e)
+		json_array_foreach(deleted, i, e) {
+			json_t *cur = state_get(str(e, "c"), str(e, "k"));
+			struct netns_id id, was;
+
+			/*
+			 * A namespace a rollback already made again (the crash hit
+			 * the rollback) is recorded with its new identity: keep it.
+			 */
+			if (coll_is(str(e, "c"), "netns") && cur && str(cur, "topology") &&
+			    !strcmp(str(cur, "topology"), name) && spec_netns_identity(cur, &was) &&
+			    netns_stat(str(e, "k"), &id) == 0 && netns_id_equal(&id, &was))
+				continue;
 			state_put(str(e, "c"), str(e, "k"), json_incref(json_object_get(e, "doc")));
+		}
 		/* Links changed in place: their impairments back as they were. */
 		json_array_foreach(json_object_get(rec, "updated"), i, e) {
 			json_t *doc = json_object_get(e, "doc");

@@ -542,6 +542,7 @@ struct txn {
 	json_t *final;	 /* key -> the stored doc of a created namespace */
 	json_t *before;	 /* coll -> key -> before-image */
 	json_t *lingering; /* "ns/name" -> {netns, name}: veth ends the kernel deletes for us */
+	json_t *planned;   /* link key -> its planned doc (creations and changes) */
 	uint64_t linger_deadline;
 	uv_idle_t idle;
 	uv_timer_t timer; /* polls lingering ends */
@@ -641,13 +642,7 @@ static json_t *peer_doc(struct txn *t, json_t *doc, bool create, char **ret_key)
 	if (!peer || spec_link_key(str(peer, "netns"), str(peer, "name"), &k) < 0)
 		return NULL;
 	if (create) {
-		json_t *s;
-		size_t i;
-
-		json_array_foreach(json_object_get(t->plan, "steps"), i, s)
-			if (coll_is(str(s, "kind"), LINK_COLL) && !strcmp(str(s, "key"), k) &&
-			    json_object_get(s, "doc"))
-				p = json_object_get(s, "doc");
+		p = json_object_get(t->planned, k);
 	} else {
 		p = json_object_get(json_object_get(t->before, LINK_COLL), k);
 	}
@@ -981,6 +976,7 @@ static void txn_free(struct txn *t)
 	json_decref(t->final);
 	json_decref(t->before);
 	json_decref(t->lingering);
+	json_decref(t->planned);
 	free(t->steps);
 	free(t->name);
 	free(t);
@@ -1274,6 +1270,8 @@ static int build_steps(struct txn *t)
 				json_object_set_new(t->before, coll, json_object());
 			json_object_set(json_object_get(t->before, coll), str(s, "key"), b);
 		}
+		if (strcmp(act, "delete") && coll_is(coll, LINK_COLL))
+			json_object_set(t->planned, str(s, "key"), json_object_get(s, "doc"));
 		if (strcmp(act, "delete")) {
 			t->steps[n] = (struct step){ .coll = coll,
 						     .key = str(s, "key"),
@@ -1346,6 +1344,7 @@ static int start(json_t *doc, const char *name, topology_done_fn done, void *use
 	txns = t;
 	n_active++;
 	t->lingering = json_object();
+	t->planned = json_object();
 	uv_idle_init(uv_default_loop(), &t->idle);
 	uv_timer_init(uv_default_loop(), &t->timer);
 	r = t->name ? build_steps(t) : -ENOMEM;
@@ -1516,8 +1515,20 @@ int topology_recover(void)
 				state_del(str(e, "c"), str(e, "k"));
 		}
 		/* Before-images back: reconcile makes the kernel match them. */
-		json_array_foreach(deleted, i, e)
+		json_array_foreach(deleted, i, e) {
+			json_t *cur = state_get(str(e, "c"), str(e, "k"));
+			struct netns_id id, was;
+
+			/*
+			 * A namespace a rollback already made again (the crash hit
+			 * the rollback) is recorded with its new identity: keep it.
+			 */
+			if (coll_is(str(e, "c"), "netns") && cur && str(cur, "topology") &&
+			    !strcmp(str(cur, "topology"), name) && spec_netns_identity(cur, &was) &&
+			    netns_stat(str(e, "k"), &id) == 0 && netns_id_equal(&id, &was))
+				continue;
 			state_put(str(e, "c"), str(e, "k"), json_incref(json_object_get(e, "doc")));
+		}
 		/* Links changed in place: their impairments back as they were. */
 		json_array_foreach(json_object_get(rec, "updated"), i, e) {
 			json_t *doc = json_object_get(e, "doc");

@@ -150,6 +150,10 @@ def test_core_bridge_lab():
     assert ping(pfx + "n1", "10.0.0.2"), "n1 cannot ping n2 over the bridge"
     info = d.call("netns.get", {"name": pfx + "n1"})
     assert info.get("topology") == doc["name"], info
+    tags = {l["name"]: l.get("topology") for l in d.call("link.list", {"netns": pfx + "n1"})["links"]}
+    assert tags == {"lo": None, "eth0": doc["name"]}, tags
+    addrs = d.call("addr.list", {"netns": pfx + "n1", "dev": "eth0"})["addresses"]
+    assert [a.get("topology") for a in addrs if a["family"] == "inet"] == [doc["name"]], addrs
 
     r = d.call("topology.apply", {"doc": doc})
     assert r["changed"] == 0 and r["steps"] == [], r

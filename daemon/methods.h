@@ -15,6 +15,8 @@ struct methods_context {
 	bool socket_activated;
 	uint64_t start_usec; /* monotonic */
 	size_t max_namespaces;
+	const char *spawn;	  /* as configured: auto, systemd, direct */
+	const char *spawn_reason; /* why the launcher in use was chosen (see PROTOCOL.md) */
 };
 
 extern const struct method daemon_methods[];

@@ -141,5 +141,49 @@ def umask_0077_keeps_shared_files_readable():
         d.stop()
 
 
+def run_shim(procdir, fifo_reader):
+    """The shim as systemd starts it: nothing on fd 3.  Returns (rc, FIFO lines)."""
+    shim = os.environ.get("NETNSD_SHIM", os.path.join(os.path.dirname(NETNSD), "netnsd-shim"))
+    fd = -1
+    if fifo_reader:
+        os.mkfifo(os.path.join(procdir, "sync"), 0o600)
+        fd = os.open(os.path.join(procdir, "sync"), os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        rc = subprocess.run([shim, procdir], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, timeout=30).returncode
+        data = b""
+        while fd >= 0:
+            try:
+                chunk = os.read(fd, 4096)
+            except BlockingIOError:
+                break
+            if not chunk:
+                break
+            data += chunk
+        return rc, data.decode().splitlines()
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
+@test
+def shim_reports_on_the_sync_fifo():
+    """Without a pipe on fd 3 the shim reports on PROCDIR/sync, and needs no reader there."""
+    for reader, argv, want in ((True, ["/bin/true"], ["ok", "exit"]),
+                               (True, ["/nonexistent/prog"], ["err"]),
+                               (False, ["/bin/true"], [])):
+        d = tmpdir()
+        with open(os.path.join(d, "spec.json"), "w") as f:
+            f.write('{"argv": %s, "netns": null}' % str(argv).replace("'", '"'))
+        rc, lines = run_shim(d, reader)
+        assert [l.split()[0] for l in lines] == want, (argv, reader, lines)
+        with open(os.path.join(d, "status")) as f:
+            status = f.read()
+        if argv[0] == "/bin/true":
+            assert rc == 0 and "result=exited\ncode=0\n" in status, (rc, status)
+        else:
+            assert rc == 1 and "stage=exec" in status and lines[0] == "err exec 2", (rc, lines)
+
+
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -33,6 +33,9 @@
 
 #define SYSTEMD_PRIVATE "/run/systemd/private"
 
+/* Messages dispatched per loop callback at most. */
+#define PROCESS_BATCH 64
+
 /* How long systemd may take to answer one call. */
 #define CALL_TIMEOUT_USEC (30ull * 1000 * 1000)
 
@@ -147,7 +150,9 @@ static void process(void)
 		disconnect();
 		return;
 	}
-	while (T.bus) {
+	/* A bounded batch: PID 1 sends every signal to a direct connection, and the loop has
+	 * other work.  What is left makes sd_bus_get_timeout() 0, so rearm() comes back. */
+	for (unsigned n = 0; T.bus && n < PROCESS_BATCH; n++) {
 		r = sd_bus_process(T.bus, NULL);
 		if (r < 0) {
 			disconnect();

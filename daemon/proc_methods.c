@@ -64,6 +64,8 @@ static json_t *proc_view(const struct proc_info *p)
 	}
 	if (p->log_path)
 		json_object_set_new(o, "log", json_string(p->log_path));
+	if (p->unit)
+		json_object_set_new(o, "unit", json_string(p->unit));
 	return o;
 }
 

@@ -404,6 +404,7 @@ static void fill_info(const struct proc *p, struct proc_info *info)
 		.error_stage = p->error_stage[0] ? p->error_stage : NULL,
 		.error = p->error,
 		.log_path = log_path_of(p),
+		.stopped = p->stopping,
 	};
 }
 
@@ -759,6 +760,9 @@ static int spec_write(struct proc *p)
 	if (!spec)
 		return -ENOMEM;
 	if (p->tty && json_object_set_new(spec, "tty", json_true()) < 0)
+		return -ENOMEM;
+	/* A stop survives a restart of netnsd: the adopted record must not restart. */
+	if (p->stopping && json_object_set_new(spec, "stopped", json_true()) < 0)
 		return -ENOMEM;
 	text = json_dumps(spec, JSON_COMPACT);
 	if (!text)
@@ -1781,6 +1785,15 @@ int proc_foreach(const char *netns, int (*fn)(const struct proc_info *info, void
 	return 0;
 }
 
+static int stop_proc(struct proc *p, unsigned grace_ms, proc_done_cb cb, void *userdata);
+
+/* The signals that ask a process to end (systemctl kill/stop would end it with them). */
+static bool ends_process(int sig)
+{
+	return sig == SIGTERM || sig == SIGKILL || sig == SIGINT || sig == SIGQUIT ||
+	       sig == SIGHUP;
+}
+
 int proc_kill(const char *id, int sig)
 {
 	struct proc *p = find(id);
@@ -1791,6 +1804,12 @@ int proc_kill(const char *id, int sig)
 		return -ENOENT;
 	if (p->state == PROC_STARTING)
 		return -EAGAIN;
+	if (p->state == PROC_BACKOFF && ends_process(sig)) {
+		/* Nothing runs to take the signal: what the caller means is "stop it". */
+		int r = stop_proc(p, 0, NULL, NULL);
+
+		return r < 0 ? r : 1;
+	}
 	if (p->state != PROC_RUNNING)
 		return -ESRCH;
 	return signal_payload(p, sig);
@@ -1821,11 +1840,17 @@ static int stop_proc(struct proc *p, unsigned grace_ms, proc_done_cb cb, void *u
 	uint64_t deadline;
 	int r;
 
-	p->stopping = true;
+	if (!p->stopping) {
+		p->stopping = true;
+		/* Best effort: without the mark a later netnsd would restart it on adoption. */
+		if (p->dirfd >= 0)
+			(void)spec_write(p);
+	}
 	if (p->state == PROC_BACKOFF) {
 		uv_timer_stop(&p->timer);
 		p->timer_mode = TIMER_NONE;
 		p->state = p->has_exit ? PROC_EXITED : PROC_FAILED;
+		emit(p, PROC_EVENT_STOPPED);
 		/* They waited for a run that will not come. */
 		defer_waiters(p);
 	}
@@ -2069,6 +2094,7 @@ static int load_spec(struct proc *p)
 				     &p->restart) < 0)
 		p->restart = PROC_RESTART_NO;
 	p->tty = json_is_true(json_object_get(spec, "tty"));
+	p->stopping = json_is_true(json_object_get(spec, "stopped"));
 	v = json_object_get(spec, "restarts");
 	p->restarts =
 	    json_is_integer(v) && json_integer_value(v) > 0 ? (unsigned)json_integer_value(v) : 0;

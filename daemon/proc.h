@@ -108,6 +108,7 @@ struct proc_info {
 	const char *error_stage;
 	int error;
 	const char *log_path; /* the stdout log file, else the stderr one, else NULL */
+	bool stopped;	      /* proc_stop() (or a kill during backoff) ended it for good */
 };
 
 enum proc_event {
@@ -119,6 +120,7 @@ enum proc_event {
 	PROC_EVENT_LOST,       /* the shim vanished without recording a status */
 	PROC_EVENT_ADOPTED,    /* found again by proc_adopt_all() */
 	PROC_EVENT_REMOVED,    /* forgotten */
+	PROC_EVENT_STOPPED,    /* a scheduled restart was cancelled by a stop: now terminal */
 };
 
 /* Called once: r > 0 is the payload's pid; r < 0 is -errno with info->error_stage set. */
@@ -192,8 +194,11 @@ int proc_foreach(const char *netns, int (*fn)(const struct proc_info *info, void
 
 /*
  * Send sig to the running payload through its pidfd, so a recycled pid is never hit.
- * Restart policy still applies to the resulting exit (see proc_stop()).  Returns 0,
- * -ENOENT, -ESRCH (not running), -EAGAIN (still starting), -EINVAL.
+ * Restart policy still applies to the resulting exit (see proc_stop()).  A process in
+ * backoff has no payload to signal: SIGTERM, SIGKILL, SIGINT, SIGQUIT or SIGHUP then
+ * cancel the pending restart as proc_stop() does, and 1 is returned.  Returns 0 (sent),
+ * 1, -ENOENT, -ESRCH (not running, or in backoff for another signal), -EAGAIN (still
+ * starting), -EINVAL.
  */
 int proc_kill(const char *id, int sig);
 
@@ -212,8 +217,9 @@ int proc_wait(const char *id, int64_t timeout_ms, proc_wait_cb cb, void *userdat
 void proc_wait_cancel(struct proc_waiter *waiter);
 
 /*
- * Stop a process for good: restarts are disabled (a scheduled one is cancelled), the
- * payload gets SIGTERM and, if still running after grace_ms, SIGKILL.  cb (optional) runs
+ * Stop a process for good: restarts are disabled (a scheduled one is cancelled, and the
+ * mark is kept in the runtime directory so that a later netnsd does not restart it
+ * either), the payload gets SIGTERM and, if still running after grace_ms, SIGKILL.  cb (optional) runs
  * once the process is in a terminal state, never from within this call.  0, -ENOENT or
  * -ENOMEM.
  */

@@ -49,6 +49,7 @@ static json_t *proc_view(const struct proc_info *p)
 		      "restarts", (int)p->restarts, "pid", p->pid, "adopted", p->adopted, "created",
 		      ts_json(&p->created), "started", ts_json(&p->start_time));
 	json_object_set_new(o, "service", json_boolean(state_get(PROC_COLL, p->id) != NULL));
+	json_object_set_new(o, "stopped", json_boolean(p->stopped));
 	if (p->has_exit_status) {
 		json_object_set_new(o, "exit_code",
 				    p->exit_code >= 0 ? json_integer(p->exit_code) : json_null());
@@ -481,9 +482,19 @@ static void method_kill(struct call *c, json_t *params)
 	if (!lookup(c, params, &info))
 		return;
 	r = proc_kill(info.id, sig);
-	if (r == -ESRCH)
-		return call_fail(c, RPC_KIND_NOT_FOUND, ESRCH, "id", "Process '%s' is not running",
+	if (r == 1)
+		return call_reply(c, json_pack("{s:s,s:i,s:b}", "id", info.id, "signal", sig,
+					       "restart_cancelled", true));
+	if (r == -ESRCH && info.state == PROC_BACKOFF)
+		return call_fail(c, RPC_KIND_NOT_FOUND, ESRCH, "id",
+				 "Process '%s' is not running (it waits to be restarted); "
+				 "proc.stop (or signal TERM or KILL) stops it for good",
 				 info.id);
+	if (r == -ESRCH)
+		return call_fail(c, RPC_KIND_NOT_FOUND, ESRCH, "id",
+				 "Process '%s' is not running (%s); proc.get shows how it ended, "
+				 "proc.delete forgets it",
+				 info.id, proc_state_to_string(info.state));
 	if (r == -EAGAIN)
 		return call_fail(c, RPC_KIND_BUSY, EAGAIN, "id", "Process '%s' is still starting",
 				 info.id);
@@ -491,6 +502,48 @@ static void method_kill(struct call *c, json_t *params)
 		return call_fail_errno(c, r, "id", "Failed to signal '%s': %s", info.id,
 				       strerror(-r));
 	call_reply(c, json_pack("{s:s,s:i}", "id", info.id, "signal", sig));
+}
+
+/* proc.stop: stop for good whatever the state, as systemctl stop; the record stays. */
+
+struct stop_ctx {
+	struct call *call;
+	char id[32];
+};
+
+static void on_stop_done(int r, void *userdata)
+{
+	struct stop_ctx *ctx = userdata;
+	struct proc_info info;
+
+	if (proc_get(ctx->id, &info) == 0)
+		call_reply(ctx->call, proc_view(&info));
+	else
+		call_fail(ctx->call, RPC_KIND_NOT_FOUND, ENOENT, "id",
+			  "Process '%s' was deleted while stopping", ctx->id);
+	free(ctx);
+}
+
+static void method_stop(struct call *c, json_t *params)
+{
+	json_t *grace = json_object_get(params, "grace_ms");
+	struct stop_ctx *ctx;
+	struct proc_info info;
+	int r;
+
+	if (!lookup(c, params, &info))
+		return;
+	ctx = calloc(1, sizeof(*ctx));
+	if (!ctx)
+		return call_fail(c, RPC_KIND_LIMIT, ENOMEM, NULL, "Out of memory");
+	ctx->call = c;
+	snprintf(ctx->id, sizeof(ctx->id), "%s", info.id);
+	r = proc_stop(info.id, grace ? (unsigned)json_integer_value(grace) : 3000, on_stop_done,
+		      ctx);
+	if (r < 0) {
+		free(ctx);
+		call_fail_errno(c, r, "id", "Failed to stop '%s': %s", info.id, strerror(-r));
+	}
 }
 
 /* proc.wait */
@@ -612,6 +665,7 @@ static void on_proc_event(enum proc_event ev, const struct proc_info *info, void
 		[PROC_EVENT_LOST] = "lost",
 		[PROC_EVENT_ADOPTED] = "adopted",
 		[PROC_EVENT_REMOVED] = "removed",
+		[PROC_EVENT_STOPPED] = "stopped",
 	};
 
 	events_publish(EVENT_PROC, actions[ev], info->netns, "proc", proc_view(info), NULL);
@@ -720,6 +774,7 @@ const struct method proc_methods[] = {
 	{ .name = "proc.kill", .fn = method_kill, .params = p_kill, .access = ACCESS_ADMIN },
 	{ .name = "proc.wait", .fn = method_wait, .params = p_wait, .access = ACCESS_ADMIN },
 	{ .name = "proc.logs", .fn = method_logs, .params = p_logs, .access = ACCESS_ADMIN },
+	{ .name = "proc.stop", .fn = method_stop, .params = p_delete, .access = ACCESS_ADMIN },
 	{ .name = "proc.delete",
 	  .fn = method_delete,
 	  .params = p_delete,

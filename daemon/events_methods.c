@@ -97,9 +97,14 @@ static void method_subscribe(struct call *c, json_t *params)
 	const char *netns = json_string_value(json_object_get(params, "netns"));
 	struct dispatch_peer *peer = call_peer(c);
 	struct subscription *s;
+	bool host = json_is_true(json_object_get(params, "host"));
 	unsigned mask = 0, n = 0;
 	size_t i;
 
+	if (host && netns)
+		return call_fail_params(c, "host",
+					"Invalid params: host: the host alone, or one namespace "
+					"(netns), not both");
 	json_array_foreach(topics, i, t)
 		mask |= events_topic_from_string(json_string_value(t));
 	for (s = subs; s; s = s->next)
@@ -111,7 +116,7 @@ static void method_subscribe(struct call *c, json_t *params)
 	if (!s)
 		return call_fail(c, RPC_KIND_LIMIT, ENOMEM, NULL, "Out of memory");
 	s->peer = peer;
-	s->sub = events_subscribe(mask, netns, &sub_ops, s);
+	s->sub = events_subscribe(mask, netns, host, &sub_ops, s);
 	if (!s->sub) {
 		free(s);
 		return call_fail(c, RPC_KIND_LIMIT, errno, NULL,
@@ -163,6 +168,7 @@ void events_methods_exit(void)
 static const struct param p_subscribe[] = {
 	{ .name = "topics", .type = P_ARRAY, .max = 16, .check = check_topics },
 	{ .name = "netns", .type = P_NETNS },
+	{ .name = "host", .type = P_BOOL },
 	{ .name = "initial_state", .type = P_BOOL },
 	{ 0 },
 };

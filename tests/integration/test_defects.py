@@ -113,6 +113,72 @@ def kill_and_stop_a_service_in_backoff():
     assert e.code == INVALID_PARAMS and e.field == "grace_ms", e
 
 
+# --- "host" means the host ---
+
+def read_events(c, want, timeout=10.0):
+    """Events from c until want(events) is true or the time is up."""
+    got = []
+    c.sock.settimeout(0.2)
+    deadline = time.time() + timeout
+    while time.time() < deadline and not want(got):
+        try:
+            m = c.recv()
+        except socket.timeout:
+            continue
+        if m is None:
+            break
+        if m.get("method") == "event":
+            got.append(m["params"])
+    c.sock.settimeout(20)
+    return got
+
+
+@test
+def host_is_reserved_and_has_an_event_filter():
+    """netns.add refuses the name host; events.subscribe {host: true} gets the host's events only"""
+    d = make_daemon()
+    if os.path.exists("/run/netns/host"):
+        raise AssertionError("a namespace named 'host' exists on this machine; "
+                             "the test would not know whether netnsd made it")
+    try:
+        e = d.expect_error("netns.add", {"name": "host"})
+        assert e.code == INVALID_PARAMS and e.kind == "invalid" and e.field == "name", e
+        assert "reserved" in str(e), e
+        assert not os.path.exists("/run/netns/host")
+    finally:
+        try:
+            d.call("netns.delete", {"name": "host"})
+        except RpcError:
+            pass
+    ns = uniq("n")
+    d.call("netns.add", {"name": ns})
+    host_sub, ns_sub, all_sub = d.client(), d.client(), d.client()
+    host_sub.call("events.subscribe", {"topics": ["link"], "host": True})
+    ns_sub.call("events.subscribe", {"topics": ["link"], "netns": ns})
+    all_sub.call("events.subscribe", {"topics": ["link"]})
+    hl, hp = uniq("h"), uniq("h")
+    d.call("link.add", {"netns": ns, "name": "br0", "kind": "bridge"})
+    d.call("link.add", {"name": hl, "kind": "veth", "peer": {"name": hp}})
+
+    def names(evs):
+        return {(e["netns"], e["link"]["name"]) for e in evs if e["action"] == "new"}
+    want = {(None, hl), (None, hp), (ns, "br0")}
+    got_all = names(read_events(all_sub, lambda evs: want <= names(evs)))
+    assert want <= got_all, got_all
+    got_host = read_events(host_sub, lambda evs: {(None, hl), (None, hp)} <= names(evs))
+    assert {(None, hl), (None, hp)} <= names(got_host), got_host
+    assert all(e["netns"] is None for e in got_host), got_host
+    got_ns = read_events(ns_sub, lambda evs: (ns, "br0") in names(evs))
+    assert (ns, "br0") in names(got_ns) and all(e["netns"] == ns for e in got_ns), got_ns
+    # host and netns together make no sense.
+    e = host_sub.expect_error("events.subscribe", {"host": True, "netns": ns})
+    assert e.code == INVALID_PARAMS and e.field == "host", e
+    for c in (host_sub, ns_sub, all_sub):
+        c.close()
+    d.call("link.delete", {"name": hl})
+    d.call("netns.delete", {"name": ns})
+
+
 if __name__ == "__main__":
     if os.geteuid() == 0:
         _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)

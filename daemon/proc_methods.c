@@ -143,8 +143,7 @@ static int parse_stdio(json_t *v, int which, const int *fds, size_t nfds, struct
 	}
 	if (json_is_object(v) && json_object_size(v) == 1 && which > 0 &&
 	    (m = json_object_get(v, "file")) && json_is_string(m) &&
-	    json_string_value(m)[0] == '/' &&
-	    strlen(json_string_value(m)) == json_string_length(m)) {
+	    json_string_value(m)[0] == '/') {
 		ret->kind = PROC_STDIO_LOG;
 		ret->path = json_string_value(m);
 		return 0;
@@ -193,8 +192,6 @@ static const char *check_argv(json_t *v, const char **ret_sub)
 		*ret_sub = idx;
 		if (!json_is_string(a))
 			return "must be a string";
-		if (strlen(json_string_value(a)) != json_string_length(a))
-			return "must not contain NUL characters";
 		if (i == 0 && json_string_length(a) == 0)
 			return "the program must not be empty";
 	}
@@ -213,9 +210,8 @@ static const char *check_env(json_t *v, const char **ret_sub)
 		*ret_sub = key;
 		if (!key[0] || strchr(key, '='))
 			return "a variable name must be non-empty and contain no '='";
-		if (!json_is_string(val) ||
-		    strlen(json_string_value(val)) != json_string_length(val))
-			return "must be a string without NUL characters";
+		if (!json_is_string(val))
+			return "must be a string";
 	}
 	*ret_sub = NULL;
 	return NULL;
@@ -232,8 +228,7 @@ static const char *check_credential(json_t *v, const char **ret_sub)
 		return json_integer_value(v) >= 0 && json_integer_value(v) < 0xffffffffLL
 			   ? NULL
 			   : "must be in the range 0..4294967294";
-	if (json_is_string(v) && json_string_length(v) > 0 && json_string_length(v) <= 256 &&
-	    strlen(json_string_value(v)) == json_string_length(v))
+	if (json_is_string(v) && json_string_length(v) > 0 && json_string_length(v) <= 256)
 		return NULL;
 	return "must be a name or a number";
 }

@@ -59,6 +59,63 @@ def cleanup_processes():
             time.sleep(0.05)
 
 
+# --- U+0000 in strings ---
+
+def raw(c, text):
+    """Send one line exactly as written; the parsed reply."""
+    c.send_raw(text + "\n")
+    return c.recv()
+
+
+@test
+def nul_in_strings_is_refused_with_the_id_and_the_field():
+    """A request holding \\u0000 is valid JSON: the id is echoed and the field named"""
+    d = make_daemon()
+    c = d.client()
+    ns = uniq("n")
+    cases = [
+        # (params, field) for -32602
+        ('{"name":"%s\\u0000x"}' % ns, "netns.add", "name"),
+        ('{"name":"%s","resolv_conf":"nameserver 1.1.1.1\\u0000"}' % ns, "netns.add",
+         "resolv_conf"),
+        ('{"name":"%s","sysctls":{"net.ipv4.ip_forward":"1\\u0000"}}' % ns, "netns.add",
+         "sysctls.net.ipv4.ip_forward"),
+        ('{"argv":["sh","-c\\u0000"]}', "proc.spawn", "argv.1"),
+        ('{"argv":["true"],"env":{"A":"b\\u0000c"}}', "proc.spawn", "env.A"),
+        ('{"argv":["true"],"env":{"A\\u0000B":"c"}}', "proc.spawn", "env.A\\u0000B"),
+        ('{"argv":["true"],"stdout":{"file":"/tmp/x\\u0000y"}}', "proc.spawn", "stdout.file"),
+        ('{"argv":["true"],"user":"root\\u0000x"}', "proc.spawn", "user"),
+        ('{"na\\u0000me":"%s"}' % ns, "netns.add", "na\\u0000me"),
+        ('{"id":"\\u0000"}', "proc.get", "id"),
+    ]
+    for i, (params, method, field) in enumerate(cases):
+        r = raw(c, '{"jsonrpc":"2.0","id":%d,"method":"%s","params":%s}' % (100 + i, method, params))
+        assert r["id"] == 100 + i, (params, r)
+        assert r["error"]["code"] == INVALID_PARAMS, (params, r)
+        assert r["error"]["data"]["kind"] == "invalid", (params, r)
+        assert r["error"]["data"]["field"] == field, (params, r)
+        assert "NUL" in r["error"]["message"], (params, r)
+    assert not os.path.exists("/run/netns/" + ns)
+    assert d.call("proc.list")["processes"] == []
+    # The method name: -32600, id echoed; it must not run daemon.ping.
+    r = raw(c, '{"jsonrpc":"2.0","id":"m","method":"daemon.ping\\u0000x"}')
+    assert r["id"] == "m" and r["error"]["code"] == INVALID_REQUEST, r
+    r = raw(c, '{"jsonrpc":"2.0\\u0000","id":"v","method":"daemon.ping"}')
+    assert r["id"] == "v" and r["error"]["code"] == INVALID_REQUEST, r
+    # An envelope member name holding U+0000: -32600, id echoed.
+    r = raw(c, '{"jsonrpc":"2.0","id":"k","method":"daemon.ping","x\\u0000":1}')
+    assert r["id"] == "k" and r["error"]["code"] == INVALID_REQUEST, r
+    # A string id holding U+0000 is echoed exactly.
+    r = raw(c, '{"jsonrpc":"2.0","id":"a\\u0000b","method":"daemon.ping"}')
+    assert r["id"] == "a\x00b" and r["result"] == {"pong": True}, r
+    # In a batch only the item with the NUL fails.
+    r = raw(c, '[{"jsonrpc":"2.0","id":1,"method":"daemon.ping"},'
+               '{"jsonrpc":"2.0","id":2,"method":"netns.get","params":{"name":"a\\u0000"}}]')
+    assert r[0]["result"] == {"pong": True}, r
+    assert r[1]["id"] == 2 and r[1]["error"]["data"]["field"] == "name", r
+    c.close()
+
+
 # --- proc.kill on a service in backoff; proc.stop ---
 
 @test

@@ -55,6 +55,7 @@ enum timer_mode {
 	TIMER_NONE,
 	TIMER_RESTART, /* backoff before the next run */
 	TIMER_KILL,    /* the grace period of a stop ran out */
+	TIMER_COLLECT, /* a collected process ended: forget it (outside the caller's stack) */
 };
 
 struct proc;
@@ -127,6 +128,8 @@ struct proc {
 	char error_stage[STAGE_MAX];
 	int error;
 	bool ever_started, stopping, adopted;
+	bool ephemeral; /* its record belongs to a client (kept in spec.json) */
+	bool collect;	/* forget it once it is terminal */
 
 	unsigned restarts, backoff_step;
 	uint64_t restart_ts[MAX_BURST]; /* ring of uv_now() of recent restarts */
@@ -640,6 +643,17 @@ static void waiter_fire(struct proc_waiter *w, int r)
 	waiter_destroy(w);
 }
 
+static void on_timer(uv_timer_t *t);
+
+/* A collected process that has ended is forgotten, from the loop, after its waiters. */
+static void maybe_collect(struct proc *p)
+{
+	if (!p->collect || p->removed || !is_terminal(p->state) || p->timer_mode != TIMER_NONE)
+		return;
+	p->timer_mode = TIMER_COLLECT;
+	uv_timer_start(&p->timer, on_timer, 0, 0);
+}
+
 static void fire_waiters(struct proc *p, int r)
 {
 	struct proc_waiter *w, *next;
@@ -659,6 +673,7 @@ static void fire_waiters(struct proc *p, int r)
 			w->done_cb(r, w->userdata);
 		waiter_destroy(w);
 	}
+	maybe_collect(p);
 }
 
 static void waiter_timer_cb(uv_timer_t *t)
@@ -760,6 +775,8 @@ static int spec_write(struct proc *p)
 	if (!spec)
 		return -ENOMEM;
 	if (p->tty && json_object_set_new(spec, "tty", json_true()) < 0)
+		return -ENOMEM;
+	if (p->ephemeral && json_object_set_new(spec, "ephemeral", json_true()) < 0)
 		return -ENOMEM;
 	/* A stop survives a restart of netnsd: the adopted record must not restart. */
 	if (p->stopping && json_object_set_new(spec, "stopped", json_true()) < 0)
@@ -1380,6 +1397,11 @@ static void on_timer(uv_timer_t *t)
 	int r;
 
 	p->timer_mode = TIMER_NONE;
+	if (mode == TIMER_COLLECT) {
+		if (!p->removed && is_terminal(p->state))
+			proc_forget(p->id);
+		return;
+	}
 	if (mode == TIMER_KILL) {
 		if (p->state == PROC_RUNNING) {
 			stop_kill(p);
@@ -1597,6 +1619,8 @@ static int validate_params(const struct proc_spawn_params *pp)
 		return -EINVAL;
 	if ((unsigned)pp->restart > PROC_RESTART_ALWAYS)
 		return -EINVAL;
+	if (pp->ephemeral && pp->restart != PROC_RESTART_NO)
+		return -EINVAL;
 	for (i = 0; i < 3; i++) {
 		const struct proc_stdio *s = &pp->stdio[i];
 
@@ -1688,6 +1712,7 @@ int proc_spawn(const struct proc_spawn_params *pp, proc_spawn_cb cb, void *userd
 		goto fail;
 	p->restart = pp->restart;
 	p->tty = pp->tty;
+	p->ephemeral = pp->ephemeral;
 	p->created = now_realtime();
 
 	r = make_dir(p);
@@ -1853,6 +1878,7 @@ static int stop_proc(struct proc *p, unsigned grace_ms, proc_done_cb cb, void *u
 		emit(p, PROC_EVENT_STOPPED);
 		/* They waited for a run that will not come. */
 		defer_waiters(p);
+		maybe_collect(p);
 	}
 	if (cb) {
 		r = waiter_add(p, -1, NULL, cb, userdata, NULL);
@@ -2003,6 +2029,17 @@ int proc_logs(const char *id, unsigned tail, char **ret_path, char **ret_text, s
 	return 0;
 }
 
+int proc_collect(const char *id)
+{
+	struct proc *p = find(id);
+
+	if (!p)
+		return -ENOENT;
+	p->collect = true;
+	maybe_collect(p);
+	return 0;
+}
+
 int proc_forget(const char *id)
 {
 	struct proc *p = find(id);
@@ -2095,6 +2132,8 @@ static int load_spec(struct proc *p)
 		p->restart = PROC_RESTART_NO;
 	p->tty = json_is_true(json_object_get(spec, "tty"));
 	p->stopping = json_is_true(json_object_get(spec, "stopped"));
+	/* Its client went with the previous netnsd: nobody will ask for it any more. */
+	p->ephemeral = p->collect = json_is_true(json_object_get(spec, "ephemeral"));
 	v = json_object_get(spec, "restarts");
 	p->restarts =
 	    json_is_integer(v) && json_integer_value(v) > 0 ? (unsigned)json_integer_value(v) : 0;
@@ -2277,6 +2316,7 @@ int proc_adopt_all(void)
 			run_ended(p, list[i].started);
 		else if (p->state == PROC_LOST)
 			emit(p, PROC_EVENT_LOST);
+		maybe_collect(p);
 	}
 	free(list);
 	return (int)n;

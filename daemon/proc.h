@@ -74,6 +74,10 @@ struct proc_spawn_params {
 	 * control for an interactive shell); stdin must then be a terminal, else the start
 	 * fails at stage "tty" with -ENOTTY. */
 	bool tty;
+	/* The record belongs to a client that will collect it (proc_collect() when it goes);
+	 * kept in the runtime directory, so that a netnsd that adopts the process forgets it
+	 * once it has ended, its client being gone by then.  Not with a restart policy. */
+	bool ephemeral;
 };
 
 /*
@@ -241,6 +245,13 @@ int proc_stop_netns(const char *netns, unsigned grace_ms, proc_done_cb cb, void 
  * reading the file.
  */
 int proc_logs(const char *id, unsigned tail, char **ret_path, char **ret_text, size_t *ret_len);
+
+/*
+ * Forget the process once it is in a terminal state: now (from the loop, not from within
+ * this call) if it already is, else when it gets there, after its waiters have been
+ * answered.  0 or -ENOENT.
+ */
+int proc_collect(const char *id);
 
 /*
  * Forget a process in a terminal state: its runtime directory, including the default log

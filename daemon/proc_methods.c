@@ -93,6 +93,56 @@ static const char *stage_field(const char *stage)
 	return NULL;
 }
 
+/*
+ * Ephemeral processes (proc.spawn "ephemeral": true, what netnsctl exec asks for): the
+ * record belongs to the connection that made it.  That client normally waits and deletes
+ * it; if the connection closes first (the client was killed), the record is forgotten as
+ * soon as the program ends.  The program itself is left alone, as `ip netns exec`'s
+ * command outlives the death of its parent; it still holds the client's descriptors.
+ */
+struct owned {
+	struct owned *next;
+	struct dispatch_peer *peer; /* not referenced: the entry goes when the peer goes */
+	char id[32];
+};
+
+static struct owned *owned_list;
+
+static int owned_add(struct dispatch_peer *peer, const char *id)
+{
+	struct owned *o = calloc(1, sizeof(*o));
+
+	if (!o)
+		return -ENOMEM;
+	o->peer = peer;
+	snprintf(o->id, sizeof(o->id), "%s", id);
+	o->next = owned_list;
+	owned_list = o;
+	return 0;
+}
+
+/* Drop the entries of a peer (collecting their processes), or of a forgotten process. */
+static void owned_drop(struct dispatch_peer *peer, const char *id)
+{
+	struct owned **pp = &owned_list, *o;
+
+	while ((o = *pp)) {
+		if ((peer && o->peer == peer) || (id && !strcmp(o->id, id))) {
+			*pp = o->next;
+			if (peer)
+				(void)proc_collect(o->id);
+			free(o);
+		} else {
+			pp = &o->next;
+		}
+	}
+}
+
+static void on_peer_gone(struct dispatch_peer *peer)
+{
+	owned_drop(peer, NULL);
+}
+
 /* proc.spawn */
 
 struct spawn_ctx {
@@ -290,6 +340,7 @@ static int spawn_from(json_t *spec, const int *fds, size_t nfds, struct call *c,
 	p.env = env;
 	p.env_merge = !json_is_true(json_object_get(spec, "env_replace"));
 	p.tty = json_is_true(json_object_get(spec, "tty"));
+	p.ephemeral = c && json_is_true(json_object_get(spec, "ephemeral"));
 	p.cwd = json_string_value(json_object_get(spec, "cwd"));
 	if (json_is_integer(user))
 		snprintf(ubuf, sizeof(ubuf), "%lld", (long long)json_integer_value(user));
@@ -314,6 +365,12 @@ static int spawn_from(json_t *spec, const int *fds, size_t nfds, struct call *c,
 			call_fail_params(c, "restart",
 					 "Invalid params: restart: must be no, "
 					 "on-failure or always");
+		return -EINVAL;
+	}
+	if (p.ephemeral && p.restart != PROC_RESTART_NO) {
+		call_fail_params(c, "ephemeral",
+				 "Invalid params: ephemeral: a service (restart policy) belongs "
+				 "to the desired state, not to a connection");
 		return -EINVAL;
 	}
 	ctx = calloc(1, sizeof(*ctx));
@@ -344,6 +401,8 @@ static int spawn_from(json_t *spec, const int *fds, size_t nfds, struct call *c,
 		}
 		return r;
 	}
+	if (p.ephemeral && owned_add(call_peer(c), id) < 0)
+		(void)proc_collect(id); /* no memory to remember the owner: collect at once */
 	if (!c)
 		free(ctx);
 	if (ret_id)
@@ -663,13 +722,26 @@ static void on_proc_event(enum proc_event ev, const struct proc_info *info, void
 		[PROC_EVENT_STOPPED] = "stopped",
 	};
 
+	if (ev == PROC_EVENT_REMOVED)
+		owned_drop(NULL, info->id);
 	events_publish(EVENT_PROC, actions[ev], info->netns, "proc", proc_view(info), NULL);
 }
 
 int proc_methods_init(void)
 {
 	proc_set_event_cb(on_proc_event, NULL);
+	dispatch_on_peer_gone(on_peer_gone);
 	return 0;
+}
+
+void proc_methods_exit(void)
+{
+	while (owned_list) {
+		struct owned *o = owned_list;
+
+		owned_list = o->next;
+		free(o);
+	}
 }
 
 int proc_methods_restore(void)
@@ -721,6 +793,7 @@ static const struct param p_spawn[] = {
 	{ .name = "restart", .type = P_STRING, .max = 16 },
 	{ .name = "name", .type = P_STRING, .max = 64, .check = check_name },
 	{ .name = "tty", .type = P_BOOL },
+	{ .name = "ephemeral", .type = P_BOOL },
 	{ 0 },
 };
 

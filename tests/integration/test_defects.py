@@ -17,8 +17,7 @@ import socket
 import subprocess
 import time
 
-from netnsd_test import (NETNSCTL, NETNSD, Client, Daemon, RpcError, main, test, tmpdir, uniq,
-                         wait_for)
+from netnsd_test import (NETNSCTL, Daemon, RpcError, Skip, main, test, tmpdir, uniq, wait_for)
 
 INVALID_REQUEST, INVALID_PARAMS = -32600, -32602
 NOT_FOUND = 1
@@ -233,6 +232,86 @@ def host_is_reserved_and_has_an_event_filter():
     for c in (host_sub, ns_sub, all_sub):
         c.close()
     d.call("link.delete", {"name": hl})
+    d.call("netns.delete", {"name": ns})
+
+
+# --- exec records outlive a killed client ---
+
+def spawn_with_fds(c, params, fds):
+    """proc.spawn on client c with fds passed (SCM_RIGHTS) on the same write."""
+    msg = {"jsonrpc": "2.0", "id": 1, "method": "proc.spawn", "params": params}
+    socket.send_fds(c.sock, [(json.dumps(msg) + "\n").encode()], fds)
+    r = c.recv()
+    assert "result" in r, r
+    return r["result"]
+
+
+def proc_ids(d):
+    return [p["id"] for p in d.call("proc.list")["processes"]]
+
+
+@test
+def ephemeral_records_go_with_their_client():
+    """An ephemeral process's record is forgotten once its client is gone and it has ended"""
+    d = make_daemon()
+    ns = uniq("n")
+    d.call("netns.add", {"name": ns})
+    out = os.path.join(tmpdir(), "done")
+    # The client is gone (as after a SIGKILL of netnsctl exec): the program runs on with
+    # the descriptors it was given, and its record goes when it ends.
+    c = d.client()
+    r, w = os.pipe()
+    p = spawn_with_fds(c, {"netns": ns, "argv": ["sh", "-c", "sleep 1; echo done > %s" % out],
+                           "stdin": "null", "stdout": {"fd": 0}, "stderr": {"fd": 0},
+                           "ephemeral": True}, [w])
+    os.close(w)
+    c.close()
+    assert p["id"] in proc_ids(d)
+    assert wait_for(lambda: p["id"] not in proc_ids(d), timeout=15), d.call("proc.list")
+    with open(out) as f:
+        assert f.read() == "done\n"  # it ran to its end: not killed with its client
+    os.close(r)
+    # A client that stays: the record stays until it is deleted or the client goes.
+    c = d.client()
+    p = c.call("proc.spawn", {"netns": ns, "argv": ["sh", "-c", "exit 7"], "ephemeral": True})
+    assert c.call("proc.wait", {"id": p["id"]})["exit_code"] == 7
+    time.sleep(0.3)
+    assert proc_get(d, p["id"])["exit_code"] == 7
+    c.close()
+    assert wait_for(lambda: p["id"] not in proc_ids(d), timeout=15), d.call("proc.list")
+    # Across a restart of netnsd (its clients are gone then): collected once it ended.
+    c = d.client()
+    p = c.call("proc.spawn", {"netns": ns, "argv": ["sleep", "1"], "ephemeral": True})
+    d.kill9()
+    c.close()
+    d.start()
+    assert wait_for(lambda: p["id"] not in proc_ids(d), timeout=15), d.call("proc.list")
+    # Not for services.
+    e = d.expect_error("proc.spawn", {"argv": ["true"], "ephemeral": True, "restart": "always"})
+    assert e.code == INVALID_PARAMS and e.field == "ephemeral", e
+    d.call("netns.delete", {"name": ns})
+
+
+@test
+def netnsctl_exec_killed_leaves_no_record():
+    """netnsctl exec killed with SIGKILL: its record goes when the program ends"""
+    with open(NETNSCTL, "rb") as f:
+        if b"ephemeral" not in f.read():
+            raise Skip("this netnsctl exec does not ask for an ephemeral record yet")
+    d = make_daemon()
+    ns = uniq("n")
+    d.call("netns.add", {"name": ns})
+    out = os.path.join(tmpdir(), "done")
+    ctl = subprocess.Popen([NETNSCTL, "-s", d.socket, "exec", ns, "--", "sh", "-c",
+                            "sleep 1; echo done > %s" % out],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    assert wait_for(lambda: d.call("proc.list")["processes"], timeout=15)
+    os.kill(ctl.pid, signal.SIGKILL)
+    ctl.wait()
+    assert wait_for(lambda: os.path.exists(out), timeout=15)
+    assert wait_for(lambda: not d.call("proc.list")["processes"], timeout=15), \
+        d.call("proc.list")
     d.call("netns.delete", {"name": ns})
 
 

@@ -75,7 +75,8 @@ static void help(void)
 	    "                               (default " DEFAULT_STATE_DIR ")\n"
 	    "  -r, --runtime-dir DIR        per-process supervisor records (DIR/procs)\n"
 	    "                               (default " DEFAULT_RUNTIME_DIR "); keep it across\n"
-	    "                               restarts of netnsd so running processes are adopted\n"
+	    "                               restarts of netnsd so running processes are adopted;\n"
+	    "                               one per state dir (it is locked, see netnsd(8))\n"
 	    "      --shim PATH              the per-process supervisor (default: netnsd-shim\n"
 	    "                               beside netnsd, else " NETNSD_LIBEXECDIR
 	    "/netnsd-shim)\n"

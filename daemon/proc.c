@@ -158,6 +158,9 @@ static struct {
 	struct stop_group *groups;
 	struct proc_run *orphans; /* runs of forgotten procs whose shim is still exiting */
 	struct proc_config cfg;
+	char owner[65];	 /* the state identity written into each record; "" if none */
+	char **foreign;	 /* ids of records another state made, left alone */
+	size_t nforeign;
 	proc_event_cb event_cb;
 	void *event_data;
 } M = { .procs_fd = -1, .null_fd = -1 };
@@ -777,6 +780,8 @@ static int spec_write(struct proc *p)
 	if (p->tty && json_object_set_new(spec, "tty", json_true()) < 0)
 		return -ENOMEM;
 	if (p->ephemeral && json_object_set_new(spec, "ephemeral", json_true()) < 0)
+		return -ENOMEM;
+	if (M.owner[0] && json_object_set_new(spec, "owner", json_string(M.owner)) < 0)
 		return -ENOMEM;
 	/* A stop survives a restart of netnsd: the adopted record must not restart. */
 	if (p->stopping && json_object_set_new(spec, "stopped", json_true()) < 0)
@@ -1530,6 +1535,7 @@ void proc_exit(void)
 		close(M.null_fd);
 	free(M.procs_path);
 	free(M.shim_path);
+	strv_free(M.foreign);
 	memset(&M, 0, sizeof(M));
 	M.procs_fd = -1;
 	M.null_fd = -1;
@@ -1552,6 +1558,8 @@ void proc_configure(const struct proc_config *cfg)
 		M.cfg.restart_interval_ms = cfg->restart_interval_ms;
 	if (cfg->log_read_max)
 		M.cfg.log_read_max = cfg->log_read_max;
+	if (cfg->owner)
+		snprintf(M.owner, sizeof(M.owner), "%s", cfg->owner);
 }
 
 void proc_set_event_cb(proc_event_cb cb, void *userdata)
@@ -2115,6 +2123,10 @@ static int load_spec(struct proc *p)
 	spec = json_loadfd(fd, 0, NULL);
 	if (!json_is_object(spec))
 		return -EINVAL;
+	/* Made by a netnsd of another state that shares this runtime directory. */
+	v = json_object_get(spec, "owner");
+	if (M.owner[0] && json_is_string(v) && strcmp(json_string_value(v), M.owner) != 0)
+		return -EXDEV;
 	if (json_strdup_opt(spec, "name", &p->name) < 0 ||
 	    json_strdup_opt(spec, "netns", &p->netns) < 0 ||
 	    json_strdup_opt(spec, "cwd", &p->cwd) < 0 ||
@@ -2230,6 +2242,30 @@ static bool known_id(const char *id)
 	return false;
 }
 
+/* Remember a record of another state (once), for proc_foreign(). */
+static void note_foreign(const char *id)
+{
+	char **v;
+
+	for (size_t i = 0; i < M.nforeign; i++)
+		if (strcmp(M.foreign[i], id) == 0)
+			return;
+	v = realloc(M.foreign, (M.nforeign + 2) * sizeof(char *));
+	if (!v)
+		return;
+	M.foreign = v;
+	v[M.nforeign] = strdup(id);
+	if (v[M.nforeign])
+		M.nforeign++;
+	v[M.nforeign] = NULL;
+}
+
+const char *const *proc_foreign(size_t *ret_n)
+{
+	*ret_n = M.nforeign;
+	return (const char *const *)M.foreign;
+}
+
 int proc_adopt_all(void)
 {
 	struct adopted *list = NULL;
@@ -2237,7 +2273,7 @@ int proc_adopt_all(void)
 	struct dirent *de;
 	struct status st;
 	DIR *d;
-	int fd;
+	int fd, r;
 
 	if (!M.initialized)
 		return -EINVAL;
@@ -2246,8 +2282,7 @@ int proc_adopt_all(void)
 		return -errno;
 	d = fdopendir(fd);
 	if (!d) {
-		int r = -errno;
-
+		r = -errno;
 		close(fd);
 		return r;
 	}
@@ -2272,7 +2307,10 @@ int proc_adopt_all(void)
 			break;
 		memcpy(p->id, de->d_name, PROC_ID_LEN + 1);
 		p->dirfd = openat(M.procs_fd, p->id, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (p->dirfd < 0 || load_spec(p) < 0) {
+		r = p->dirfd < 0 ? -errno : load_spec(p);
+		if (r == -EXDEV)
+			note_foreign(p->id);
+		if (r < 0) {
 			/* Not ours, or half-written by a netnsd that died in proc_spawn(). */
 			proc_release_fds(p);
 			proc_unref(p);

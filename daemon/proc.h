@@ -147,6 +147,9 @@ struct proc_config {
 	unsigned restart_burst;
 	unsigned restart_interval_ms;
 	size_t log_read_max; /* bytes proc_logs() reads at most (default 1 MiB) */
+	/* The identity of the state this netnsd serves (state_identity()): written into
+	 * every record, and records holding another one are never adopted.  NULL keeps. */
+	const char *owner;
 };
 
 struct proc_waiter;
@@ -268,6 +271,13 @@ int proc_forget(const char *id);
  * the number of processes adopted, or -errno if the directory cannot be read.
  */
 int proc_adopt_all(void);
+
+/*
+ * The ids of the records proc_adopt_all() left alone because another state made them
+ * (their "owner" is not ours; records without one predate the mark and are adopted).
+ * Borrowed; valid until the next proc_adopt_all() or proc_exit().
+ */
+const char *const *proc_foreign(size_t *ret_n);
 
 const char *proc_state_to_string(enum proc_state s);
 const char *proc_restart_to_string(enum proc_restart r);

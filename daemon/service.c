@@ -32,6 +32,54 @@ enum stage {
 
 static enum stage stage;
 static bool closed;
+static int runtime_lock_fd = -1;
+
+/*
+ * A runtime directory holds the records of the processes of one state: two netnsd with
+ * different state directories sharing it would adopt each other's processes.  Held for
+ * the daemon's lifetime; the kernel drops it when netnsd dies.
+ */
+static int lock_runtime_dir(const char *dir)
+{
+	_cleanup_(freep) char *path = NULL;
+	pid_t holder;
+	int r;
+
+	r = mkdir_p(dir, 0755);
+	if (r < 0) {
+		log_error("Failed to create runtime directory '%s': %s", dir, strerror(-r));
+		return r;
+	}
+	if (asprintf(&path, "%s/lock", dir) < 0)
+		return -ENOMEM;
+	r = lock_file(path, &holder);
+	if (r == -EBUSY && holder > 0)
+		log_error("Runtime directory '%s' is in use by another netnsd (pid %d); give each "
+			  "netnsd its own --runtime-dir",
+			  dir, (int)holder);
+	else if (r == -EBUSY)
+		log_error("Runtime directory '%s' is in use by another netnsd; give each netnsd "
+			  "its own --runtime-dir",
+			  dir);
+	else if (r < 0)
+		log_error("Failed to lock runtime directory '%s': %s", dir, strerror(-r));
+	if (r < 0)
+		return r;
+	runtime_lock_fd = r;
+	return 0;
+}
+
+static void log_foreign(const char *dir, const char *state_dir)
+{
+	const char *const *ids;
+	size_t n;
+
+	ids = proc_foreign(&n);
+	for (size_t i = 0; i < n; i++)
+		log_warning("Not adopting supervised process %s in '%s/procs': another netnsd "
+			    "state (not '%s') made it",
+			    ids[i], dir, state_dir);
+}
 
 static gid_t lookup_group(const char *name)
 {
@@ -63,6 +111,7 @@ int service_start(uv_loop_t *loop, const struct service_config *cfg, bool *ret_a
 		.start_usec = now_usec(),
 		.socket_path = cfg->socket_path,
 		.state_dir = cfg->state_dir,
+		.runtime_dir = cfg->runtime_dir,
 		.max_namespaces = cfg->max_namespaces,
 	};
 	struct rpc_config rcfg = {
@@ -85,6 +134,9 @@ int service_start(uv_loop_t *loop, const struct service_config *cfg, bool *ret_a
 	if (r < 0)
 		goto fail;
 	stage = STAGE_STATE;
+	r = lock_runtime_dir(cfg->runtime_dir);
+	if (r < 0)
+		goto fail;
 	dispatch_set_max_batch(cfg->max_batch);
 	events_init(loop, &(struct events_config){ .backlog_bytes = cfg->event_backlog,
 						   .stall_ms = (unsigned)cfg->event_stall_ms,
@@ -109,6 +161,7 @@ int service_start(uv_loop_t *loop, const struct service_config *cfg, bool *ret_a
 		goto fail;
 	}
 	stage = STAGE_PROC;
+	proc_configure(&(struct proc_config){ .owner = state_identity() });
 	if (access(cfg->shim, X_OK) < 0)
 		log_warning("Supervisor '%s' is missing: proc.spawn will fail", cfg->shim);
 
@@ -118,6 +171,7 @@ int service_start(uv_loop_t *loop, const struct service_config *cfg, bool *ret_a
 	r = proc_adopt_all();
 	if (r > 0)
 		log_notice("Adopted %d supervised processes", r);
+	log_foreign(cfg->runtime_dir, cfg->state_dir);
 	r = proc_methods_restore();
 	if (r > 0)
 		log_notice("Started %d services again", r);
@@ -176,5 +230,7 @@ void service_free(void)
 	reconcile_exit();
 	if (stage >= STAGE_NETNS)
 		netns_exit();
+	if (runtime_lock_fd >= 0)
+		close(TAKE_FD(runtime_lock_fd));
 	stage = STAGE_NONE;
 }

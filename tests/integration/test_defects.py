@@ -27,10 +27,10 @@ PR_SET_CHILD_SUBREAPER = 36
 _daemons = []
 
 
-def make_daemon(*args, runtime_dir=None, state_dir=None):
+def make_daemon(*args, runtime_dir=None, state_dir=None, start=True):
     """A netnsd with a private runtime dir (kept in d.runtime_dir)."""
     rdir = runtime_dir or os.path.join(tmpdir(), "run")
-    d = Daemon("--runtime-dir", rdir, *args, state_dir=state_dir)
+    d = Daemon("--runtime-dir", rdir, *args, state_dir=state_dir, start=start)
     d.runtime_dir = rdir
     _daemons.append(d)
     return d
@@ -56,6 +56,53 @@ def cleanup_processes():
             break
         if pid == 0:
             time.sleep(0.05)
+
+
+# --- one runtime directory, one state ---
+
+@test
+def a_runtime_dir_belongs_to_one_state():
+    """Two netnsd with different state dirs: the runtime dir is locked, records never cross"""
+    rdir = os.path.join(tmpdir(), "run")
+    a = make_daemon(runtime_dir=rdir)
+    name = uniq("w")
+    pa = a.call("proc.spawn", {"argv": ["sleep", "100"], "name": name,
+                               "stdout": "null", "stderr": "null"})
+    # A second netnsd on the same runtime dir refuses to start, naming the dir and the holder.
+    b = make_daemon(runtime_dir=rdir, start=False)
+    b.start(wait=False)
+    try:
+        code = b.proc.wait(15)
+    except subprocess.TimeoutExpired:
+        code = None
+    assert code == 1, (code, b.log_text())
+    assert "Runtime directory '%s' is in use by another netnsd (pid %d)" % (
+        rdir, a.proc.pid) in b.log_text(), b.log_text()
+    assert a.call("proc.get", {"id": pa["id"]})["state"] == "running"
+
+    # With the first one stopped (its process runs on), the second starts, but leaves the
+    # first one's records alone and says so.
+    assert a.stop() == 0
+    b.start()
+    assert b.call("proc.list")["processes"] == [], b.call("proc.list")
+    info = b.call("daemon.info")
+    assert info["runtime_dir"] == rdir, info
+    assert {"kind": "proc", "name": pa["id"]} in [
+        {k: v[k] for k in ("kind", "name")} for v in info["restore"]["ignored"]], info["restore"]
+    assert "Not adopting supervised process %s" % pa["id"] in b.log_text(), b.log_text()
+    pb = b.call("proc.spawn", {"argv": ["sleep", "100"], "name": name,
+                               "stdout": "null", "stderr": "null"})  # no name clash
+    assert b.stop() == 0
+
+    # The first one comes back to its own process, and leaves the second one's alone.
+    a.start()
+    got = a.call("proc.list")["processes"]
+    assert [(p["id"], p["state"], p["adopted"]) for p in got] == [(pa["id"], "running", True)], got
+    assert pb["id"] in [v["name"] for v in a.call("daemon.info")["restore"]["ignored"]]
+    a.call("proc.delete", {"id": pa["id"], "grace_ms": 0})
+    assert a.stop() == 0
+    b.start()
+    b.call("proc.delete", {"id": pb["id"], "grace_ms": 0})
 
 
 # --- U+0000 in strings ---

@@ -94,6 +94,13 @@ static void method_info(struct call *c, json_t *params)
 			  (json_int_t)cfg->max_connections, "max_queued_bytes",
 			  (json_int_t)cfg->max_queued, "max_namespaces",
 			  (json_int_t)ctx->max_namespaces));
+	/* 0: no cap on the log files of supervised processes. */
+	json_object_set_new(json_object_get(o, "limits"), "log_max_bytes",
+			    json_integer(proc_get_config()->log_max_bytes > 0
+					     ? proc_get_config()->log_max_bytes
+					     : 0));
+	json_object_set_new(json_object_get(o, "limits"), "log_files",
+			    json_integer(proc_get_config()->log_files));
 	json_object_set_new(o, "state",
 			    json_pack("{s:I,s:I,s:I,s:I,s:I,s:s,s:s}", "commits",
 				      (json_int_t)ss.commits, "records", (json_int_t)ss.records,

@@ -34,6 +34,7 @@ static struct {
 	const char *socket_path, *state_dir, *admin_group, *runtime_dir, *shim;
 	size_t max_message, max_batch, max_connections, max_queued, max_namespaces;
 	size_t event_backlog, event_stall_ms, max_subscriptions, monitor_rcvbuf;
+	size_t log_max_bytes, log_files;
 	bool reset_corrupt;
 	int log_level;
 } arg = {
@@ -50,6 +51,8 @@ static struct {
 	.event_stall_ms = 5000,
 	.max_subscriptions = 1024,
 	.monitor_rcvbuf = 32 << 20,
+	.log_max_bytes = 8 << 20,
+	.log_files = 2,
 	.log_level = LOG_INFO,
 };
 
@@ -104,6 +107,11 @@ static void help(void)
 	    "                               allocation); when the kernel overruns it,\n"
 	    "                               netnsd re-reads that namespace and sends a resync\n"
 	    "                               event\n"
+	    "      --log-max-bytes N        log files of supervised processes are rotated before\n"
+	    "                               they grow beyond N bytes (default 8388608; 0: no\n"
+	    "                               cap); proc.spawn may set its own\n"
+	    "      --log-files N            log files kept per process, the current one and\n"
+	    "                               N - 1 rotated ones (default 2, at most 100)\n"
 	    "      --reset-corrupt-state    if the state files are unreadable, move them aside\n"
 	    "                               (FILE.corrupt-TIME) and start empty instead of\n"
 	    "                               refusing to start\n"
@@ -151,6 +159,8 @@ static int parse_args(int argc, char **argv)
 		OPT_EVENT_STALL,
 		OPT_MONITOR_RCVBUF,
 		OPT_SHIM,
+		OPT_LOG_MAX_BYTES,
+		OPT_LOG_FILES,
 	};
 	static const struct option options[] = {
 		{ "socket", required_argument, NULL, 's' },
@@ -169,6 +179,8 @@ static int parse_args(int argc, char **argv)
 		{ "event-backlog-bytes", required_argument, NULL, OPT_EVENT_BACKLOG },
 		{ "event-stall-ms", required_argument, NULL, OPT_EVENT_STALL },
 		{ "monitor-rcvbuf", required_argument, NULL, OPT_MONITOR_RCVBUF },
+		{ "log-max-bytes", required_argument, NULL, OPT_LOG_MAX_BYTES },
+		{ "log-files", required_argument, NULL, OPT_LOG_FILES },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -231,6 +243,12 @@ static int parse_args(int argc, char **argv)
 		case OPT_MONITOR_RCVBUF:
 			target = &arg.monitor_rcvbuf, min = 1024;
 			break;
+		case OPT_LOG_MAX_BYTES:
+			target = &arg.log_max_bytes, min = 0;
+			break;
+		case OPT_LOG_FILES:
+			target = &arg.log_files;
+			break;
 		case 'h':
 			help();
 			return 0;
@@ -254,6 +272,11 @@ static int parse_args(int argc, char **argv)
 	}
 	if (optind < argc) {
 		fprintf(stderr, "netnsd: unexpected argument '%s'\n", argv[optind]);
+		return -EINVAL;
+	}
+	if (arg.log_files > 100) {
+		fprintf(stderr, "netnsd: invalid value %zu for --log-files (1 to 100)\n",
+			arg.log_files);
 		return -EINVAL;
 	}
 	return 1;
@@ -398,6 +421,8 @@ int main(int argc, char **argv)
 			      .event_stall_ms = arg.event_stall_ms,
 			      .max_subscriptions = arg.max_subscriptions,
 			      .monitor_rcvbuf = arg.monitor_rcvbuf,
+			      .log_max_bytes = arg.log_max_bytes,
+			      .log_files = arg.log_files,
 			  },
 			  &activated);
 	if (r < 0) {

@@ -125,6 +125,8 @@ struct proc {
 	struct timespec created, start_time, exit_time;
 	bool has_exit, core;
 	int exit_code, exit_signal;
+	uint64_t log_max_bytes; /* 0: no cap */
+	unsigned log_files;
 	char error_stage[STAGE_MAX];
 	int error;
 	bool ever_started, stopping, adopted;
@@ -172,6 +174,8 @@ static const struct proc_config default_config = {
 	.restart_burst = 5,
 	.restart_interval_ms = 10000,
 	.log_read_max = 1024 * 1024,
+	.log_max_bytes = -1,
+	.log_files = 2,
 };
 
 static const char *const state_names[] = {
@@ -410,6 +414,8 @@ static void fill_info(const struct proc *p, struct proc_info *info)
 		.error_stage = p->error_stage[0] ? p->error_stage : NULL,
 		.error = p->error,
 		.log_path = log_path_of(p),
+		.log_max_bytes = p->log_max_bytes,
+		.log_files = p->log_files,
 		.stopped = p->stopping,
 	};
 }
@@ -783,6 +789,23 @@ static int spec_write(struct proc *p)
 		return -ENOMEM;
 	if (M.owner[0] && json_object_set_new(spec, "owner", json_string(M.owner)) < 0)
 		return -ENOMEM;
+	/* Log files the shim copies into and rotates (see shim.c). */
+	if (p->log_max_bytes && (p->stdio[1].kind == PROC_STDIO_LOG ||
+				 p->stdio[2].kind == PROC_STDIO_LOG)) {
+		json_t *log = json_pack("{s:I,s:i,s:o,s:o}", "max_bytes",
+					(json_int_t)p->log_max_bytes, "files", (int)p->log_files,
+					"stdout",
+					str_or_null(p->stdio[1].kind == PROC_STDIO_LOG
+							? p->stdio[1].path
+							: NULL),
+					"stderr",
+					str_or_null(p->stdio[2].kind == PROC_STDIO_LOG
+							? p->stdio[2].path
+							: NULL));
+
+		if (!log || json_object_set_new(spec, "log", log) < 0)
+			return -ENOMEM;
+	}
 	/* A stop survives a restart of netnsd: the adopted record must not restart. */
 	if (p->stopping && json_object_set_new(spec, "stopped", json_true()) < 0)
 		return -ENOMEM;
@@ -1560,6 +1583,16 @@ void proc_configure(const struct proc_config *cfg)
 		M.cfg.log_read_max = cfg->log_read_max;
 	if (cfg->owner)
 		snprintf(M.owner, sizeof(M.owner), "%s", cfg->owner);
+	if (cfg->log_max_bytes)
+		M.cfg.log_max_bytes = cfg->log_max_bytes;
+	if (cfg->log_files)
+		M.cfg.log_files = cfg->log_files > PROC_LOG_FILES_MAX ? PROC_LOG_FILES_MAX
+								      : cfg->log_files;
+}
+
+const struct proc_config *proc_get_config(void)
+{
+	return &M.cfg;
 }
 
 void proc_set_event_cb(proc_event_cb cb, void *userdata)
@@ -1628,6 +1661,8 @@ static int validate_params(const struct proc_spawn_params *pp)
 	if ((unsigned)pp->restart > PROC_RESTART_ALWAYS)
 		return -EINVAL;
 	if (pp->ephemeral && pp->restart != PROC_RESTART_NO)
+		return -EINVAL;
+	if (pp->log_max_bytes < -1 || pp->log_files > PROC_LOG_FILES_MAX)
 		return -EINVAL;
 	for (i = 0; i < 3; i++) {
 		const struct proc_stdio *s = &pp->stdio[i];
@@ -1719,6 +1754,12 @@ int proc_spawn(const struct proc_spawn_params *pp, proc_spawn_cb cb, void *userd
 	if (!p->argv || !p->env)
 		goto fail;
 	p->restart = pp->restart;
+	{
+		int64_t max = pp->log_max_bytes ? pp->log_max_bytes : M.cfg.log_max_bytes;
+
+		p->log_max_bytes = max > 0 ? (uint64_t)max : 0;
+		p->log_files = pp->log_files ? pp->log_files : M.cfg.log_files;
+	}
 	p->tty = pp->tty;
 	p->ephemeral = pp->ephemeral;
 	p->created = now_realtime();
@@ -1966,22 +2007,19 @@ int proc_stop_netns(const char *netns, unsigned grace_ms, proc_done_cb cb, void 
 	return n;
 }
 
-int proc_logs(const char *id, unsigned tail, char **ret_path, char **ret_text, size_t *ret_len)
+/*
+ * Read the last *room bytes of path (or less) in front of buf[*start..]: the text is
+ * built from its end, newest file first.  *room shrinks by what was read.  *truncated:
+ * the window begins inside this file.  0, or -errno (-ENOENT: no such file).
+ */
+static int read_tail_into(const char *path, char *buf, size_t *start, size_t *room,
+			  bool *truncated)
 {
-	struct proc *p = find(id);
 	_cleanup_(closep) int fd = -1;
-	_cleanup_(freep) char *buf = NULL, *path = NULL;
-	size_t want, len = 0, start = 0;
 	struct stat st;
+	size_t want, len = 0;
 	off_t off;
 
-	if (!p)
-		return -ENOENT;
-	if (!log_path_of(p))
-		return -ENODATA;
-	path = strdup(log_path_of(p));
-	if (!path)
-		return -ENOMEM;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
@@ -1989,13 +2027,10 @@ int proc_logs(const char *id, unsigned tail, char **ret_path, char **ret_text, s
 		return -errno;
 	if (!S_ISREG(st.st_mode))
 		return -EINVAL;
-	want = (size_t)st.st_size < M.cfg.log_read_max ? (size_t)st.st_size : M.cfg.log_read_max;
+	want = (size_t)st.st_size < *room ? (size_t)st.st_size : *room;
 	off = st.st_size - (off_t)want;
-	buf = malloc(want + 1);
-	if (!buf)
-		return -ENOMEM;
 	while (len < want) {
-		ssize_t n = pread(fd, buf + len, want - len, off + (off_t)len);
+		ssize_t n = pread(fd, buf + *start - want + len, want - len, off + (off_t)len);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -2006,8 +2041,55 @@ int proc_logs(const char *id, unsigned tail, char **ret_path, char **ret_text, s
 			break; /* truncated meanwhile */
 		len += (size_t)n;
 	}
-	/* A window that starts inside the file starts with a partial line: drop it. */
-	if (off > 0) {
+	if (len < want) /* keep the text contiguous */
+		memmove(buf + *start - len, buf + *start - want, len);
+	*start -= len;
+	*room -= len;
+	*truncated = off > 0;
+	return 0;
+}
+
+int proc_logs(const char *id, unsigned tail, char **ret_path, char **ret_text, size_t *ret_len)
+{
+	struct proc *p = find(id);
+	_cleanup_(freep) char *buf = NULL, *path = NULL;
+	size_t cap = M.cfg.log_read_max, start, room, len;
+	bool truncated = false;
+	int r;
+
+	if (!p)
+		return -ENOENT;
+	if (!log_path_of(p))
+		return -ENODATA;
+	path = strdup(log_path_of(p));
+	buf = malloc(cap + 1);
+	if (!path || !buf)
+		return -ENOMEM;
+	start = room = cap;
+	r = read_tail_into(path, buf, &start, &room, &truncated);
+	if (r < 0)
+		return r;
+	/* Then the files it was rotated into, newest first, while there is room. */
+	for (unsigned i = 1; p->log_max_bytes && i < p->log_files && room > 0 && !truncated; i++) {
+		char rotated[PATH_MAX];
+
+		if (tail) {
+			unsigned lines = 0;
+
+			for (size_t k = start; k < cap; k++)
+				lines += buf[k] == '\n';
+			if (lines > tail)
+				break; /* enough lines already */
+		}
+		snprintf(rotated, sizeof(rotated), "%s.%u", path, i);
+		if (read_tail_into(rotated, buf, &start, &room, &truncated) < 0)
+			break;
+	}
+	len = cap - start;
+	memmove(buf, buf + start, len);
+	start = 0;
+	/* A window that starts inside a file starts with a partial line: drop it. */
+	if (truncated) {
 		char *nl = memchr(buf, '\n', len);
 
 		start = nl ? (size_t)(nl - buf) + 1 : len;
@@ -2029,9 +2111,8 @@ int proc_logs(const char *id, unsigned tail, char **ret_path, char **ret_text, s
 	len -= start;
 	buf[len] = '\0';
 	if (ret_path)
-		*ret_path = path, path = NULL;
-	*ret_text = buf;
-	buf = NULL;
+		*ret_path = TAKE_PTR(path);
+	*ret_text = TAKE_PTR(buf);
 	if (ret_len)
 		*ret_len = len;
 	return 0;
@@ -2144,6 +2225,14 @@ static int load_spec(struct proc *p)
 		p->restart = PROC_RESTART_NO;
 	p->tty = json_is_true(json_object_get(spec, "tty"));
 	p->stopping = json_is_true(json_object_get(spec, "stopped"));
+	v = json_object_get(spec, "log");
+	if (json_is_object(v)) {
+		json_int_t max = json_integer_value(json_object_get(v, "max_bytes"));
+		json_int_t files = json_integer_value(json_object_get(v, "files"));
+
+		p->log_max_bytes = max > 0 ? (uint64_t)max : 0;
+		p->log_files = files >= 1 && files <= PROC_LOG_FILES_MAX ? (unsigned)files : 1;
+	}
 	/* Its client went with the previous netnsd: nobody will ask for it any more. */
 	p->ephemeral = p->collect = json_is_true(json_object_get(spec, "ephemeral"));
 	v = json_object_get(spec, "restarts");

@@ -70,6 +70,12 @@ struct proc_spawn_params {
 	const int *extra_fds;	    /* borrowed; become the payload's fds 3, 4, ... */
 	unsigned n_extra_fds;
 	enum proc_restart restart;
+	/* Log files (PROC_STDIO_LOG) are rotated by the shim before they grow beyond
+	 * log_max_bytes, keeping log_files files (the current one and log_files - 1 rotated
+	 * ones, PATH.1 the newest).  log_max_bytes 0: proc_config's; -1: no cap (the payload
+	 * then writes into the file itself).  log_files 0: proc_config's. */
+	int64_t log_max_bytes;
+	unsigned log_files;
 	/* The payload gets a session of its own with stdin as its controlling terminal (job
 	 * control for an interactive shell); stdin must then be a terminal, else the start
 	 * fails at stage "tty" with -ENOTTY. */
@@ -112,6 +118,8 @@ struct proc_info {
 	const char *error_stage;
 	int error;
 	const char *log_path; /* the stdout log file, else the stderr one, else NULL */
+	uint64_t log_max_bytes; /* 0: no cap */
+	unsigned log_files;
 	bool stopped;	      /* proc_stop() (or a kill during backoff) ended it for good */
 };
 
@@ -147,6 +155,10 @@ struct proc_config {
 	unsigned restart_burst;
 	unsigned restart_interval_ms;
 	size_t log_read_max; /* bytes proc_logs() reads at most (default 1 MiB) */
+	/* Defaults of proc_spawn_params' log_max_bytes (-1: no cap, the default here) and
+	 * log_files (default 2, at most PROC_LOG_FILES_MAX). */
+	int64_t log_max_bytes;
+	unsigned log_files;
 	/* The identity of the state this netnsd serves (state_identity()): written into
 	 * every record, and records holding another one are never adopted.  NULL keeps. */
 	const char *owner;
@@ -171,6 +183,8 @@ void proc_exit(void);
 
 /* Fields left 0 keep their current value.  Affects later decisions only. */
 void proc_configure(const struct proc_config *cfg);
+/* The configuration in force (owner aside). */
+const struct proc_config *proc_get_config(void);
 
 /* One subscriber (the event bus); NULL to unsubscribe.  Called from loop callbacks, and
  * synchronously only from proc_forget() (REMOVED) and proc_adopt_all() (ADOPTED, and
@@ -240,9 +254,12 @@ int proc_stop(const char *id, unsigned grace_ms, proc_done_cb cb, void *userdata
  */
 int proc_stop_netns(const char *netns, unsigned grace_ms, proc_done_cb cb, void *userdata);
 
+#define PROC_LOG_FILES_MAX 100
+
 /*
- * The last `tail` lines (0 = all that fit) of the stdout log (else the stderr log), read
- * with a bounded read of at most log_read_max bytes from the end of the file.
+ * The last `tail` lines (0 = all that fit) of the stdout log (else the stderr log) and
+ * the files it was rotated into (PATH.1 ... oldest first in the text), read with bounded
+ * reads of at most log_read_max bytes in all from the end.
  * *ret_path and *ret_text (NUL-terminated, *ret_len bytes) are the caller's to free.
  * Returns 0, -ENOENT (unknown id), -ENODATA (no log file configured), or the -errno of
  * reading the file.

@@ -62,8 +62,11 @@ static json_t *proc_view(const struct proc_info *p)
 		json_object_set_new(o, "error_stage", json_string(p->error_stage));
 		json_object_set_new(o, "errno", json_integer(-p->error));
 	}
-	if (p->log_path)
+	if (p->log_path) {
 		json_object_set_new(o, "log", json_string(p->log_path));
+		json_object_set_new(o, "log_max_bytes", json_integer((json_int_t)p->log_max_bytes));
+		json_object_set_new(o, "log_files", json_integer(p->log_files));
+	}
 	return o;
 }
 
@@ -341,6 +344,10 @@ static int spawn_from(json_t *spec, const int *fds, size_t nfds, struct call *c,
 	p.env_merge = !json_is_true(json_object_get(spec, "env_replace"));
 	p.tty = json_is_true(json_object_get(spec, "tty"));
 	p.ephemeral = c && json_is_true(json_object_get(spec, "ephemeral"));
+	v = json_object_get(spec, "log_max_bytes");
+	if (json_is_integer(v))
+		p.log_max_bytes = json_integer_value(v) > 0 ? json_integer_value(v) : -1;
+	p.log_files = (unsigned)json_integer_value(json_object_get(spec, "log_files"));
 	p.cwd = json_string_value(json_object_get(spec, "cwd"));
 	if (json_is_integer(user))
 		snprintf(ubuf, sizeof(ubuf), "%lld", (long long)json_integer_value(user));
@@ -794,6 +801,8 @@ static const struct param p_spawn[] = {
 	{ .name = "name", .type = P_STRING, .max = 64, .check = check_name },
 	{ .name = "tty", .type = P_BOOL },
 	{ .name = "ephemeral", .type = P_BOOL },
+	{ .name = "log_max_bytes", .type = P_INT, .min = 0, .max = 1LL << 50 },
+	{ .name = "log_files", .type = P_INT, .min = 1, .max = PROC_LOG_FILES_MAX },
 	{ 0 },
 };
 

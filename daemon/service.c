@@ -161,7 +161,11 @@ int service_start(uv_loop_t *loop, const struct service_config *cfg, bool *ret_a
 		goto fail;
 	}
 	stage = STAGE_PROC;
-	proc_configure(&(struct proc_config){ .owner = state_identity() });
+	proc_configure(&(struct proc_config){
+	    .owner = state_identity(),
+	    .log_max_bytes = cfg->log_max_bytes ? (int64_t)cfg->log_max_bytes : -1,
+	    .log_files = (unsigned)cfg->log_files,
+	});
 	if (access(cfg->shim, X_OK) < 0)
 		log_warning("Supervisor '%s' is missing: proc.spawn will fail", cfg->shim);
 

@@ -282,6 +282,69 @@ def host_is_reserved_and_has_an_event_filter():
     d.call("netns.delete", {"name": ns})
 
 
+# --- log size cap with rotation ---
+
+def log_files_of(path):
+    """{name: size} of a log file and its rotated files."""
+    d, base = os.path.split(path)
+    return {n: os.path.getsize(os.path.join(d, n)) for n in os.listdir(d)
+            if n == base or n.startswith(base + ".")}
+
+
+WRITER = "i=0; while [ $i -lt %d ]; do i=$((i+1)); printf 'line-%%05d\\n' $i; done"
+
+
+@test
+def logs_are_capped_and_rotated():
+    """A process writing 10x the cap leaves at most cap * files bytes; proc.logs reads across"""
+    d = make_daemon("--log-max-bytes", "4096", "--log-files", "3")
+    info = d.call("daemon.info")
+    assert info["limits"]["log_max_bytes"] == 4096 and info["limits"]["log_files"] == 3, info
+    n = 4000  # 11 bytes a line: 44000 bytes, more than 10 times the cap
+    p = d.call("proc.spawn", {"argv": ["sh", "-c", WRITER % n]})
+    w = d.call("proc.wait", {"id": p["id"]})
+    assert w["exit_code"] == 0 and w["log_max_bytes"] == 4096 and w["log_files"] == 3, w
+    files = log_files_of(w["log"])
+    assert len(files) <= 3 and all(v <= 4096 for v in files.values()), files
+    assert sum(files.values()) <= 4096 * 3, files
+    tail = d.call("proc.logs", {"id": p["id"], "tail": 5})["text"]
+    assert tail == "".join("line-%05d\n" % i for i in range(n - 4, n + 1)), tail
+    # Without tail: every line there is, across the files, in order, ending with the last.
+    text = d.call("proc.logs", {"id": p["id"]})["text"]
+    lines = text.splitlines()
+    first = int(lines[0][5:])
+    assert lines == ["line-%05d" % i for i in range(first, n + 1)], lines[:3]
+    assert len(text) > 4096, len(text)  # more than the current file alone
+    # stdout and stderr into the one file keep their order through the pipe.
+    p = d.call("proc.spawn", {"argv": ["sh", "-c", "echo a; echo b >&2; echo c"]})
+    d.call("proc.wait", {"id": p["id"]})
+    assert d.call("proc.logs", {"id": p["id"]})["text"] == "a\nb\nc\n"
+
+    # Per process: one file of at most 1000 bytes; or no cap at all.
+    p = d.call("proc.spawn", {"argv": ["sh", "-c", WRITER % n], "log_max_bytes": 1000,
+                              "log_files": 1})
+    w = d.call("proc.wait", {"id": p["id"]})
+    files = log_files_of(w["log"])
+    assert list(files) == ["output.log"] and files["output.log"] <= 1000, files
+    assert d.call("proc.logs", {"id": p["id"], "tail": 1})["text"] == "line-%05d\n" % n
+    p = d.call("proc.spawn", {"argv": ["sh", "-c", WRITER % n], "log_max_bytes": 0})
+    w = d.call("proc.wait", {"id": p["id"]})
+    assert w["log_max_bytes"] == 0 and log_files_of(w["log"]) == {"output.log": 11 * n}, w
+    e = d.expect_error("proc.spawn", {"argv": ["true"], "log_files": 0})
+    assert e.code == INVALID_PARAMS and e.field == "log_files", e
+
+    # The shim rotates, so the cap holds while netnsd is down.
+    out = os.path.join(tmpdir(), "app.log")
+    p = d.call("proc.spawn", {"argv": ["sh", "-c", "sleep 1; " + WRITER % n],
+                              "stdout": {"file": out}, "stderr": {"file": out}})
+    d.kill9()
+    assert wait_for(lambda: not os.path.exists("/proc/%d" % p["pid"]), timeout=30)
+    files = log_files_of(out)
+    assert len(files) <= 3 and sum(files.values()) <= 4096 * 3, files
+    d.start()
+    assert d.call("proc.logs", {"id": p["id"], "tail": 1})["text"] == "line-%05d\n" % n
+
+
 # --- exec records outlive a killed client ---
 
 def spawn_with_fds(c, params, fds):

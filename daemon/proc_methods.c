@@ -565,48 +565,6 @@ static void method_kill(struct call *c, json_t *params)
 	call_reply(c, json_pack("{s:s,s:i}", "id", info.id, "signal", sig));
 }
 
-/* proc.stop: stop for good whatever the state, as systemctl stop; the record stays. */
-
-struct stop_ctx {
-	struct call *call;
-	char id[32];
-};
-
-static void on_stop_done(int r, void *userdata)
-{
-	struct stop_ctx *ctx = userdata;
-	struct proc_info info;
-
-	if (proc_get(ctx->id, &info) == 0)
-		call_reply(ctx->call, proc_view(&info));
-	else
-		call_fail(ctx->call, RPC_KIND_NOT_FOUND, ENOENT, "id",
-			  "Process '%s' was deleted while stopping", ctx->id);
-	free(ctx);
-}
-
-static void method_stop(struct call *c, json_t *params)
-{
-	json_t *grace = json_object_get(params, "grace_ms");
-	struct stop_ctx *ctx;
-	struct proc_info info;
-	int r;
-
-	if (!lookup(c, params, &info))
-		return;
-	ctx = calloc(1, sizeof(*ctx));
-	if (!ctx)
-		return call_fail(c, RPC_KIND_LIMIT, ENOMEM, NULL, "Out of memory");
-	ctx->call = c;
-	snprintf(ctx->id, sizeof(ctx->id), "%s", info.id);
-	r = proc_stop(info.id, grace ? (unsigned)json_integer_value(grace) : 3000, on_stop_done,
-		      ctx);
-	if (r < 0) {
-		free(ctx);
-		call_fail_errno(c, r, "id", "Failed to stop '%s': %s", info.id, strerror(-r));
-	}
-}
-
 /* proc.wait */
 
 static void on_waited(const struct proc_info *info, int r, void *userdata)
@@ -667,19 +625,32 @@ static void method_logs(struct call *c, json_t *params)
 				o ? o : json_string("")));
 }
 
-/* proc.delete: stop for good, forget, and drop the service from the desired state. */
+/*
+ * proc.stop: stop for good whatever the state, as systemctl stop; the record (and a
+ * service's place in the desired state) stays.  proc.delete: the same, then forget both.
+ * Both answer once the process has ended.
+ */
 
-struct delete_ctx {
+struct stop_ctx {
 	struct call *call;
+	bool forget;
 	char id[32];
 };
 
 static void on_stopped(int r, void *userdata)
 {
-	struct delete_ctx *ctx = userdata;
+	struct stop_ctx *ctx = userdata;
 	struct proc_info info;
 
-	if (proc_get(ctx->id, &info) == 0) {
+	if (proc_get(ctx->id, &info) < 0) {
+		if (ctx->forget) {
+			state_del(PROC_COLL, ctx->id);
+			call_reply(ctx->call, json_pack("{s:s}", "id", ctx->id));
+		} else {
+			call_fail(ctx->call, RPC_KIND_NOT_FOUND, ENOENT, "id",
+				  "Process '%s' was deleted while stopping", ctx->id);
+		}
+	} else if (ctx->forget) {
 		json_t *view = proc_view(&info);
 
 		state_del(PROC_COLL, ctx->id);
@@ -687,16 +658,15 @@ static void on_stopped(int r, void *userdata)
 		json_object_set_new(view, "service", json_false());
 		call_reply(ctx->call, view);
 	} else {
-		state_del(PROC_COLL, ctx->id);
-		call_reply(ctx->call, json_pack("{s:s}", "id", ctx->id));
+		call_reply(ctx->call, proc_view(&info));
 	}
 	free(ctx);
 }
 
-static void method_delete(struct call *c, json_t *params)
+static void stop_call(struct call *c, json_t *params, bool forget)
 {
 	json_t *grace = json_object_get(params, "grace_ms");
-	struct delete_ctx *ctx;
+	struct stop_ctx *ctx;
 	struct proc_info info;
 	int r;
 
@@ -706,12 +676,23 @@ static void method_delete(struct call *c, json_t *params)
 	if (!ctx)
 		return call_fail(c, RPC_KIND_LIMIT, ENOMEM, NULL, "Out of memory");
 	ctx->call = c;
+	ctx->forget = forget;
 	snprintf(ctx->id, sizeof(ctx->id), "%s", info.id);
 	r = proc_stop(info.id, grace ? (unsigned)json_integer_value(grace) : 3000, on_stopped, ctx);
 	if (r < 0) {
 		free(ctx);
 		call_fail_errno(c, r, "id", "Failed to stop '%s': %s", info.id, strerror(-r));
 	}
+}
+
+static void method_stop(struct call *c, json_t *params)
+{
+	stop_call(c, params, false);
+}
+
+static void method_delete(struct call *c, json_t *params)
+{
+	stop_call(c, params, true);
 }
 
 /* Events and restore. */

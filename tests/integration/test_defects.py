@@ -17,7 +17,8 @@ import socket
 import subprocess
 import time
 
-from netnsd_test import (NETNSCTL, Daemon, RpcError, Skip, main, test, tmpdir, uniq, wait_for)
+from netnsd_test import (NETNSCTL, Daemon, RpcError, Skip, main, reap_children, test, tmpdir, uniq,
+                         wait_for)
 
 INVALID_REQUEST, INVALID_PARAMS = -32600, -32602
 NOT_FOUND = 1
@@ -48,14 +49,7 @@ def cleanup_processes():
                     d.call("proc.delete", {"id": p["id"], "grace_ms": 0})
             except Exception:
                 pass
-    deadline = time.time() + 3
-    while time.time() < deadline:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            break
-        if pid == 0:
-            time.sleep(0.05)
+    reap_children()
 
 
 # --- one runtime directory, one state ---

@@ -267,6 +267,19 @@ def wait_for(pred, timeout=10.0, interval=0.02):
     return pred()
 
 
+def reap_children(timeout=3.0):
+    """Reap our exited children (and, as a subreaper, the orphans given to us) until
+    none is left or the time is up."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid == 0:
+            time.sleep(0.05)
+
+
 def cleanup():
     """Stop our daemons, remove our namespaces, links and temp dirs."""
     for d in _daemons:

@@ -6,7 +6,8 @@
 
 #include "events.h"
 #include "log.h"
-#include "methods.h"
+#include "method_ctx.h"
+#include "method_families.h"
 #include "model.h"
 #include "proc.h"
 #include "reconcile.h"
@@ -58,7 +59,7 @@ static json_int_t count(const char *coll)
 
 static void method_info(struct call *c, json_t *params)
 {
-	const struct methods_context *ctx = methods_context();
+	const struct method_ctx *ctx = method_ctx_get();
 	const struct rpc_config *cfg = rpc_get_config();
 	struct dispatch_stats ds;
 	struct events_stats es;
@@ -125,7 +126,7 @@ static void method_discover(struct call *c, json_t *params)
 	if (!openrpc_doc) {
 		json_error_t err;
 
-		openrpc_doc = json_loads(methods_openrpc_text(), 0, &err);
+		openrpc_doc = json_loads(method_ctx_openrpc_text(), 0, &err);
 		if (!openrpc_doc)
 			return call_fail(c, RPC_KIND_NONE, 0, NULL,
 					 "The built-in OpenRPC document is unreadable: %s",

@@ -8,7 +8,8 @@
 
 #include "dispatch.h"
 #include "events.h"
-#include "methods.h"
+#include "method_ctx.h"
+#include "method_families.h"
 #include "model.h"
 
 #define MAX_PER_PEER 16

@@ -12,7 +12,8 @@
 
 #include "links.h"
 #include "log.h"
-#include "methods.h"
+#include "method_ctx.h"
+#include "method_families.h"
 #include "model.h"
 #include "netns.h"
 #include "nlcache.h"
@@ -50,7 +51,7 @@ static int need_dev(struct call *c, struct nl *nl, const char *dev, const char *
 	r = nl_link_ifindex(nl, dev);
 	if (r == -ENODEV) {
 		call_fail(c, RPC_KIND_NOT_FOUND, ENODEV, field, "No device '%s' in %s", dev,
-			  methods_ns_str(netns));
+			  method_ctx_ns_str(netns));
 		return -1;
 	}
 	if (r < 0) {
@@ -86,38 +87,38 @@ static void method_add(struct call *c, json_t *params)
 	r = spec_link_from_json(params, &d, &field, &msg);
 	if (r < 0)
 		return call_fail_params(c, field, "Invalid params: %s: %s", field, msg);
-	if (methods_netns_writable(c, d.netns, "netns") < 0)
+	if (method_ctx_netns_writable(c, d.netns, "netns") < 0)
 		return;
-	if (d.peer.name && methods_netns_writable(c, d.peer.netns, "peer.netns") < 0)
+	if (d.peer.name && method_ctx_netns_writable(c, d.peer.netns, "peer.netns") < 0)
 		return;
 	if (spec_link_key(d.netns, d.name, &key) < 0 ||
 	    (d.peer.name && spec_link_key(d.peer.netns, d.peer.name, &peer_key) < 0))
 		return call_fail(c, RPC_KIND_LIMIT, ENOMEM, NULL, "Out of memory");
 	if (state_get(LINK_COLL, key))
 		return call_fail(c, RPC_KIND_EXISTS, EEXIST, "name", "Link '%s' exists in %s",
-				 d.name, methods_ns_str(d.netns));
+				 d.name, method_ctx_ns_str(d.netns));
 	if (peer_key && state_get(LINK_COLL, peer_key))
 		return call_fail(c, RPC_KIND_EXISTS, EEXIST, "peer.name", "Link '%s' exists in %s",
-				 d.peer.name, methods_ns_str(d.peer.netns));
+				 d.peer.name, method_ctx_ns_str(d.peer.netns));
 
-	nl = methods_nl(c, d.netns, "netns");
+	nl = method_ctx_nl(c, d.netns, "netns");
 	if (!nl)
 		return;
 	if (nl_link_ifindex(nl, d.name) > 0)
 		return call_fail(c, RPC_KIND_EXISTS, EEXIST, "name", "Link '%s' exists in %s",
-				 d.name, methods_ns_str(d.netns));
+				 d.name, method_ctx_ns_str(d.netns));
 	if (need_dev(c, nl, d.master, "master", d.netns) < 0 ||
 	    need_dev(c, nl, d.parent, "parent", d.netns) < 0 ||
 	    need_dev(c, nl, d.dev, "dev", d.netns) < 0)
 		return;
 	if (d.peer.name) {
-		peer_nl = methods_nl(c, d.peer.netns, "peer.netns");
+		peer_nl = method_ctx_nl(c, d.peer.netns, "peer.netns");
 		if (!peer_nl)
 			return;
 		if (nl_link_ifindex(peer_nl, d.peer.name) > 0)
 			return call_fail(c, RPC_KIND_EXISTS, EEXIST, "peer.name",
 					 "Link '%s' exists in %s", d.peer.name,
-					 methods_ns_str(d.peer.netns));
+					 method_ctx_ns_str(d.peer.netns));
 		if (need_dev(c, peer_nl, d.peer.master, "peer.master", d.peer.netns) < 0)
 			return;
 	}
@@ -155,7 +156,7 @@ static void method_add(struct call *c, json_t *params)
 		return call_fail_errno(c, r, NULL, "Failed to record link '%s': %s", d.name,
 				       strerror(-r));
 	}
-	log_debug("Created %s link '%s' in %s", d.kind, d.name, methods_ns_str(d.netns));
+	log_debug("Created %s link '%s' in %s", d.kind, d.name, method_ctx_ns_str(d.netns));
 	model_touch_link(d.netns, d.name);
 	if (d.peer.name)
 		model_touch_link(d.peer.netns, d.peer.name);
@@ -176,9 +177,9 @@ static void method_delete(struct call *c, json_t *params)
 	struct nl *nl;
 	int r;
 
-	if (methods_netns_writable(c, netns, "netns") < 0)
+	if (method_ctx_netns_writable(c, netns, "netns") < 0)
 		return;
-	nl = methods_nl(c, netns, "netns");
+	nl = method_ctx_nl(c, netns, "netns");
 	if (!nl)
 		return;
 	if (spec_link_key(netns, name, &key) < 0)
@@ -187,17 +188,17 @@ static void method_delete(struct call *c, json_t *params)
 	r = nl_link_get(nl, NL_DEV(name), &info);
 	if (r < 0 && !rec)
 		return call_fail(c, RPC_KIND_NOT_FOUND, ENODEV, "name", "No link '%s' in %s", name,
-				 methods_ns_str(netns));
+				 method_ctx_ns_str(netns));
 	origin = rec ? json_string_value(json_object_get(rec, "origin")) : NULL;
 	returned = origin && !strcmp(origin, "borrowed");
 	if (!rec && strcmp(info.ifalias, LINK_MARK))
 		return call_fail(c, RPC_KIND_PERMISSION, EPERM, "name",
 				 "Link '%s' in %s was not created by netnsd; refusing to delete it",
-				 name, methods_ns_str(netns));
+				 name, method_ctx_ns_str(netns));
 	if (origin && !strcmp(origin, "existing"))
 		return call_fail(c, RPC_KIND_PERMISSION, EPERM, "name",
 				 "Link '%s' in %s was not created by netnsd; refusing to delete it",
-				 name, methods_ns_str(netns));
+				 name, method_ctx_ns_str(netns));
 
 	if (returned) {
 		json_t *from = json_object_get(rec, "from");
@@ -212,7 +213,7 @@ static void method_delete(struct call *c, json_t *params)
 
 		if (fd < 0)
 			return call_fail_errno(c, fd, NULL, "Failed to open %s: %s",
-					       methods_ns_str(from_ns), strerror(-fd));
+					       method_ctx_ns_str(from_ns), strerror(-fd));
 		r = r < 0 ? r : nl_link_set(nl, NL_DEV(name), &ch);
 		if (owned)
 			close(fd);
@@ -297,17 +298,17 @@ static void method_set(struct call *c, json_t *params)
 	bool own_fd = false, ns_managed;
 	int r;
 
-	r = methods_netns_writable(c, netns, "netns");
+	r = method_ctx_netns_writable(c, netns, "netns");
 	if (r < 0)
 		return;
 	ns_managed = r == 1;
-	if (move_to && methods_netns_writable(c, to_ns, "move_to") < 0)
+	if (move_to && method_ctx_netns_writable(c, to_ns, "move_to") < 0)
 		return;
 	if (move_to && same_ns(netns, to_ns))
 		return call_fail_params(c, "move_to",
 					"Invalid params: move_to: the link is "
 					"already in %s",
-					methods_ns_str(netns));
+					method_ctx_ns_str(netns));
 	if (move_to && master && !json_is_null(master))
 		return call_fail_params(c, "master",
 					"Invalid params: master: cannot be combined "
@@ -316,13 +317,13 @@ static void method_set(struct call *c, json_t *params)
 		return call_fail_params(c, "address",
 					"Invalid params: address: must be a "
 					"unicast MAC address");
-	nl = methods_nl(c, netns, "netns");
+	nl = method_ctx_nl(c, netns, "netns");
 	if (!nl)
 		return;
 	r = nl_link_get(nl, NL_DEV(name), &info);
 	if (r < 0)
 		return call_fail(c, RPC_KIND_NOT_FOUND, ENODEV, "name", "No link '%s' in %s", name,
-				 methods_ns_str(netns));
+				 method_ctx_ns_str(netns));
 	if (spec_link_key(netns, name, &key) < 0)
 		return call_fail(c, RPC_KIND_LIMIT, ENOMEM, NULL, "Out of memory");
 	rec = state_get(LINK_COLL, key);
@@ -341,7 +342,7 @@ static void method_set(struct call *c, json_t *params)
 		if (strcmp(nk, key) && state_get(LINK_COLL, nk))
 			return call_fail(c, RPC_KIND_EXISTS, EEXIST, rename ? "rename" : "move_to",
 					 "Link '%s' exists in %s", new_name,
-					 methods_ns_str(new_ns));
+					 method_ctx_ns_str(new_ns));
 	}
 	if (master && json_is_string(master) &&
 	    need_dev(c, nl, json_string_value(master), "master", netns) < 0)
@@ -364,7 +365,7 @@ static void method_set(struct call *c, json_t *params)
 		ch.netns_fd = target_fd(to_ns, &own_fd);
 		if (ch.netns_fd < 0)
 			return call_fail_errno(c, ch.netns_fd, "move_to", "Failed to open %s: %s",
-					       methods_ns_str(to_ns), strerror(-ch.netns_fd));
+					       method_ctx_ns_str(to_ns), strerror(-ch.netns_fd));
 	}
 	r = nl_link_set(nl, NL_DEV(name), &ch);
 	if (own_fd)
@@ -404,7 +405,7 @@ static void method_set(struct call *c, json_t *params)
 		return call_fail_errno(c, r, NULL, "Failed to record link '%s': %s", new_name,
 				       strerror(-r));
 	if (move_to) {
-		nl = methods_nl(c, new_ns, "move_to");
+		nl = method_ctx_nl(c, new_ns, "move_to");
 		if (!nl)
 			return;
 	}
@@ -421,12 +422,12 @@ static void method_list(struct call *c, json_t *params)
 	json_t *arr;
 	int n;
 
-	nl = methods_nl(c, netns, "netns");
+	nl = method_ctx_nl(c, netns, "netns");
 	if (!nl)
 		return;
 	n = nl_link_list(nl, &links);
 	if (n < 0)
-		return fail_nl(c, nl, n, NULL, "list links of", methods_ns_str(netns));
+		return fail_nl(c, nl, n, NULL, "list links of", method_ctx_ns_str(netns));
 	arr = json_array();
 	for (int i = 0; i < n; i++)
 		json_array_append_new(arr, view_link(netns, &links[i]));

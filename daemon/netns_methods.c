@@ -15,7 +15,8 @@
 #include "log.h"
 #include "model.h"
 #include "nlcache.h"
-#include "methods.h"
+#include "method_ctx.h"
+#include "method_families.h"
 #include "netns.h"
 #include "proc.h"
 #include "spec.h"
@@ -132,10 +133,10 @@ static void method_add(struct call *c, json_t *params)
 				 deletion_find(name) ? "Namespace '%s' is being deleted"
 						     : "Namespace '%s' already exists",
 				 name);
-	if (json_object_size(state_collection(COLL)) >= methods_context()->max_namespaces)
+	if (json_object_size(state_collection(COLL)) >= method_ctx_get()->max_namespaces)
 		return call_fail(c, RPC_KIND_LIMIT, 0, NULL,
 				 "Too many namespaces: the limit is %zu",
-				 methods_context()->max_namespaces);
+				 method_ctx_get()->max_namespaces);
 	r = spec_netns_from_json(name, params, &buf);
 	if (r < 0)
 		return call_fail_errno(c, r, NULL, "Failed to read the namespace spec: %s",

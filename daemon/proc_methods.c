@@ -15,7 +15,8 @@
 #include "events.h"
 #include "links.h"
 #include "log.h"
-#include "methods.h"
+#include "method_ctx.h"
+#include "method_families.h"
 #include "netns.h"
 #include "proc.h"
 #include "state.h"
@@ -424,7 +425,7 @@ static void method_spawn(struct call *c, json_t *params)
 	int fds[MAX_FDS] = { 0 };
 	size_t nfds = 0;
 
-	if (methods_netns_writable(c, netns, "netns") < 0)
+	if (method_ctx_netns_writable(c, netns, "netns") < 0)
 		return;
 	if (need > MAX_FDS)
 		return call_fail_params(c, NULL, "Invalid params: at most %d descriptors", MAX_FDS);

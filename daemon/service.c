@@ -9,6 +9,7 @@
 #include "dispatch.h"
 #include "events.h"
 #include "log.h"
+#include "method_families.h"
 #include "methods.h"
 #include "model.h"
 #include "netns.h"
@@ -106,7 +107,7 @@ static void watch_managed(void)
 
 int service_start(uv_loop_t *loop, const struct service_config *cfg, bool *ret_activated)
 {
-	struct methods_context ctx = {
+	struct method_ctx ctx = {
 		.version = cfg->version,
 		.start_usec = now_usec(),
 		.socket_path = cfg->socket_path,
@@ -184,7 +185,7 @@ int service_start(uv_loop_t *loop, const struct service_config *cfg, bool *ret_a
 	r = rpc_init(loop, &rcfg, ret_activated);
 	if (r < 0)
 		goto fail;
-	methods_set_socket_activated(*ret_activated);
+	method_ctx_set_socket_activated(*ret_activated);
 	stage = STAGE_RPC;
 	return 0;
 fail:

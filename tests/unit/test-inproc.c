@@ -558,7 +558,7 @@ static void test_daemon_methods(struct client *c)
 	json_decref(r);
 
 	r = call(c, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"rpc.discover\"}");
-	doc = json_loads(methods_openrpc_text(), 0, NULL);
+	doc = json_loads(method_ctx_openrpc_text(), 0, NULL);
 	OK(doc && json_equal(json_object_get(r, "result"), doc),
 	   "rpc.discover: the embedded OpenRPC document");
 	json_decref(doc);
@@ -668,7 +668,7 @@ static void test_limits(void)
 static void test_backpressure(void)
 {
 	static const char req[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"rpc.discover\"}\n";
-	size_t one = strlen(methods_openrpc_text()), n = (2 * MAX_QUEUED) / one + 2, got = 0;
+	size_t one = strlen(method_ctx_openrpc_text()), n = (2 * MAX_QUEUED) / one + 2, got = 0;
 	struct client *c = client_new();
 	char *burst = malloc(n * (sizeof(req) - 1)), *line;
 

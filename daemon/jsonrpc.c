@@ -100,8 +100,8 @@ static char *mark_nul_in_names(const char *buf, size_t len)
 			}
 			i++;
 		} else if (ch == '\\' && i + 1 < len) {
-			if (copy[i + 1] == 'u' && i + 6 <= len && !memcmp(copy + i + 2, "0000", 4) &&
-			    nmarks < ELEMENTSOF(marks))
+			if (copy[i + 1] == 'u' && i + 6 <= len &&
+			    !memcmp(copy + i + 2, "0000", 4) && nmarks < ELEMENTSOF(marks))
 				marks[nmarks++] = i + 2;
 			i += copy[i + 1] == 'u' ? 6 : 2;
 		} else if (ch == '"') {

@@ -640,8 +640,8 @@ static const struct param p_name[] = {
 static const char *check_not_reserved(json_t *v, const char **ret_sub)
 {
 	return strcmp(json_string_value(v), "host") ? NULL
-						     : "'host' is reserved: it means the host's "
-						       "own namespace";
+						    : "'host' is reserved: it means the host's "
+						      "own namespace";
 }
 
 static const struct param p_add[] = {

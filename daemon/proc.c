@@ -160,8 +160,8 @@ static struct {
 	struct stop_group *groups;
 	struct proc_run *orphans; /* runs of forgotten procs whose shim is still exiting */
 	struct proc_config cfg;
-	char owner[65];	 /* the state identity written into each record; "" if none */
-	char **foreign;	 /* ids of records another state made, left alone */
+	char owner[65]; /* the state identity written into each record; "" if none */
+	char **foreign; /* ids of records another state made, left alone */
 	size_t nforeign;
 	proc_event_cb event_cb;
 	void *event_data;
@@ -790,18 +790,14 @@ static int spec_write(struct proc *p)
 	if (M.owner[0] && json_object_set_new(spec, "owner", json_string(M.owner)) < 0)
 		return -ENOMEM;
 	/* Log files the shim copies into and rotates (see shim.c). */
-	if (p->log_max_bytes && (p->stdio[1].kind == PROC_STDIO_LOG ||
-				 p->stdio[2].kind == PROC_STDIO_LOG)) {
-		json_t *log = json_pack("{s:I,s:i,s:o,s:o}", "max_bytes",
-					(json_int_t)p->log_max_bytes, "files", (int)p->log_files,
-					"stdout",
-					str_or_null(p->stdio[1].kind == PROC_STDIO_LOG
-							? p->stdio[1].path
-							: NULL),
-					"stderr",
-					str_or_null(p->stdio[2].kind == PROC_STDIO_LOG
-							? p->stdio[2].path
-							: NULL));
+	if (p->log_max_bytes &&
+	    (p->stdio[1].kind == PROC_STDIO_LOG || p->stdio[2].kind == PROC_STDIO_LOG)) {
+		json_t *log = json_pack(
+		    "{s:I,s:i,s:o,s:o}", "max_bytes", (json_int_t)p->log_max_bytes, "files",
+		    (int)p->log_files, "stdout",
+		    str_or_null(p->stdio[1].kind == PROC_STDIO_LOG ? p->stdio[1].path : NULL),
+		    "stderr",
+		    str_or_null(p->stdio[2].kind == PROC_STDIO_LOG ? p->stdio[2].path : NULL));
 
 		if (!log || json_object_set_new(spec, "log", log) < 0)
 			return -ENOMEM;
@@ -1586,8 +1582,8 @@ void proc_configure(const struct proc_config *cfg)
 	if (cfg->log_max_bytes)
 		M.cfg.log_max_bytes = cfg->log_max_bytes;
 	if (cfg->log_files)
-		M.cfg.log_files = cfg->log_files > PROC_LOG_FILES_MAX ? PROC_LOG_FILES_MAX
-								      : cfg->log_files;
+		M.cfg.log_files =
+		    cfg->log_files > PROC_LOG_FILES_MAX ? PROC_LOG_FILES_MAX : cfg->log_files;
 }
 
 const struct proc_config *proc_get_config(void)
@@ -1864,8 +1860,7 @@ static int stop_proc(struct proc *p, unsigned grace_ms, proc_done_cb cb, void *u
 /* The signals that ask a process to end (systemctl kill/stop would end it with them). */
 static bool ends_process(int sig)
 {
-	return sig == SIGTERM || sig == SIGKILL || sig == SIGINT || sig == SIGQUIT ||
-	       sig == SIGHUP;
+	return sig == SIGTERM || sig == SIGKILL || sig == SIGINT || sig == SIGQUIT || sig == SIGHUP;
 }
 
 int proc_kill(const char *id, int sig)
@@ -2012,8 +2007,7 @@ int proc_stop_netns(const char *netns, unsigned grace_ms, proc_done_cb cb, void 
  * built from its end, newest file first.  *room shrinks by what was read.  *truncated:
  * the window begins inside this file.  0, or -errno (-ENOENT: no such file).
  */
-static int read_tail_into(const char *path, char *buf, size_t *start, size_t *room,
-			  bool *truncated)
+static int read_tail_into(const char *path, char *buf, size_t *start, size_t *room, bool *truncated)
 {
 	_cleanup_(closep) int fd = -1;
 	struct stat st;

@@ -117,10 +117,10 @@ struct proc_info {
 	 * (0 for "restart-limit"). */
 	const char *error_stage;
 	int error;
-	const char *log_path; /* the stdout log file, else the stderr one, else NULL */
+	const char *log_path;	/* the stdout log file, else the stderr one, else NULL */
 	uint64_t log_max_bytes; /* 0: no cap */
 	unsigned log_files;
-	bool stopped;	      /* proc_stop() (or a kill during backoff) ended it for good */
+	bool stopped; /* proc_stop() (or a kill during backoff) ended it for good */
 };
 
 enum proc_event {

@@ -853,10 +853,10 @@ static int setup_logs(json_t *spec, struct logcfg *lc)
 		return -EINVAL;
 	lc->max_bytes = (uint64_t)json_integer_value(v);
 	v = json_object_get(log, "files");
-	lc->files = json_is_integer(v) && json_integer_value(v) >= 1 &&
-			    json_integer_value(v) <= 1000
-			? (unsigned)json_integer_value(v)
-			: 1;
+	lc->files =
+	    json_is_integer(v) && json_integer_value(v) >= 1 && json_integer_value(v) <= 1000
+		? (unsigned)json_integer_value(v)
+		: 1;
 	for (int stream = 1; stream <= 2; stream++) {
 		const char *path = json_string_value(json_object_get(log, keys[stream - 1]));
 		struct sink *s = NULL;
@@ -1008,7 +1008,8 @@ static void drain_to_end(struct logcfg *lc)
 		drain_all(lc);
 		for (unsigned i = 0; i < lc->n; i++)
 			if (lc->sinks[i].pipe_fd >= 0)
-				p[n++] = (struct pollfd){ .fd = lc->sinks[i].pipe_fd, .events = POLLIN };
+				p[n++] =
+				    (struct pollfd){ .fd = lc->sinks[i].pipe_fd, .events = POLLIN };
 		if (n == 0 || poll(p, n, 100) < 0)
 			return;
 	}

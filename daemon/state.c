@@ -295,8 +295,9 @@ static int load_identity(void)
 	if (r >= 0) {
 		text[strcspn(text, "\n")] = '\0';
 		if (!identity_valid(text)) {
-			log_error("State identity file '%s' is unreadable; remove it to get a new one",
-				  path);
+			log_error(
+			    "State identity file '%s' is unreadable; remove it to get a new one",
+			    path);
 			return -EBADMSG;
 		}
 		memcpy(st.identity, text, STATE_ID_LEN + 1);

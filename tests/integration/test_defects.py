@@ -12,6 +12,7 @@ import atexit
 import ctypes
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -416,6 +417,59 @@ def netnsctl_exec_killed_leaves_no_record():
     assert wait_for(lambda: os.path.exists(out), timeout=15)
     assert wait_for(lambda: not d.call("proc.list")["processes"], timeout=15), \
         d.call("proc.list")
+    d.call("netns.delete", {"name": ns})
+
+
+def ctl(d, *args, timeout=60):
+    return subprocess.run([NETNSCTL, "-s", d.socket] + list(args), capture_output=True,
+                          text=True, timeout=timeout)
+
+
+@test
+def netnsctl_host_means_the_host():
+    """netnsctl: -n host is the host for link, addr, route, proc and monitor; proc stop"""
+    d = make_daemon()
+    ns = uniq("n")
+    d.call("netns.add", {"name": ns})
+    mon = subprocess.Popen([NETNSCTL, "-s", d.socket, "--json", "monitor", "link", "-n", "host"],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        # The subscription is made once the monitor has connected.
+        assert wait_for(lambda: d.call("daemon.info")["events"]["subscriptions"] == 1)
+        assert ctl(d, "-n", ns, "link", "add", "br0", "type", "bridge").returncode == 0
+        hl, hp = uniq("h"), uniq("h")
+        r = ctl(d, "-n", "host", "link", "add", hl, "type", "veth", "peer", hp)
+        assert r.returncode == 0, r
+        assert [l["ifname"] for l in json.loads(subprocess.run(
+            ["ip", "-j", "link", "show", hl], capture_output=True, text=True).stdout)] == [hl]
+        r = ctl(d, "--json", "-n", "host", "link", "list")
+        assert r.returncode == 0 and hl in r.stdout, r
+        assert ctl(d, "-n", "host", "link", "delete", hl).returncode == 0
+        # The monitor saw the host's links come and go, and nothing of the namespace's.
+        events = []
+        deadline = time.time() + 10
+        while time.time() < deadline and not any(
+                e.get("action") == "del" and e["link"]["name"] == hl for e in events):
+            if not select.select([mon.stdout], [], [], 0.5)[0]:
+                continue
+            line = mon.stdout.readline()
+            if not line:
+                break
+            events.append(json.loads(line))
+        assert any(e["action"] == "new" and e["link"]["name"] == hl for e in events), events
+        assert all(e["netns"] is None for e in events), events
+    finally:
+        mon.terminate()
+        mon.wait()
+    # proc stop: a service stays stopped, listed, and says so.
+    r = ctl(d, "proc", "run", ns, "--restart", "always", "--", "sleep", "100")
+    assert r.returncode == 0, r
+    pid = r.stdout.strip()
+    r = ctl(d, "proc", "stop", pid, "--grace", "2000")
+    assert r.returncode == 0 and r.stdout == "", r
+    r = ctl(d, "proc", "show", pid)
+    assert "stopped:     yes" in r.stdout and "state:       exited" in r.stdout, r.stdout
+    assert ctl(d, "proc", "delete", pid).returncode == 0
     d.call("netns.delete", {"name": ns})
 
 

@@ -311,9 +311,8 @@ static void name_for_field(char *out, size_t outlen, const char *key)
  */
 static const char *find_nul(json_t *v, char *field, size_t fieldlen)
 {
-	size_t plen = strlen(field), i;
+	size_t plen = strlen(field), sep = plen ? 1 : 0, i;
 	const char *key, *err;
-	char name[256];
 	json_t *m;
 
 	if (json_is_string(v))
@@ -322,8 +321,11 @@ static const char *find_nul(json_t *v, char *field, size_t fieldlen)
 			   : NULL;
 	if (json_is_object(v)) {
 		json_object_foreach(v, key, m) {
-			name_for_field(name, sizeof(name), key);
-			snprintf(field + plen, fieldlen - plen, "%s%s", plen ? "." : "", name);
+			/* No buffer per level: params may nest as deep as the parser allows. */
+			if (plen + sep + 1 < fieldlen) {
+				field[plen] = '.';
+				name_for_field(field + plen + sep, fieldlen - plen - sep, key);
+			}
 			if (jsonrpc_has_nul(key, strlen(key)))
 				return "member names must not contain NUL characters (U+0000)";
 			err = find_nul(m, field, fieldlen);

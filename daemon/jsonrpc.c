@@ -107,7 +107,7 @@ static char *mark_nul_in_names(const char *buf, size_t len)
 		} else if (ch == '"') {
 			size_t j = i + 1;
 
-			while (j < len && strchr(" \t\r\n", copy[j]))
+			while (j < len && copy[j] && strchr(" \t\r\n", copy[j]))
 				j++;
 			if (j < len && copy[j] == ':')
 				for (size_t k = 0; k < nmarks; k++) {

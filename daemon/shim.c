@@ -1025,34 +1025,43 @@ static int supervise(pid_t payload, const sigset_t *mask, struct logcfg *lc)
 
 	for (;;) {
 		struct pollfd p[3];
-		struct signalfd_siginfo si;
-		unsigned n = 0;
-		int st = 0;
+		unsigned n = 0, first;
+		int sig = 0, st = 0;
 		bool done = false;
 
-		p[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+		if (sfd >= 0)
+			p[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+		first = n;
 		for (unsigned i = 0; i < lc->n; i++)
 			p[n++] = (struct pollfd){ .fd = lc->sinks[i].pipe_fd, .events = POLLIN };
-		if (sfd < 0) {
-			/* No signalfd: the plain wait, without log copying until the end. */
+		if (n == 0) {
+			/* No signalfd and no log to copy: the plain wait. */
 			siginfo_t info;
 
-			if (sigwaitinfo(mask, &info) < 0)
-				continue;
-			si.ssi_signo = (uint32_t)info.si_signo;
+			sig = sigwaitinfo(mask, &info);
 		} else {
-			if (poll(p, n, -1) < 0)
+			/* Without a signalfd, the signals are looked at every 100 ms. */
+			if (poll(p, n, sfd >= 0 ? -1 : 100) < 0)
 				continue;
 			for (unsigned i = 0; i < lc->n; i++)
-				if (p[i + 1].revents)
+				if (p[first + i].revents)
 					drain(lc, &lc->sinks[i]);
-			if (!(p[0].revents & POLLIN))
-				continue;
-			if (read(sfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
-				continue;
+			if (sfd >= 0) {
+				struct signalfd_siginfo si;
+
+				if ((p[0].revents & POLLIN) &&
+				    read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+					sig = (int)si.ssi_signo;
+			} else {
+				siginfo_t info;
+
+				sig = sigtimedwait(mask, &info, &(struct timespec){ 0 });
+			}
 		}
-		if (si.ssi_signo != SIGCHLD) {
-			kill(payload, (int)si.ssi_signo);
+		if (sig <= 0)
+			continue;
+		if (sig != SIGCHLD) {
+			kill(payload, sig);
 			continue;
 		}
 		for (;;) {

@@ -133,6 +133,7 @@ enum proc_event {
 	PROC_EVENT_ADOPTED,    /* found again by proc_adopt_all() */
 	PROC_EVENT_REMOVED,    /* forgotten */
 	PROC_EVENT_STOPPED,    /* a scheduled restart was cancelled by a stop: now terminal */
+	_PROC_EVENT_MAX,
 };
 
 /* Called once: r > 0 is the payload's pid; r < 0 is -errno with info->error_stage set. */

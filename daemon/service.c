@@ -34,6 +34,7 @@ enum stage {
 static enum stage stage;
 static bool closed;
 static int runtime_lock_fd = -1;
+static char *runtime_dir; /* a copy: daemon.info reports it for the daemon's lifetime */
 
 /*
  * A runtime directory holds the records of the processes of one state: two netnsd with
@@ -112,7 +113,6 @@ int service_start(uv_loop_t *loop, const struct service_config *cfg, bool *ret_a
 		.start_usec = now_usec(),
 		.socket_path = cfg->socket_path,
 		.state_dir = cfg->state_dir,
-		.runtime_dir = cfg->runtime_dir,
 		.max_namespaces = cfg->max_namespaces,
 	};
 	struct rpc_config rcfg = {
@@ -125,6 +125,11 @@ int service_start(uv_loop_t *loop, const struct service_config *cfg, bool *ret_a
 	int r;
 
 	closed = false;
+	free(runtime_dir);
+	runtime_dir = strdup(cfg->runtime_dir);
+	if (!runtime_dir)
+		return -ENOMEM;
+	ctx.runtime_dir = runtime_dir;
 	r = netns_init();
 	if (r < 0) {
 		log_error("Failed to open the host network namespace: %s", strerror(-r));
@@ -237,5 +242,6 @@ void service_free(void)
 		netns_exit();
 	if (runtime_lock_fd >= 0)
 		close(TAKE_FD(runtime_lock_fd));
+	free(TAKE_PTR(runtime_dir));
 	stage = STAGE_NONE;
 }

@@ -81,11 +81,13 @@ int proc_exit_status(json_t *p)
 
 /* The options of proc run and exec (exec takes those marked for_exec). */
 enum spawn_opt_type {
-	SO_STRING,  /* --opt TEXT: a string param */
-	SO_RESTART, /* --restart no|on-failure|always */
-	SO_ENV,	    /* --env KEY=VALUE, repeatable */
-	SO_FLAG,    /* --opt: true */
-	SO_STDIO,   /* --stdout log|null|FILE */
+	SO_STRING,    /* --opt TEXT: a string param */
+	SO_RESTART,   /* --restart no|on-failure|always */
+	SO_ENV,	      /* --env KEY=VALUE, repeatable */
+	SO_FLAG,      /* --opt: true */
+	SO_STDIO,     /* --stdout log|null|FILE */
+	SO_LOG_MAX,   /* --log-max-bytes N (0: no cap) */
+	SO_LOG_FILES, /* --log-files N (1 to 100) */
 };
 
 static const struct spawn_opt {
@@ -102,6 +104,8 @@ static const struct spawn_opt {
 	{ "--env-replace", "env_replace", SO_FLAG, false },
 	{ "--stdout", "stdout", SO_STDIO, false },
 	{ "--stderr", "stderr", SO_STDIO, false },
+	{ "--log-max-bytes", "log_max_bytes", SO_LOG_MAX, false },
+	{ "--log-files", "log_files", SO_LOG_FILES, false },
 };
 
 /* Set the param of spawn option o from its value v; 0 or EXIT_USAGE. */
@@ -126,6 +130,17 @@ static int spawn_opt_set(const struct ctx *c, json_t *params, const struct spawn
 	case SO_FLAG:
 		val = json_true();
 		break;
+	case SO_LOG_MAX:
+	case SO_LOG_FILES: {
+		long long n, lo = o->type == SO_LOG_MAX ? 0 : 1;
+		long long hi = o->type == SO_LOG_MAX ? 1LL << 50 : 100;
+
+		if (!parse_int(v, lo, hi, &n))
+			return bad_args(c, "%s wants a number from %lld to %lld, not '%s'", o->opt,
+					lo, hi, v);
+		val = json_integer(n);
+		break;
+	}
 	case SO_STDIO:
 		if (!strcmp(v, "log") || !strcmp(v, "null")) {
 			val = json_string(v);
@@ -572,8 +587,8 @@ static const struct verb proc_verbs[] = {
 	{
 	    .name = "run",
 	    .run = proc_run,
-	    .words =
-		"--name --restart --user --group --cwd --env --env-replace --stdout --stderr --",
+	    .words = "--name --restart --user --group --cwd --env --env-replace --stdout --stderr "
+		     "--log-max-bytes --log-files --",
 	    .uses_netns = true,
 	    .args = "NS [OPTION]... -- CMD [ARG]...",
 	    .summary = "start a supervised process in a namespace",
@@ -605,6 +620,10 @@ static const struct verb proc_verbs[] = {
 		    "                     relative path is taken from the current directory)\n"
 		    "  --stderr WHERE     the same for standard error (default log: the same\n"
 		    "                     file as standard output)\n"
+		    "  --log-max-bytes N  rotate a log file before it grows beyond N bytes (0:\n"
+		    "                     no cap; default: netnsd's --log-max-bytes, 8 MiB)\n"
+		    "  --log-files N      log files kept, the current one and N - 1 rotated\n"
+		    "                     ones, FILE.1 the newest (default 2)\n"
 		    "Standard input is /dev/null.  Put '--' before CMD.",
 	},
 	{

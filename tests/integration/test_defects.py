@@ -427,7 +427,7 @@ def ctl(d, *args, timeout=60):
 
 @test
 def netnsctl_host_means_the_host():
-    """netnsctl: -n host is the host for link, addr, route, proc and monitor; proc stop"""
+    """netnsctl: -n host is the host for link, proc and monitor; proc stop; log cap options"""
     d = make_daemon()
     ns = uniq("n")
     d.call("netns.add", {"name": ns})
@@ -469,6 +469,19 @@ def netnsctl_host_means_the_host():
     assert r.returncode == 0 and r.stdout == "", r
     r = ctl(d, "proc", "show", pid)
     assert "stopped:     yes" in r.stdout and "state:       exited" in r.stdout, r.stdout
+    assert ctl(d, "proc", "delete", pid).returncode == 0
+    # proc run sets a process's log cap.
+    r = ctl(d, "proc", "run", ns, "--log-max-bytes", "1000", "--log-files", "1", "--",
+            "sh", "-c", WRITER % 500)
+    assert r.returncode == 0, r
+    pid = r.stdout.strip()
+    assert ctl(d, "proc", "wait", pid).returncode == 0
+    r = ctl(d, "proc", "show", pid)
+    assert "log cap:     1000 bytes, 1 files" in r.stdout, r.stdout
+    assert os.path.getsize(d.call("proc.get", {"id": pid})["log"]) <= 1000
+    assert ctl(d, "proc", "logs", pid, "--tail", "1").stdout == "line-00500\n"
+    r = ctl(d, "proc", "run", ns, "--log-files", "0", "--", "true")
+    assert r.returncode == 2 and "--log-files" in r.stderr, r
     assert ctl(d, "proc", "delete", pid).returncode == 0
     d.call("netns.delete", {"name": ns})
 

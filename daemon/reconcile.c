@@ -125,8 +125,8 @@ static void netns_restore(const char *name, json_t *doc)
 /*
  * Links, addresses and routes, in dependency order: devices borrowed from
  * elsewhere first (others may sit on them), then links without a parent,
- * then vlan/macvlan/vxlan on their parents; then masters, addresses, routes,
- * and "up" last, as a person would type it.
+ * then vlan/macvlan/vxlan on their parents; then masters, addresses, "up",
+ * routes and impairments, as a person would type it.
  */
 
 static bool has_parent(json_t *doc)
@@ -170,7 +170,7 @@ static void link_create(const char *key, json_t *doc, struct nl *nl)
 	json_t *peer_doc = NULL;
 	_cleanup_(freep) char *pk = NULL;
 	struct nl *failed_nl;
-	bool peer_failed;
+	const char *failed_field;
 	int r;
 
 	r = spec_link_from_json(doc, &d, &field, &msg);
@@ -191,10 +191,10 @@ static void link_create(const char *key, json_t *doc, struct nl *nl)
 		}
 	}
 	/* Masters and up come later, once every link exists. */
-	r = links_create(nl, &d, true, &failed_nl, &peer_failed);
+	r = links_create(nl, &d, true, &failed_nl, &failed_field);
 	if (r < 0)
 		return report("link", key, RECONCILE_FAILED, r, "%s%s",
-			      peer_failed ? "the veth peer: " : "",
+			      failed_field ? "the veth peer: " : "",
 			      nl_last_error(failed_nl) ?: strerror(-r));
 	if (pk && peer_doc) {
 		if (!made_with_peer)
@@ -298,6 +298,39 @@ static void links_apply(int phase)
 	}
 }
 
+/*
+ * Impairments last, on links that exist and are up: the kernel keeps a qdisc across a
+ * restart of netnsd (replacing it with the same settings changes nothing) and loses it
+ * with the link at a reboot.
+ */
+static void links_impair(void)
+{
+	json_t *c = state_collection(LINK_COLL), *doc;
+	const char *key;
+
+	json_object_foreach(c, key, doc) {
+		const char *netns = json_string_value(json_object_get(doc, "netns"));
+		const char *name = json_string_value(json_object_get(doc, "name"));
+		json_t *impair = json_object_get(doc, "impair");
+		const char *member, *msg;
+		struct link_impair imp;
+		struct nl *nl;
+		int r;
+
+		if (!impair || !name || (netns && links_netns_access(netns) != 1) ||
+		    nlcache_get(netns, &nl) < 0)
+			continue;
+		if (spec_impair_from_json(impair, &imp, &member, &msg) < 0) {
+			report("link", key, RECONCILE_FAILED, -EINVAL, "stored impair: %s", msg);
+			continue;
+		}
+		r = links_impair_apply(nl, name, &imp);
+		if (r < 0 && r != -ENODEV)
+			report("link", key, RECONCILE_FAILED, r, "cannot restore its impairment: %s",
+			       nl_last_error(nl) ?: strerror(-r));
+	}
+}
+
 static void addr_restore(const char *key, json_t *doc)
 {
 	const char *dev = json_string_value(json_object_get(doc, "dev"));
@@ -375,6 +408,7 @@ static void links_restore(void)
 	c = state_collection(ROUTE_COLL);
 	json_object_foreach(c, key, doc)
 		route_restore(key, doc);
+	links_impair();
 }
 
 int reconcile_run(void)

@@ -62,6 +62,18 @@ json_t *view_link(const char *netns, const struct nl_link_info *l)
 	return o;
 }
 
+void view_link_impair(json_t *view, const struct tc_root *root, bool always)
+{
+	struct link_impair imp = { 0 };
+
+	if (root && root->impair)
+		spec_impair_from_tc(&root->imp, &imp);
+	if (always || spec_impair_is_set(&imp))
+		json_object_set_new(view, "impair", spec_impair_to_json(&imp));
+	else
+		json_object_del(view, "impair");
+}
+
 json_t *view_addr(const char *netns, const struct nl_addr_info *a)
 {
 	_cleanup_(freep) char *key = NULL;

@@ -65,6 +65,7 @@ static void method_info(struct call *c, json_t *params)
 	struct events_stats es;
 	struct model_stats ms;
 	struct state_stats ss;
+	struct proc_launch_stats ls;
 	struct rpc_stats rs;
 	json_t *o;
 
@@ -125,6 +126,17 @@ static void method_info(struct call *c, json_t *params)
 		      "events", (json_int_t)es.ring_events, "bytes", (json_int_t)es.ring_bytes,
 		      "max_events", (json_int_t)events_config()->ring_events, "max_bytes",
 		      (json_int_t)events_config()->ring_bytes));
+	proc_get_launch_stats(&ls);
+	json_object_set_new(
+		o, "spawn",
+		json_pack("{s:s,s:s,s:s,s:I,s:I}", "mode", ctx->spawn ?: "auto", "launcher",
+			  proc_launcher_to_string(ls.launcher), "reason",
+			  ls.fallback_error ? "bus-failed" : ctx->spawn_reason ?: "configured",
+			  "systemd_runs", (json_int_t)ls.systemd_runs, "direct_runs",
+			  (json_int_t)ls.direct_runs));
+	if (ls.fallback_error)
+		json_object_set_new(json_object_get(o, "spawn"), "errno",
+				    json_integer(-ls.fallback_error));
 	json_object_set_new(o, "restore", restore_report());
 	call_reply(c, o);
 }

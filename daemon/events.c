@@ -32,8 +32,8 @@ struct events_sub {
 	struct events_sub *prev, *next;
 };
 
-static const char *const topic_names[] = { "netns", "link", "addr",  "route",
-					   "neigh", "proc", "daemon" };
+static const char *const topic_names[] = { "netns", "link", "addr",   "route",
+					   "neigh", "proc", "daemon", "topology" };
 
 /* One published event as the ring keeps it. */
 struct ring_ev {

@@ -32,7 +32,8 @@ enum event_topic {
 	EVENT_NEIGH = 1 << 4,
 	EVENT_PROC = 1 << 5,
 	EVENT_DAEMON = 1 << 6,
-	EVENT_ALL = (1 << 7) - 1,
+	EVENT_TOPOLOGY = 1 << 7,
+	EVENT_ALL = (1 << 8) - 1,
 };
 
 /* "netns" -> EVENT_NETNS …; 0 for an unknown name. */

@@ -31,7 +31,7 @@
 #define SHUTDOWN_MAX_MS 10000
 
 static struct {
-	const char *socket_path, *state_dir, *admin_group, *runtime_dir, *shim;
+	const char *socket_path, *state_dir, *admin_group, *runtime_dir, *shim, *spawn;
 	size_t max_message, max_batch, max_connections, max_queued, max_namespaces;
 	size_t event_backlog, event_stall_ms, max_subscriptions, monitor_rcvbuf;
 	size_t log_max_bytes, log_files;
@@ -43,6 +43,7 @@ static struct {
 	.state_dir = DEFAULT_STATE_DIR,
 	.runtime_dir = DEFAULT_RUNTIME_DIR,
 	.admin_group = DEFAULT_GROUP,
+	.spawn = "auto",
 	.max_message = 1 << 20,
 	.max_batch = 1024,
 	.max_connections = 512,
@@ -86,6 +87,12 @@ static void help(void)
 	    "      --shim PATH              the per-process supervisor (default: netnsd-shim\n"
 	    "                               beside netnsd, else " NETNSD_LIBEXECDIR
 	    "/netnsd-shim)\n"
+	    "      --spawn MODE             who starts supervised processes: systemd (each\n"
+	    "                               as a transient unit, outside netnsd's sandbox),\n"
+	    "                               direct (netnsd itself; they inherit its sandbox)\n"
+	    "                               or auto (default: systemd when booted with it and\n"
+	    "                               it answers on D-Bus, else direct)\n"
+	    "      --no-systemd             the same as --spawn=direct\n"
 	    "  -l, --log-level LEVEL        debug, info (default), notice, warning or error\n"
 	    "  -g, --admin-group NAME       members of NAME may use the socket besides root\n"
 	    "                               (default " DEFAULT_GROUP
@@ -171,12 +178,16 @@ static int parse_args(int argc, char **argv)
 		OPT_LOG_FILES,
 		OPT_EVENT_RING,
 		OPT_EVENT_RING_BYTES,
+		OPT_SPAWN,
+		OPT_NO_SYSTEMD,
 	};
 	static const struct option options[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "state-dir", required_argument, NULL, 'd' },
 		{ "runtime-dir", required_argument, NULL, 'r' },
 		{ "shim", required_argument, NULL, OPT_SHIM },
+		{ "spawn", required_argument, NULL, OPT_SPAWN },
+		{ "no-systemd", no_argument, NULL, OPT_NO_SYSTEMD },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "admin-group", required_argument, NULL, 'g' },
 		{ "max-message-bytes", required_argument, NULL, OPT_MAX_MESSAGE },
@@ -214,6 +225,20 @@ static int parse_args(int argc, char **argv)
 			break;
 		case OPT_SHIM:
 			arg.shim = optarg;
+			break;
+		case OPT_SPAWN:
+			if (strcmp(optarg, "auto") != 0 && strcmp(optarg, "systemd") != 0 &&
+			    strcmp(optarg, "direct") != 0) {
+				fprintf(stderr,
+					"netnsd: invalid value '%s' for --spawn (auto, systemd or "
+					"direct)\n",
+					optarg);
+				return -EINVAL;
+			}
+			arg.spawn = optarg;
+			break;
+		case OPT_NO_SYSTEMD:
+			arg.spawn = "direct";
 			break;
 		case 'l':
 			arg.log_level = log_level_from_string(optarg);
@@ -388,8 +413,9 @@ static const char *find_shim(char buf[static PATH_MAX])
 	ssize_t n = readlink("/proc/self/exe", buf, PATH_MAX - 16);
 	char *slash;
 
+	/* Absolute, as systemd needs it for a transient unit's ExecStart. */
 	if (arg.shim)
-		return arg.shim;
+		return realpath(arg.shim, buf) ? buf : arg.shim;
 	if (n > 0) {
 		buf[n] = '\0';
 		slash = strrchr(buf, '/');
@@ -428,6 +454,7 @@ int main(int argc, char **argv)
 			      .state_dir = arg.state_dir,
 			      .runtime_dir = arg.runtime_dir,
 			      .shim = find_shim(shim),
+			      .spawn = arg.spawn,
 			      .admin_group = arg.admin_group,
 			      .reset_corrupt = arg.reset_corrupt,
 			      .max_message = arg.max_message,

@@ -8,7 +8,7 @@
 
 static const struct method *const tables[] = {
 	daemon_methods, netns_methods,	link_methods, addr_methods,
-	route_methods,	events_methods, proc_methods,
+	route_methods,	events_methods, proc_methods, topology_methods,
 };
 static size_t sizes[ELEMENTSOF(tables)];
 
@@ -21,6 +21,7 @@ int methods_init(const struct method_ctx *ctx)
 	sizes[4] = route_methods_count;
 	sizes[5] = events_methods_count;
 	sizes[6] = proc_methods_count;
+	sizes[7] = topology_methods_count;
 	method_ctx_init(ctx);
 	dispatch_init(tables, sizes, ELEMENTSOF(tables));
 	events_methods_init();

@@ -72,7 +72,8 @@ static json_t *netns_view(const char *name, json_t *doc)
 	}
 	json_object_set_new(o, "nsid", nsid >= 0 ? json_integer(nsid) : json_null());
 	if (managed || (doc && !mounted)) {
-		static const char *const copy[] = { "created", "sysctls", "resolv_conf", "hosts" };
+		static const char *const copy[] = { "created", "sysctls", "resolv_conf", "hosts",
+						    "topology" };
 
 		for (size_t i = 0; i < ELEMENTSOF(copy); i++) {
 			json_t *v = json_object_get(doc, copy[i]);

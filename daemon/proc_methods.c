@@ -68,6 +68,8 @@ static json_t *proc_view(const struct proc_info *p)
 		json_object_set_new(o, "log_max_bytes", json_integer((json_int_t)p->log_max_bytes));
 		json_object_set_new(o, "log_files", json_integer(p->log_files));
 	}
+	if (p->unit)
+		json_object_set_new(o, "unit", json_string(p->unit));
 	return o;
 }
 

@@ -165,7 +165,7 @@ static struct nl *restore_nl(const char *kind, const char *key, json_t *doc)
 
 static void link_create(const char *key, json_t *doc, struct nl *nl)
 {
-	struct link_desc d, pd;
+	struct link_desc d;
 	const char *field, *msg;
 	json_t *peer_doc = NULL;
 	_cleanup_(freep) char *pk = NULL;
@@ -183,12 +183,8 @@ static void link_create(const char *key, json_t *doc, struct nl *nl)
 		/* The peer's own settings live in its own stored doc. */
 		if (spec_link_key(d.peer.netns, d.peer.name, &pk) == 0)
 			peer_doc = state_get(LINK_COLL, pk);
-		if (peer_doc && spec_link_from_json(peer_doc, &pd, &field, &msg) == 0) {
-			d.peer.mtu = pd.mtu;
-			d.peer.has_mac = pd.has_mac;
-			memcpy(d.peer.mac, pd.mac, sizeof(d.peer.mac));
-			d.peer.ipv6_ll = pd.ipv6_ll;
-		}
+		if (peer_doc)
+			spec_link_peer_from_json(peer_doc, &d);
 	}
 	/* Masters and up come later, once every link exists. */
 	r = links_create(nl, &d, true, &failed_nl, &failed_field);
@@ -334,18 +330,17 @@ static void links_impair(void)
 static void addr_restore(const char *key, json_t *doc)
 {
 	const char *dev = json_string_value(json_object_get(doc, "dev"));
-	const char *address = json_string_value(json_object_get(doc, "address"));
 	struct nl_prefix p;
+	unsigned flags;
 	struct nl *nl;
 	int r;
 
 	nl = restore_nl("addr", key, doc);
 	if (!nl)
 		return;
-	if (!dev || !address || nl_parse_cidr(address, &p) < 0)
+	if (spec_addr_from_json(doc, &p, &flags) < 0)
 		return report("addr", key, RECONCILE_FAILED, -EINVAL, "unreadable stored address");
-	r = nl_addr_add(nl, NL_DEV(dev), &p,
-			json_is_true(json_object_get(doc, "nodad")) ? NL_ADDR_NODAD : 0);
+	r = nl_addr_add(nl, NL_DEV(dev), &p, flags);
 	if (r < 0 && r != -EEXIST)
 		report("addr", key, RECONCILE_FAILED, r, "%s", nl_last_error(nl) ?: strerror(-r));
 	else
@@ -355,27 +350,15 @@ static void addr_restore(const char *key, json_t *doc)
 
 static void route_restore(const char *key, json_t *doc)
 {
-	const char *dst = json_string_value(json_object_get(doc, "dst"));
-	const char *via = json_string_value(json_object_get(doc, "via"));
-	const char *dev = json_string_value(json_object_get(doc, "dev"));
-	const char *type = json_string_value(json_object_get(doc, "type"));
-	json_t *metric = json_object_get(doc, "metric"), *table = json_object_get(doc, "table");
-	struct nl_route_spec r = { .type = RTN_UNICAST };
+	struct nl_route_spec r;
 	struct nl *nl;
 	int e;
 
 	nl = restore_nl("route", key, doc);
 	if (!nl)
 		return;
-	if (!dst || nl_parse_cidr(dst, &r.dst) < 0 || (via && nl_parse_addr(via, &r.gateway) < 0))
+	if (spec_route_from_json(doc, &r) < 0)
 		return report("route", key, RECONCILE_FAILED, -EINVAL, "unreadable stored route");
-	for (unsigned t = RTN_UNICAST; type && t <= RTN_PROHIBIT; t++)
-		if (!strcmp(type, view_route_type(t)))
-			r.type = (uint8_t)t;
-	if (dev)
-		r.dev = NL_DEV(dev);
-	r.metric = json_is_integer(metric) ? (uint32_t)json_integer_value(metric) : 0;
-	r.table = json_is_integer(table) ? (uint32_t)json_integer_value(table) : 0;
 	e = nl_route_add(nl, &r);
 	if (e < 0 && e != -EEXIST)
 		report("route", key, RECONCILE_FAILED, e, "%s", nl_last_error(nl) ?: strerror(-e));

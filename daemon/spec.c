@@ -675,3 +675,54 @@ int spec_link_key(const char *netns, const char *name, char **ret)
 {
 	return asprintf(ret, "%s/%s", netns ? netns : "", name) < 0 ? -ENOMEM : 0;
 }
+
+int spec_link_peer_from_json(json_t *peer_doc, struct link_desc *d)
+{
+	const char *field, *msg;
+	struct link_desc pd;
+
+	if (spec_link_from_json(peer_doc, &pd, &field, &msg) < 0)
+		return -EINVAL;
+	d->peer.mtu = pd.mtu;
+	d->peer.has_mac = pd.has_mac;
+	memcpy(d->peer.mac, pd.mac, sizeof(d->peer.mac));
+	d->peer.ipv6_ll = pd.ipv6_ll;
+	d->peer.master = pd.master;
+	d->peer.up = pd.up;
+	d->peer.impair = pd.impair;
+	return 0;
+}
+
+#include <linux/rtnetlink.h>
+
+#include "views.h"
+
+int spec_route_from_json(json_t *doc, struct nl_route_spec *r)
+{
+	const char *dst = str(doc, "dst"), *via = str(doc, "via"), *dev = str(doc, "dev");
+	const char *type = str(doc, "type");
+	json_t *metric = json_object_get(doc, "metric"), *table = json_object_get(doc, "table");
+
+	memset(r, 0, sizeof(*r));
+	r->type = RTN_UNICAST;
+	if (!dst || nl_parse_cidr(dst, &r->dst) < 0 || (via && nl_parse_addr(via, &r->gateway) < 0))
+		return -EINVAL;
+	for (unsigned t = RTN_UNICAST; type && t <= RTN_PROHIBIT; t++)
+		if (!strcmp(type, view_route_type(t)))
+			r->type = (uint8_t)t;
+	if (dev)
+		r->dev = NL_DEV(dev);
+	r->metric = json_is_integer(metric) ? (uint32_t)json_integer_value(metric) : 0;
+	r->table = json_is_integer(table) ? (uint32_t)json_integer_value(table) : 0;
+	return 0;
+}
+
+int spec_addr_from_json(json_t *doc, struct nl_prefix *ret, unsigned *ret_flags)
+{
+	const char *address = str(doc, "address");
+
+	if (!str(doc, "dev") || !address || nl_parse_cidr(address, ret) < 0)
+		return -EINVAL;
+	*ret_flags = json_is_true(json_object_get(doc, "nodad")) ? NL_ADDR_NODAD : 0;
+	return 0;
+}

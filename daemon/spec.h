@@ -157,3 +157,21 @@ json_t *spec_link_to_json(const struct link_desc *d);
 
 /* Key of a link, address or route in the desired state; *ret malloc'd. */
 int spec_link_key(const char *netns, const char *name, char **ret);
+
+/*
+ * The settings of a veth's other end, read from that end's own stored doc
+ * (mtu, MAC, ipv6_ll, master, up, impair), into d's peer.  Returns 0, or -EINVAL
+ * when peer_doc is unreadable.
+ */
+int spec_link_peer_from_json(json_t *peer_doc, struct link_desc *d);
+
+/* Routes and addresses. */
+
+/*
+ * A stored route doc ({dst, via?, dev?, metric?, table?, type?}) as the nl
+ * spec that adds or deletes it (dev borrows from doc).  Returns 0 or -EINVAL.
+ */
+int spec_route_from_json(json_t *doc, struct nl_route_spec *ret);
+
+/* A stored address doc ({dev, address, nodad?}): its prefix and nl flags.  0 or -EINVAL. */
+int spec_addr_from_json(json_t *doc, struct nl_prefix *ret, unsigned *ret_flags);

@@ -153,6 +153,7 @@ FAMILIES = {
     "addr": ["add", "delete", "list", "del", "ls", "show"],
     "route": ["add", "delete", "list", "del", "ls", "show"],
     "proc": ["run", "list", "show", "kill", "wait", "logs", "delete", "ls", "del"],
+    "lab": ["plan", "apply", "destroy", "export", "list", "show", "graph", "ls"],
 }
 LEAVES = ["exec", "monitor", "info", "ping", "call", "help"]
 

@@ -180,6 +180,7 @@ void service_free(void)
 		methods_exit();
 	nlcache_exit();
 	reconcile_exit();
+	topology_exit();
 	if (stage >= STAGE_NETNS)
 		netns_exit();
 	stage = STAGE_NONE;

@@ -12,6 +12,28 @@
 
 #include "netnsctl.h"
 
+/* Impairments of a link end (the "impair" param), in tc's words and units. */
+#define IMPAIR_ARGS                                                                                \
+	{ "delay", "delay_ms", ARG_MS, NULL }, { "jitter", "jitter_ms", ARG_MS, NULL },           \
+	    { "loss", "loss_pct", ARG_PCT, NULL }, { "duplicate", "duplicate_pct", ARG_PCT, NULL }, \
+	    { "reorder", "reorder_pct", ARG_PCT, NULL },                                           \
+	    { "corrupt", "corrupt_pct", ARG_PCT, NULL }, { "rate", "rate_kbit", ARG_KBIT, NULL }
+
+/* The help text of the impairment keywords, shared by link add and link set. */
+#define IMPAIR_HELP                                                                                \
+	"Impairments (what this end does to the packets it sends; tc's netem and\n"                \
+	"tbf, in tc's units):\n"                                                                   \
+	"  delay TIME        added delay: 10ms, 1.5s, 250us\n"                                      \
+	"  jitter TIME       random variation of the delay (needs delay)\n"                         \
+	"  loss PCT          packets dropped: 1%, 0.5%\n"                                           \
+	"  duplicate PCT     packets sent twice\n"                                                  \
+	"  reorder PCT       packets sent ahead of delayed ones (needs delay)\n"                    \
+	"  corrupt PCT       packets with one bit flipped\n"                                        \
+	"  rate RATE         rate limit: 100kbit, 1mbit, 1gbit, 125kbps (bits or\n"                 \
+	"                    bytes per second, k = 1000), whole kbit/s\n"                           \
+	"A rate alone is a tbf root qdisc, anything else a netem (kernels without\n"                \
+	"sch_netem refuse it: netnsd then changes nothing)."
+
 static const struct arg link_add_args[] = {
 	{ "type", "kind", ARG_STRING, NULL },
 	{ "master", "master", ARG_STRING, NULL },
@@ -32,6 +54,7 @@ static const struct arg link_add_args[] = {
 	{ "dev", "dev", ARG_STRING, NULL },
 	{ "stp", "stp", ARG_ONOFF, NULL },
 	{ "vlan_filtering", "vlan_filtering", ARG_ONOFF, NULL },
+	IMPAIR_ARGS,
 	{ 0 },
 };
 
@@ -40,7 +63,8 @@ static const struct arg link_peer_args[] = {
 	{ "netns", "netns", ARG_NETNS, NULL },	  { "master", "master", ARG_STRING, NULL },
 	{ "mtu", "mtu", ARG_INT, NULL },	  { "address", "address", ARG_STRING, NULL },
 	{ "up", "up", ARG_TRUE, NULL },		  { "noipv6ll", "ipv6_ll", ARG_FALSE, NULL },
-	{ "ipv6ll", "ipv6_ll", ARG_ONOFF, NULL }, { 0 },
+	{ "ipv6ll", "ipv6_ll", ARG_ONOFF, NULL }, IMPAIR_ARGS,
+	{ 0 },
 };
 
 static const struct arg link_set_args[] = {
@@ -48,7 +72,9 @@ static const struct arg link_set_args[] = {
 	{ "mtu", "mtu", ARG_INT, NULL },	  { "address", "address", ARG_STRING, NULL },
 	{ "master", "master", ARG_STRING, NULL }, { "nomaster", "master", ARG_NULL, NULL },
 	{ "name", "rename", ARG_STRING, NULL },	  { "netns", "move_to", ARG_NETNS, NULL },
-	{ "ipv6ll", "ipv6_ll", ARG_ONOFF, NULL }, { 0 },
+	{ "ipv6ll", "ipv6_ll", ARG_ONOFF, NULL }, { "noimpair", "impair", ARG_NULL, NULL },
+	IMPAIR_ARGS,
+	{ 0 },
 };
 
 static int link_add(struct ctx *c, int argc, char **argv)
@@ -185,26 +211,38 @@ static char *peer_cell(json_t *l)
 	return cell_str(buf);
 }
 
+static char *impair_cell(json_t *l)
+{
+	_cleanup_(freep) char *text = impair_format(json_object_get(l, "impair"));
+
+	return text ? cell_str(*text ? text : NULL) : NULL;
+}
+
+#define LINK_COLUMNS                                                                               \
+	{ .header = "NAME", .member = "name" }, { .header = "KIND", .member = "kind" },            \
+	    { .header = "STATE", .cell = state_cell },                                             \
+	    { .header = "MTU", .member = "mtu", .integer = true },                                 \
+	    { .header = "ADDRESS", .member = "address" },                                          \
+	    { .header = "MASTER", .member = "master" },                                            \
+	    { .header = "MANAGED", .cell = managed_cell }, { .header = "PEER", .cell = peer_cell }
+
 static const struct listing link_listing = {
 	.member = "links",
-	.columns =
-	    (const struct column[]){
-		{ .header = "NAME", .member = "name" },
-		{ .header = "KIND", .member = "kind" },
-		{ .header = "STATE", .cell = state_cell },
-		{ .header = "MTU", .member = "mtu", .integer = true },
-		{ .header = "ADDRESS", .member = "address" },
-		{ .header = "MASTER", .member = "master" },
-		{ .header = "MANAGED", .cell = managed_cell },
-		{ .header = "PEER", .cell = peer_cell },
-		{},
-	    },
+	.columns = (const struct column[]){ LINK_COLUMNS, {} },
+};
+
+/* The same with the IMPAIR column, shown when a link of the listing has impairments. */
+static const struct listing link_listing_impair = {
+	.member = "links",
+	.columns = (const struct column[]){ LINK_COLUMNS, { .header = "IMPAIR", .cell = impair_cell },
+					    {} },
 };
 
 static int link_list(struct ctx *c, int argc, char **argv)
 {
-	json_t *params, *result = NULL;
-	bool names_only = false;
+	json_t *params, *result = NULL, *l;
+	bool names_only = false, impaired = false;
+	size_t i;
 	int r;
 
 	for (int a = 1; a < argc; a++) {
@@ -214,7 +252,52 @@ static int link_list(struct ctx *c, int argc, char **argv)
 	}
 	NS_PARAMS_OR_FAIL(c, params);
 	r = rpc_call(c, "link.list", params, &result);
-	return r ?: output_listing(c, result, &link_listing, names_only);
+	if (r)
+		return r;
+	json_array_foreach(json_object_get(result, "links"), i, l)
+		if (json_object_size(json_object_get(l, "impair")) > 0)
+			impaired = true;
+	return output_listing(c, result, impaired ? &link_listing_impair : &link_listing,
+			      names_only);
+}
+
+/* link show NAME: one link as "key: value" lines (link.get); without NAME, link list. */
+static int link_show(struct ctx *c, int argc, char **argv)
+{
+	_cleanup_(json_decrefp) json_t *params = NULL;
+	_cleanup_(freep) char *impair = NULL, *state = NULL, *managed = NULL;
+	json_t *result = NULL, *v;
+	char buf[128];
+	int r;
+
+	if (argc == 1 || (argc == 2 && !strcmp(argv[1], "--names")))
+		return link_list(c, argc, argv);
+	NS_PARAMS_OR_FAIL(c, params);
+	r = parse_args(c, argc, argv, NULL, params, "dev", "name", "NAME");
+	if (r)
+		return r;
+	r = rpc_call(c, "link.get", TAKE_PTR(params), &result);
+	if (r || c->json)
+		return r ?: finish_json(c, result);
+	kv("name", "%s", json_string_value(json_object_get(result, "name")) ?: "?");
+	kv("namespace", "%s", ns_label(json_object_get(result, "netns")));
+	kv("kind", "%s", json_string_value(json_object_get(result, "kind")) ?: "-");
+	state = state_cell(result);
+	managed = managed_cell(result);
+	kv("state", "%s", state ?: "?");
+	kv("mtu", "%" JSON_INTEGER_FORMAT, json_integer_value(json_object_get(result, "mtu")));
+	kv("address", "%s", json_string_value(json_object_get(result, "address")) ?: "-");
+	kv("master", "%s", json_string_value(json_object_get(result, "master")) ?: "-");
+	kv("managed", "%s", managed ?: "?");
+	v = json_object_get(result, "peer");
+	if (json_is_object(v)) {
+		peer_label(v, buf, sizeof(buf));
+		kv("peer", "%s", buf);
+	}
+	impair = impair_format(json_object_get(result, "impair"));
+	kv("impair", "%s", impair && *impair ? impair : "none");
+	json_decref(result);
+	return 0;
 }
 
 static const struct verb link_verbs[] = {
@@ -264,7 +347,9 @@ static const struct verb link_verbs[] = {
 		    "vxlan:\n"
 		    "  id VNI            (required)\n"
 		    "  remote IP | group IP   the far end, or a multicast group (needs dev)\n"
-		    "  local IP, port N (default 4789), dev DEV (the underlay device)",
+		    "  local IP, port N (default 4789), dev DEV (the underlay device)\n"
+		    "\n" IMPAIR_HELP "  The peer of a veth takes\n"
+		    "its own after 'peer PEER'.",
 	},
 	{
 	    .name = "delete",
@@ -286,7 +371,7 @@ static const struct verb link_verbs[] = {
 	    .words = "dev",
 	    .args = "[dev] NAME [up|down] [mtu N] [address MAC]\n"
 		    "          [master BRIDGE|nomaster] [name NEWNAME] [netns NS|host]\n"
-		    "          [ipv6ll on|off]",
+		    "          [ipv6ll on|off] [IMPAIRMENT]... [noimpair]",
 	    .summary = "change a link, rename it or move it",
 	    .help = "Change link NAME: bring it up or down, set its MTU or MAC address,\n"
 		    "make it a port of BRIDGE or detach it (nomaster), rename it, turn its\n"
@@ -296,11 +381,18 @@ static const struct verb link_verbs[] = {
 		    "Moving a device netnsd did not create (a physical NIC) borrows it:\n"
 		    "'link delete' or deleting its namespace gives it back.  In the host\n"
 		    "netnsd changes only links it created or borrowed.  Prints nothing on\n"
-		    "success; with --json, the link after the change.",
+		    "success; with --json, the link after the change.\n"
+		    "\n"
+		    "Impairment keywords replace the link's impairments as a whole: the\n"
+		    "ones not given are removed ('link set veth0 delay 10ms' after 'loss 1%'\n"
+		    "leaves only the delay); noimpair removes them all.  They are applied\n"
+		    "first and put back if another change fails; they cannot be combined\n"
+		    "with netns.\n"
+		    "\n" IMPAIR_HELP,
 	},
 	{
 	    .name = "list",
-	    .alias = "ls show",
+	    .alias = "ls",
 	    .run = link_list,
 	    .words = "--names",
 	    .args = "[--names]",
@@ -313,7 +405,22 @@ static const struct verb link_verbs[] = {
 		    "netns'), existing (a device netnsd changed but did not make, such as lo\n"
 		    "of its namespaces) or no; PEER, the other end of a veth as\n"
 		    "NAME@NAMESPACE (\"host\" for the host; @nsidN when only the kernel's\n"
-		    "namespace id is known).  --names prints only the names, one per line.",
+		    "namespace id is known); IMPAIR, the impairments of its root qdisc, as\n"
+		    "'link set' takes them (a column shown only when a link has some).\n"
+		    "--names prints only the names, one per line.",
+	},
+	{
+	    .name = "show",
+	    .run = link_show,
+	    .words = "dev --names",
+	    .args = "[[dev] NAME]",
+	    .summary = "show one link, with its impairments",
+	    .help = "Show link NAME of the host or, with -n NS, of namespace NS as \"key:\n"
+		    "value\" lines: name, namespace, kind, state, mtu, address, master,\n"
+		    "managed, peer (for a veth) and impair, what its root qdisc does to the\n"
+		    "packets it sends, in the words of 'link set' (\"none\" when nothing),\n"
+		    "read from the kernel.  Without NAME, the same as 'link list'.  With\n"
+		    "--json, the link as netnsd's link.get describes it.",
 	},
 	{ 0 },
 };

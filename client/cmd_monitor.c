@@ -4,6 +4,7 @@
  */
 
 #include <errno.h>
+#include <limits.h>
 #include <langinfo.h>
 #include <locale.h>
 #include <poll.h>
@@ -147,7 +148,9 @@ static void print_event(json_t *ev, bool timestamp, const char *arrow)
 		printf("%s: ", ns);
 		print_proc_event(json_object_get(ev, "proc"), action, arrow);
 	} else if (!strcmp(topic, "daemon")) {
-		if (json_object_get(ev, "lost"))
+		if (!strcmp(action, "gap") && json_is_null(json_object_get(ev, "lost")))
+			printf("lost an unknown number of events (netnsd restarted)");
+		else if (json_object_get(ev, "lost"))
 			printf("lost %" JSON_INTEGER_FORMAT " events",
 			       json_integer_value(json_object_get(ev, "lost")));
 		else if (!json_is_null(json_object_get(ev, "netns")) &&
@@ -193,6 +196,22 @@ static int cmd_monitor(struct ctx *c, int argc, char **argv)
 		}
 		if (!strcmp(w, "-t") || !strcmp(w, "--timestamp")) {
 			timestamp = true;
+			continue;
+		}
+		r = long_opt(c, argv, &a, "--since", true, &v);
+		if (r > 1)
+			return r;
+		if (r == 1) {
+			/* A cursor INSTANCE:GSEQ: resume after that event. */
+			const char *colon = strrchr(v, ':');
+			long long g;
+
+			if (!colon || colon == v || (size_t)(colon - v) > 64 ||
+			    !parse_int(colon + 1, 0, LLONG_MAX, &g))
+				return bad_args(c, "--since needs INSTANCE:GSEQ, not '%s'", v);
+			json_object_set_new(params, "instance",
+					    json_stringn(v, (size_t)(colon - v)));
+			json_object_set_new(params, "since", json_integer(g));
 			continue;
 		}
 		if (w[0] == '-')
@@ -288,9 +307,9 @@ out:
 const struct verb verb_monitor = {
 	.name = "monitor",
 	.run = cmd_monitor,
-	.words = "-n --netns -t --timestamp all " MONITOR_TOPICS,
+	.words = "-n --netns -t --timestamp --since all " MONITOR_TOPICS,
 	.uses_netns = true,
-	.args = "[TOPIC]... [-n NS] [-t|--timestamp]",
+	.args = "[TOPIC]... [-n NS] [-t|--timestamp] [--since INSTANCE:GSEQ]",
 	.summary = "print changes as they happen",
 	.help = "Subscribe to netnsd's events and print one line per event as it\n"
 		"happens, like 'ip monitor': links, addresses, routes and neighbours in\n"
@@ -305,10 +324,16 @@ const struct verb verb_monitor = {
 		"  -n, --netns NS    only the events of namespace NS ('host': of the\n"
 		"                    host; daemon events always come)\n"
 		"  -t, --timestamp   start each line with the event's time (RFC 3339)\n"
+		"  --since INSTANCE:GSEQ\n"
+		"                    resume: first the events netnsd published after\n"
+		"                    event GSEQ of its instance INSTANCE (the gseq of\n"
+		"                    an event --json printed; the instance of 'netnsctl\n"
+		"                    --json info'), then live ones.  Events netnsd no\n"
+		"                    longer keeps are announced as '[daemon] gap'.\n"
 		"\n"
 		"With --json each event is one line of JSON: the params of netnsd's\n"
-		"\"event\" notification (subscription, seq, time, topic, action, netns and\n"
-		"the object), for scripts.  Output is flushed after every line.  Runs\n"
+		"\"event\" notification (subscription, seq, gseq, time, topic, action, netns\n"
+		"and the object), for scripts.  Output is flushed after every line.  Runs\n"
 		"until interrupted (SIGINT, SIGTERM, SIGHUP: exit 0); exits 1 if netnsd\n"
 		"closes the connection.",
 	.examples = "  netnsctl monitor\n"

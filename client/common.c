@@ -181,6 +181,14 @@ const struct arg *arg_find(const struct arg *args, const char *word)
 	return NULL;
 }
 
+/* A number as JSON: an integer when it is one (10, not 10.0), else a real. */
+static json_t *number_value(double v)
+{
+	if (v == (double)(json_int_t)v && v < 1e15)
+		return json_integer((json_int_t)v);
+	return json_real(v);
+}
+
 /*
  * Set the param of keyword a (argv[*i]) in obj, reading its value from the
  * next word when it takes one (*i then points at the value).  Returns 0, or
@@ -192,8 +200,22 @@ int arg_set(const struct ctx *c, const struct arg *a, json_t *obj, char **argv, 
 	long long n;
 	json_t *v = NULL;
 
-	if (json_object_get(obj, a->key))
+	if (a->type == ARG_MS || a->type == ARG_PCT || a->type == ARG_KBIT) {
+		/* An impairment keyword sets a member of the "impair" object. */
+		json_t *imp = json_object_get(obj, "impair");
+
+		if (json_is_null(imp) || json_object_get(imp, a->key))
+			return bad_args(c, "'%s' repeats or contradicts an earlier argument",
+					a->word);
+		if (!imp) {
+			imp = json_object();
+			if (!imp || json_object_set_new(obj, "impair", imp) < 0)
+				return bad_args(c, "out of memory");
+		}
+		obj = imp;
+	} else if (json_object_get(obj, a->key)) {
 		return bad_args(c, "'%s' repeats or contradicts an earlier argument", a->word);
+	}
 	if (a->type < ARG_TRUE) {
 		val = argv[*i + 1];
 		if (!val)
@@ -225,6 +247,36 @@ int arg_set(const struct ctx *c, const struct arg *a, json_t *obj, char **argv, 
 			return bad_args(c, "'%s' wants on or off, not '%s'", a->word, val);
 		v = json_boolean(!strcmp(val, "on"));
 		break;
+	case ARG_MS: {
+		double ms;
+
+		if (impair_parse_ms(val, &ms) < 0)
+			return bad_args(c, "'%s' wants a time with its unit (10ms, 1.5s, 250us), "
+					"not '%s'", a->word, val);
+		v = number_value(ms);
+		break;
+	}
+	case ARG_PCT: {
+		double pct;
+
+		if (impair_parse_pct(val, &pct) < 0)
+			return bad_args(c, "'%s' wants a percentage (1%%, 0.5%%), not '%s'", a->word,
+					val);
+		v = number_value(pct);
+		break;
+	}
+	case ARG_KBIT: {
+		long long kbit;
+		int r = impair_parse_kbit(val, &kbit);
+
+		if (r == -ERANGE)
+			return bad_args(c, "'%s %s' is not a whole number of kbit/s", a->word, val);
+		if (r < 0)
+			return bad_args(c, "'%s' wants a rate with its unit (1mbit, 100kbit, 1gbit, "
+					"125kbps), not '%s'", a->word, val);
+		v = json_integer(kbit);
+		break;
+	}
 	case ARG_TRUE:
 		v = json_true();
 		break;

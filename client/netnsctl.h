@@ -93,7 +93,7 @@ struct verb {
 };
 
 /* The verb families and leaves (cmd_*.c, and help in verbs.c). */
-extern const struct verb verb_netns, verb_link, verb_addr, verb_route, verb_proc;
+extern const struct verb verb_netns, verb_link, verb_addr, verb_route, verb_proc, verb_lab;
 extern const struct verb verb_exec, verb_monitor, verb_info, verb_ping, verb_call, verb_help;
 
 /* verbs.c: the top level (NULL-terminated, in the order --help lists it), lookups by name
@@ -137,6 +137,9 @@ enum arg_type {
 	ARG_INT,    /* KEYWORD N, a number from 0 to 2^32-1 */
 	ARG_TABLE,  /* KEYWORD N, or main, local, default */
 	ARG_ONOFF,  /* KEYWORD on|off: a boolean */
+	ARG_MS,	    /* KEYWORD TIME (10ms, 1.5s, 250us): milliseconds in the "impair" member */
+	ARG_PCT,    /* KEYWORD PERCENT (1%, 0.5): percent in the "impair" member */
+	ARG_KBIT,   /* KEYWORD RATE (1mbit, 100kbit): kbit/s in the "impair" member */
 	ARG_TRUE,   /* KEYWORD alone: true */
 	ARG_FALSE,  /* KEYWORD alone: false */
 	ARG_NULL,   /* KEYWORD alone: null */
@@ -171,6 +174,20 @@ json_t *ns_params(const struct ctx *c);
 		if (!(p))                                                                          \
 			return usage_error(c, "-n/--netns: '%s' is not UTF-8 text", (c)->netns);   \
 	} while (0)
+
+/*
+ * impair.c: tc's units.  impair_parse_ms() reads "10ms", "1.5s" or "250us"
+ * (a unit is required but for 0), impair_parse_pct() "1%" or "0.5",
+ * impair_parse_kbit() "1mbit", "100kbit", "1gbit", "125kbps" (bits or bytes
+ * per second, k = 1000, ki = 1024) as whole kbit/s.  They return 0, -EINVAL
+ * for what is not such a value, or (kbit) -ERANGE for a rate that is no whole
+ * number of kbit/s.  impair_format(): an impair object as "delay 10ms loss 1%
+ * rate 1mbit" ("" for none); malloc'd, NULL when memory ran out.
+ */
+int impair_parse_ms(const char *s, double *ret_ms);
+int impair_parse_pct(const char *s, double *ret_pct);
+int impair_parse_kbit(const char *s, long long *ret_kbit);
+char *impair_format(json_t *impair);
 
 /* conn.c: the connection and the JSON-RPC envelope. */
 void conn_close(struct ctx *c);

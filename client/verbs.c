@@ -20,8 +20,8 @@ const struct verb verb_help = {
 
 /* The top level: families and leaves, in the order --help lists them. */
 const struct verb *const top_verbs[] = {
-	&verb_netns,   &verb_link, &verb_addr, &verb_route, &verb_proc, &verb_exec,
-	&verb_monitor, &verb_info, &verb_ping, &verb_call,  &verb_help, NULL,
+	&verb_netns, &verb_link, &verb_addr, &verb_route, &verb_proc, &verb_lab, &verb_exec,
+	&verb_monitor, &verb_info, &verb_ping, &verb_call, &verb_help, NULL,
 };
 
 static const char help_trailer[] =
@@ -89,6 +89,8 @@ void help_main(void)
 	       "  netnsctl -n blue addr add 10.1.1.1/24 dev veth0\n"
 	       "  netnsctl -n blue route add default via 10.1.1.2\n"
 	       "  netnsctl -n blue link list\n"
+	       "  netnsctl -n blue link set veth0 delay 10ms loss 1%% rate 1mbit\n"
+	       "  netnsctl lab apply contrib/labs/blue-red.json\n"
 	       "  netnsctl exec blue -- ping -c1 10.1.1.2\n"
 	       "  netnsctl proc run blue --name web --restart always -- python3 -m http.server\n"
 	       "  netnsctl monitor link addr\n"

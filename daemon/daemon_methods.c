@@ -94,6 +94,14 @@ static void method_info(struct call *c, json_t *params)
 				      "followed_namespaces", (json_int_t)ms.namespaces,
 				      "kernel_messages", (json_int_t)ms.kernel_messages, "resyncs",
 				      (json_int_t)ms.resyncs));
+	/* Resumable events: the cursor's instance and position, and the ring behind them. */
+	json_object_update_new(
+	    json_object_get(o, "events"),
+	    json_pack("{s:s,s:I,s:I,s:{s:I,s:I,s:I,s:I}}", "instance", events_instance(), "gseq",
+		      (json_int_t)events_gseq(), "replayed", (json_int_t)es.replayed, "ring",
+		      "events", (json_int_t)es.ring_events, "bytes", (json_int_t)es.ring_bytes,
+		      "max_events", (json_int_t)events_config()->ring_events, "max_bytes",
+		      (json_int_t)events_config()->ring_bytes));
 	json_object_set_new(o, "restore", restore_report());
 	call_reply(c, o);
 }

@@ -81,6 +81,16 @@ static int create(struct nl *nl, const struct link_desc *d, bool deferred, struc
 	return r;
 }
 
+/* Delete a link made in nl again, keeping the reason why on failed_nl.  Returns err. */
+static int undo_create(struct nl *nl, const char *name, struct nl *failed_nl, int err)
+{
+	char why[256];
+
+	snprintf(why, sizeof(why), "%s", nl_last_error(failed_nl) ?: strerror(-err));
+	nl_link_del(nl, NL_DEV(name));
+	return nl_op_fail(failed_nl, err, "%s", why);
+}
+
 int links_create(struct nl *nl, const struct link_desc *d, bool deferred, struct nl **ret_nl,
 		 const char **ret_field)
 {
@@ -102,20 +112,14 @@ int links_create(struct nl *nl, const struct link_desc *d, bool deferred, struct
 		if (r == 0)
 			r = links_impair_apply(peer_nl, d->peer.name, &d->peer.impair);
 		if (r < 0) {
-			*ret_nl = peer_nl;
+			*ret_nl = peer_nl ?: nl;
 			*ret_field = "peer.impair";
 			goto fail;
 		}
 	}
 	return 0;
-fail: {
-	/* Deleting the link again must not cost the caller the reason it failed. */
-	char why[256];
-
-	snprintf(why, sizeof(why), "%s", nl_last_error(*ret_nl) ?: strerror(-r));
-	nl_link_del(nl, NL_DEV(d->name));
-	return nl_op_fail(*ret_nl, r, "%s", why);
-}
+fail:
+	return undo_create(nl, d->name, *ret_nl, r);
 }
 
 int links_impair_apply(struct nl *nl, const char *name, const struct link_impair *imp)
@@ -129,20 +133,6 @@ int links_impair_apply(struct nl *nl, const char *name, const struct link_impair
 		return r;
 	spec_impair_to_tc(imp, &t);
 	return tc_impair_set(nl, NL_IFINDEX(info.ifindex), info.mtu, &t);
-}
-
-int links_impair_read(struct nl *nl, const char *name, struct link_impair *ret)
-{
-	struct tc_root root;
-	int r;
-
-	r = tc_root_get(nl, NL_DEV(name), &root);
-	if (r < 0)
-		return r;
-	if (!root.impair)
-		return 0;
-	spec_impair_from_tc(&root.imp, ret);
-	return 1;
 }
 
 json_t *links_get(const char *netns, const char *name)

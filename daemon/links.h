@@ -59,12 +59,6 @@ struct link_impair;
  */
 int links_impair_apply(struct nl *nl, const char *name, const struct link_impair *imp);
 
-/*
- * The impairment of link name as the kernel holds it: 1 with *ret filled when its root
- * qdisc is netnsd's kind (tbf or netem), 0 when it has none, or -errno.
- */
-int links_impair_read(struct nl *nl, const char *name, struct link_impair *ret);
-
 /* The stored doc of a link, or NULL. */
 json_t *links_get(const char *netns, const char *name);
 

@@ -34,6 +34,7 @@ static struct {
 	const char *socket_path, *state_dir, *admin_group, *runtime_dir, *shim;
 	size_t max_message, max_batch, max_connections, max_queued, max_namespaces;
 	size_t event_backlog, event_stall_ms, max_subscriptions, monitor_rcvbuf;
+	size_t event_ring, event_ring_bytes;
 	bool reset_corrupt;
 	int log_level;
 } arg = {
@@ -50,6 +51,8 @@ static struct {
 	.event_stall_ms = 5000,
 	.max_subscriptions = 1024,
 	.monitor_rcvbuf = 32 << 20,
+	.event_ring = 4096,
+	.event_ring_bytes = 8 << 20,
 	.log_level = LOG_INFO,
 };
 
@@ -98,6 +101,11 @@ static void help(void)
 	    "                               4194304)\n"
 	    "      --event-stall-ms N       a subscriber that keeps losing events this long is\n"
 	    "                               disconnected (default 5000)\n"
+	    "      --event-ring N           events kept for subscribers that resume with\n"
+	    "                               since (default 4096; 0: none, every resume is told\n"
+	    "                               what it lost)\n"
+	    "      --event-ring-bytes N     and at most this many bytes of them (default\n"
+	    "                               8388608)\n"
 	    "      --monitor-rcvbuf N       receive buffer of each rtnetlink monitor socket\n"
 	    "                               (default 33554432, an upper bound, not an\n"
 	    "                               allocation); when the kernel overruns it,\n"
@@ -150,6 +158,8 @@ static int parse_args(int argc, char **argv)
 		OPT_EVENT_STALL,
 		OPT_MONITOR_RCVBUF,
 		OPT_SHIM,
+		OPT_EVENT_RING,
+		OPT_EVENT_RING_BYTES,
 	};
 	static const struct option options[] = {
 		{ "socket", required_argument, NULL, 's' },
@@ -168,6 +178,8 @@ static int parse_args(int argc, char **argv)
 		{ "event-backlog-bytes", required_argument, NULL, OPT_EVENT_BACKLOG },
 		{ "event-stall-ms", required_argument, NULL, OPT_EVENT_STALL },
 		{ "monitor-rcvbuf", required_argument, NULL, OPT_MONITOR_RCVBUF },
+		{ "event-ring", required_argument, NULL, OPT_EVENT_RING },
+		{ "event-ring-bytes", required_argument, NULL, OPT_EVENT_RING_BYTES },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -226,6 +238,12 @@ static int parse_args(int argc, char **argv)
 			break;
 		case OPT_EVENT_STALL:
 			target = &arg.event_stall_ms;
+			break;
+		case OPT_EVENT_RING:
+			target = &arg.event_ring, min = 0;
+			break;
+		case OPT_EVENT_RING_BYTES:
+			target = &arg.event_ring_bytes, min = 4096;
 			break;
 		case OPT_MONITOR_RCVBUF:
 			target = &arg.monitor_rcvbuf, min = 1024;
@@ -397,6 +415,8 @@ int main(int argc, char **argv)
 			      .event_stall_ms = arg.event_stall_ms,
 			      .max_subscriptions = arg.max_subscriptions,
 			      .monitor_rcvbuf = arg.monitor_rcvbuf,
+			      .event_ring = arg.event_ring,
+			      .event_ring_bytes = arg.event_ring_bytes,
 			  },
 			  &activated);
 	if (r < 0) {

@@ -68,3 +68,23 @@ struct nl *method_ctx_nl(struct call *c, const char *netns, const char *field)
 	}
 	return nl;
 }
+
+json_t *method_ctx_attach_fd(struct call *c, int fd)
+{
+	json_t *idx = call_attach_fd(c, fd);
+
+	if (idx)
+		return idx;
+	if (errno == ENOBUFS)
+		call_fail(c, RPC_KIND_LIMIT, ENOBUFS, NULL,
+			  "Too many descriptors waiting for this connection: the limit is %d; read "
+			  "the replies that carry them first",
+			  DISPATCH_MAX_PEER_FDS);
+	else if (errno == EOPNOTSUPP)
+		call_fail(c, RPC_KIND_UNSUPPORTED, EOPNOTSUPP, NULL,
+			  "This connection cannot receive descriptors");
+	else
+		call_fail_errno(c, -errno, NULL, "Failed to pass a descriptor: %s",
+				strerror(errno));
+	return NULL;
+}

@@ -44,3 +44,9 @@ struct nl;
 int method_ctx_netns_writable(struct call *c, const char *netns, const char *field);
 struct nl *method_ctx_nl(struct call *c, const char *netns, const char *field);
 const char *method_ctx_ns_str(const char *netns);
+/*
+ * call_attach_fd() for the families: the index to put in the result, or
+ * NULL after answering the call (limit, unsupported) when fd cannot be
+ * passed.  fd is the call's either way.
+ */
+json_t *method_ctx_attach_fd(struct call *c, int fd);

@@ -588,12 +588,14 @@ typedef int (*reply_cb)(const struct nlmsghdr *nlh, void *data);
 /*
  * Sends one read request (a get, or a dump when NLM_F_DUMP is set) and passes each answer
  * to cb. The queue must be empty. A dump is always read to its end, even after cb failed,
- * so that the kernel does not keep a half-finished dump on the socket. Returns 0, the
- * first error of cb or the kernel, or -EAGAIN if the dump was interrupted by changes.
+ * so that the kernel does not keep a half-finished dump on the socket; so is a get with
+ * NLM_F_ACK, up to its ack (some gets may be answered with nothing but the ack).
+ * Returns 0, the first error of cb or the kernel, or -EAGAIN if the dump was interrupted
+ * by changes.
  */
 static int nl_query(struct nl *nl, struct nlmsghdr *nlh, reply_cb cb, void *data)
 {
-	bool dump = nlh->nlmsg_flags & NLM_F_DUMP, intr = false;
+	bool dump = nlh->nlmsg_flags & (NLM_F_DUMP | NLM_F_ACK), intr = false;
 	uint32_t seq;
 	int r = 0;
 

@@ -471,9 +471,10 @@ int nl_op_ifindex(struct nl *nl, struct nl_dev dev, const char *what);
  * the kernel's answer (0 or -errno). */
 struct nlmsghdr *nl_op_msg(struct nl *nl, uint16_t type, uint16_t flags);
 int nl_op_send(struct nl *nl, struct nlmsghdr *nlh);
-/* A read (NLM_F_DUMP in flags for a dump): what is queued is sent first. nl_op_query() passes
- * each answer to cb and returns 0, cb's or the kernel's first error, or -EAGAIN when a dump
- * was interrupted by changes (start again). */
+/* A read (NLM_F_DUMP in flags for a dump; NLM_F_ACK for a get whose answer may be nothing
+ * but the ack): what is queued is sent first. nl_op_query() passes each answer to cb
+ * and returns 0, cb's or the kernel's first error, or -EAGAIN when a dump was interrupted by
+ * changes (start again). */
 struct nlmsghdr *nl_op_query_msg(struct nl *nl, uint16_t type, uint16_t flags);
 int nl_op_query(struct nl *nl, struct nlmsghdr *nlh,
 		int (*cb)(const struct nlmsghdr *nlh, void *data), void *data);

@@ -1796,6 +1796,19 @@ int proc_kill(const char *id, int sig)
 	return signal_payload(p, sig);
 }
 
+int proc_pidfd(const char *id)
+{
+	struct proc *p = find(id);
+	int fd;
+
+	if (!p)
+		return -ENOENT;
+	if (p->state != PROC_RUNNING || p->pidfd < 0)
+		return -ESRCH;
+	fd = fcntl(p->pidfd, F_DUPFD_CLOEXEC, 3);
+	return fd < 0 ? -errno : fd;
+}
+
 int proc_wait(const char *id, int64_t timeout_ms, proc_wait_cb cb, void *userdata,
 	      struct proc_waiter **ret_waiter)
 {

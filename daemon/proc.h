@@ -198,6 +198,15 @@ int proc_foreach(const char *netns, int (*fn)(const struct proc_info *info, void
 int proc_kill(const char *id, int sig);
 
 /*
+ * A new close-on-exec descriptor of the running payload's pidfd.  netnsd opened that pidfd
+ * when the shim reported the start and kept it only if the process then had the pid and
+ * the start time the shim reported, so it never refers to another process that took the
+ * pid over.  Returns the descriptor, -ENOENT (unknown id) or -ESRCH (not running, or the
+ * payload had ended and been reaped by its shim before netnsd could open it).
+ */
+int proc_pidfd(const char *id);
+
+/*
  * Wait for the end of the current run of the payload (every run end, including one that a
  * restart follows; during a backoff, the next run's end), or for nothing if the process is
  * in a terminal state: cb then runs on the next loop iteration.  timeout_ms < 0 waits

@@ -90,7 +90,9 @@ int service_start(uv_loop_t *loop, const struct service_config *cfg, bool *ret_a
 	dispatch_set_max_batch(cfg->max_batch);
 	events_init(loop, &(struct events_config){ .backlog_bytes = cfg->event_backlog,
 						   .stall_ms = (unsigned)cfg->event_stall_ms,
-						   .max_subscriptions = cfg->max_subscriptions });
+						   .max_subscriptions = cfg->max_subscriptions,
+						   .ring_events = cfg->event_ring,
+						   .ring_bytes = cfg->event_ring_bytes });
 	/* A transaction a crash cut short is rolled back before anything is restored. */
 	r = topology_recover();
 	if (r > 0)

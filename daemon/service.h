@@ -15,6 +15,7 @@ struct service_config {
 	bool reset_corrupt;
 	size_t max_message, max_batch, max_connections, max_queued, max_namespaces;
 	size_t event_backlog, event_stall_ms, max_subscriptions, monitor_rcvbuf;
+	size_t event_ring, event_ring_bytes;
 };
 
 /*

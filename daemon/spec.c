@@ -216,19 +216,24 @@ static int read_mac(json_t *doc, const char *key, bool *has, uint8_t mac[NL_ETH_
 /* Impairments. */
 
 
+/*
+ * min: the smallest value other than 0, the precision values are read back with (finer
+ * ones would vanish in the kernel's units: a "delay" of 0 ns with a jitter).
+ */
 static const struct {
 	const char *name;
 	size_t off;
-	double max;
+	double min, max;
 	bool integer;
 } impair_members[] = {
-	{ "delay_ms", offsetof(struct link_impair, delay_ms), SPEC_IMPAIR_MAX_MS, false },
-	{ "jitter_ms", offsetof(struct link_impair, jitter_ms), SPEC_IMPAIR_MAX_MS, false },
-	{ "loss_pct", offsetof(struct link_impair, loss_pct), 100, false },
-	{ "duplicate_pct", offsetof(struct link_impair, duplicate_pct), 100, false },
-	{ "reorder_pct", offsetof(struct link_impair, reorder_pct), 100, false },
-	{ "corrupt_pct", offsetof(struct link_impair, corrupt_pct), 100, false },
-	{ "rate_kbit", offsetof(struct link_impair, rate_kbit), (double)SPEC_IMPAIR_MAX_KBIT, true },
+	{ "delay_ms", offsetof(struct link_impair, delay_ms), 0.001, SPEC_IMPAIR_MAX_MS, false },
+	{ "jitter_ms", offsetof(struct link_impair, jitter_ms), 0.001, SPEC_IMPAIR_MAX_MS, false },
+	{ "loss_pct", offsetof(struct link_impair, loss_pct), 0.0001, 100, false },
+	{ "duplicate_pct", offsetof(struct link_impair, duplicate_pct), 0.0001, 100, false },
+	{ "reorder_pct", offsetof(struct link_impair, reorder_pct), 0.0001, 100, false },
+	{ "corrupt_pct", offsetof(struct link_impair, corrupt_pct), 0.0001, 100, false },
+	{ "rate_kbit", offsetof(struct link_impair, rate_kbit), 1, (double)SPEC_IMPAIR_MAX_KBIT,
+	  true },
 };
 
 int spec_impair_from_json(json_t *v, struct link_impair *ret, const char **ret_member,
@@ -270,10 +275,16 @@ int spec_impair_from_json(json_t *v, struct link_impair *ret, const char **ret_m
 							       : "must be in the range 0..60000";
 			return -EINVAL;
 		}
+		if (x > 0 && x < impair_members[i].min) {
+			*ret_msg = impair_members[i].max == 100
+				       ? "must be 0 or at least 0.0001 (percent)"
+				       : "must be 0 or at least 0.001 (one microsecond)";
+			return -EINVAL;
+		}
 		if (impair_members[i].integer)
 			*(long long *)((char *)&imp + impair_members[i].off) = json_integer_value(val);
 		else
-			*(double *)((char *)&imp + impair_members[i].off) = x;
+			*(double *)((char *)&imp + impair_members[i].off) = x == 0 ? 0.0 : x; /* -0 */
 	}
 	/* netem: jitter varies a delay and reordering sends some packets ahead of delayed ones. */
 	if (imp.jitter_ms > 0 && !(imp.delay_ms > 0)) {

@@ -287,7 +287,6 @@ int tc_msg_root(const struct nlmsghdr *nlh, struct tc_root *ret)
 }
 
 struct root_dump {
-	int ifindex; /* > 0: only this link */
 	struct tc_root *v;
 	size_t n, cap;
 };
@@ -302,8 +301,6 @@ static int root_dump_cb(const struct nlmsghdr *nlh, void *data)
 		return 0;
 	if (r < 0)
 		return r;
-	if (d->ifindex > 0 && t.ifindex != d->ifindex)
-		return 0;
 	if (d->n == d->cap) {
 		size_t cap = d->cap ? d->cap * 2 : 16;
 		struct tc_root *p = realloc(d->v, cap * sizeof(*p));
@@ -326,8 +323,6 @@ static int root_dump(struct nl *nl, struct root_dump *d)
 		struct tcmsg *tcm = mnl_nlmsg_put_extra_header(nlh, sizeof(*tcm));
 
 		tcm->tcm_family = AF_UNSPEC;
-		/* With strict checking (nl sets it) the kernel dumps only this link. */
-		tcm->tcm_ifindex = d->ifindex > 0 ? d->ifindex : 0;
 		d->n = 0;
 		r = nl_op_query(nl, nlh, root_dump_cb, d);
 	}
@@ -341,22 +336,41 @@ static int cmp_root(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+static int root_get_cb(const struct nlmsghdr *nlh, void *data)
+{
+	int r = parse_qdisc(nlh, data);
+
+	return r == -EAGAIN ? -EBADMSG : r;
+}
+
 int tc_root_get(struct nl *nl, struct nl_dev dev, struct tc_root *ret)
 {
-	struct root_dump d = { 0 };
-	int r;
+	struct tc_root t = { 0 };
+	struct nlmsghdr *nlh;
+	struct tcmsg *tcm;
+	int ifindex, r;
 
 	nl_op_start(nl, false);
-	d.ifindex = nl_op_ifindex(nl, dev, "device");
-	if (d.ifindex < 0)
-		return d.ifindex;
-	r = root_dump(nl, &d);
-	if (r >= 0) {
-		*ret = d.n ? d.v[0] : (struct tc_root){ .ifindex = d.ifindex };
-		r = 0;
-	}
-	free(d.v);
-	return r;
+	ifindex = nl_op_ifindex(nl, dev, "device");
+	if (ifindex < 0)
+		return ifindex;
+	/*
+	 * A get, not a dump: the kernel's qdisc dumps walk every link of the namespace. The
+	 * kernel answers a get as a notification, to the asker only with NLM_F_ECHO; the ack
+	 * ends the answer whatever came before it.
+	 */
+	nlh = nl_op_query_msg(nl, RTM_GETQDISC, NLM_F_ECHO | NLM_F_ACK);
+	tcm = mnl_nlmsg_put_extra_header(nlh, sizeof(*tcm));
+	tcm->tcm_family = AF_UNSPEC;
+	tcm->tcm_ifindex = ifindex;
+	tcm->tcm_parent = TC_H_ROOT;
+	r = nl_op_query(nl, nlh, root_get_cb, &t);
+	if (r == -ENOENT) /* no root qdisc at all */
+		t = (struct tc_root){ .ifindex = ifindex };
+	else if (r < 0)
+		return r;
+	*ret = t;
+	return 0;
 }
 
 int tc_root_list(struct nl *nl, struct tc_root **ret)

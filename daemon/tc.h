@@ -38,7 +38,9 @@ bool tc_impair_needs_netem(const struct tc_impair *imp);
  * imp asks for nothing, deletes a tbf or netem root qdisc (back to the kernel's default;
  * another root qdisc is left alone). mtu sizes the tbf bucket (0: 1500). Returns 0 or
  * -errno: -EOPNOTSUPP when the kernel lacks the qdisc (sch_netem): nothing changed then,
- * -EINVAL for what netem refuses (jitter or reorder without delay).
+ * -EINVAL for what netem refuses (jitter or reorder without delay). Inside a batch the
+ * change is queued like any other, and a missing qdisc shows at nl_batch_end() as the
+ * kernel's -ENOENT ("Specified qdisc kind is unknown").
  */
 int tc_impair_set(struct nl *nl, struct nl_dev dev, uint32_t mtu, const struct tc_impair *imp);
 

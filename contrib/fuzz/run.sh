@@ -8,7 +8,7 @@
 #   CC         the compiler (default clang); it must support -fsanitize=fuzzer
 #   FUZZ_OUT   build and work directory, kept (default: a new mktemp directory,
 #              removed again unless something was found)
-#   FUZZ_ONLY  run only this harness (jsonrpc, state or topology)
+#   FUZZ_ONLY  run only this harness (jsonrpc, state, linkspec or topology)
 #
 # Exit status: 0 when every harness ran its time without a finding, 1 when one
 # crashed, leaked, timed out or broke an invariant (the reproducer is saved
@@ -65,11 +65,18 @@ build() {
 }
 build jsonrpc "$d/jsonrpc.c" "$d/dispatch.c" "$d/state.c" "$d/util.c" "$d/log.c"
 build state "$d/state.c" "$d/util.c" "$d/log.c"
+if ! mnl=$(pkg-config --cflags --libs libmnl 2>/dev/null); then
+	echo "$0: pkg-config cannot find libmnl" >&2
+	exit 2
+fi
+# shellcheck disable=SC2086 # a word list
+build linkspec "$d/spec.c" "$d/nl.c" "$d/tc.c" "$d/util.c" "$d/log.c" $mnl
+# shellcheck disable=SC2086 # a word list
 build topology "$d/topology_doc.c" "$d/spec.c" "$d/nl.c" "$d/tc.c" "$d/links.c" "$d/state.c" \
-	"$d/netns.c" "$d/nlcache.c" "$d/views.c" "$d/util.c" "$d/log.c" -lmnl
+	"$d/netns.c" "$d/nlcache.c" "$d/views.c" "$d/util.c" "$d/log.c" $mnl
 
 status=0
-for name in jsonrpc state topology; do
+for name in jsonrpc state linkspec topology; do
 	if [ -n "${FUZZ_ONLY:-}" ] && [ "$FUZZ_ONLY" != "$name" ]; then
 		continue
 	fi

@@ -173,6 +173,27 @@ def set_changes_in_place_and_removes():
 
 
 @test
+def failed_set_puts_the_impairment_back():
+    """link.set impair with a change the kernel refuses: the old tbf is back, doc unchanged"""
+    d = Daemon()
+    a, b, _ = pair(d, {"rate_kbit": RATE_KBIT})
+    # lo is no bridge: the kernel refuses it as a master, after the impairment was applied.
+    e = d.expect_error("link.set", {"netns": a, "name": "e0", "master": "lo",
+                                    "impair": {"rate_kbit": 64}})
+    assert e.code > 0, e.error  # the kernel refused it (EOPNOTSUPP)
+    assert tbf_rate(qdisc("e0", a)) == RATE_KBIT * 125, qdisc("e0", a)
+    # Without an impairment before, none after.
+    e = d.expect_error("link.set", {"netns": b, "name": "e1", "master": "lo",
+                                    "impair": {"rate_kbit": 64}})
+    assert qdisc("e1", b)["kind"] == "noqueue", qdisc("e1", b)
+    d.stop()
+    run(["tc", "-n", a, "qdisc", "del", "dev", "e0", "root"])
+    d.start()
+    assert tbf_rate(qdisc("e0", a)) == RATE_KBIT * 125, "the stored doc changed"
+    d.stop()
+
+
+@test
 def a_root_qdisc_of_someone_else_is_left_alone():
     """impair {} on a link whose root qdisc is not tbf/netem (htb by hand) leaves it"""
     d = Daemon()

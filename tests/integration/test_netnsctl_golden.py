@@ -153,6 +153,7 @@ FAMILIES = {
     "addr": ["add", "delete", "list", "del", "ls", "show"],
     "route": ["add", "delete", "list", "del", "ls", "show"],
     "proc": ["run", "list", "show", "kill", "wait", "logs", "delete", "ls", "del"],
+    "lab": ["plan", "apply", "destroy", "export", "list", "show", "graph", "ls"],
 }
 LEAVES = ["exec", "monitor", "info", "ping", "call", "help"]
 
@@ -409,9 +410,10 @@ def test_examples():
     def json_line(ln):
         return '"topic":"addr"' in ln and ("10.1.3.") in ln
     e = monitor(r, ["--json", "monitor"], bump_red, "10.1.3.", json_line)
-    # The JSON event: seq and subscription count events this run made; compare the rest.
+    # The JSON event: seq, gseq and subscription count events this run made; compare the rest.
     ev = json.loads(e["stdout"])
     ev.pop("seq", None)
+    ev.pop("gseq", None)
     ev.pop("subscription", None)
     ev["addr"]["address"] = re.sub(r"\.\d+/", ".N/", ev["addr"]["address"])
     e["stdout"] = json.dumps(ev, separators=(",", ":")) + "\n"

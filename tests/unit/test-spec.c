@@ -436,6 +436,9 @@ static void test_impair_parse(void)
 	impair_bad("{\"jitter_ms\":5}", "jitter_ms", "needs a delay");
 	impair_bad("{\"jitter_ms\":5,\"delay_ms\":0}", "jitter_ms", "needs a delay");
 	impair_bad("{\"reorder_pct\":10,\"loss_pct\":1}", "reorder_pct", "needs a delay");
+	impair_bad("{\"delay_ms\":0.0009}", "delay_ms", "at least 0.001");
+	impair_bad("{\"delay_ms\":1,\"jitter_ms\":1e-9}", "jitter_ms", "at least 0.001");
+	impair_bad("{\"loss_pct\":0.00001}", "loss_pct", "at least 0.0001");
 	impair_bad("{\"rate\":\"1mbit\"}", "rate", "unknown parameter");
 	impair_bad("{\"delay_ms\":10,\"latency\":1}", "latency", "unknown parameter");
 }

@@ -1059,7 +1059,7 @@ static void txn_close(struct txn *t)
 	uv_close((uv_handle_t *)&t->timer, on_timer_closed);
 }
 
-#define LINGER_POLL_MS	  5
+#define LINGER_POLL_MS	  10
 #define LINGER_WAIT_USEC  5000000 /* then the ends are deleted one by one */
 
 /*
@@ -1076,16 +1076,34 @@ static bool lingering_gone(struct txn *t, bool force)
 		t->linger_deadline = now_usec() + LINGER_WAIT_USEC;
 	if (now_usec() >= t->linger_deadline)
 		force = true;
+	/* One dump per namespace concerned, not one request per end. */
+	json_t *seen = json_object();
+
 	json_object_foreach_safe(t->lingering, tmp, k, v) {
+		const char *ns = str(v, "netns") ?: "";
+		json_t *names = json_object_get(seen, ns);
 		struct nl *nl;
 		int r = nlcache_get(str(v, "netns"), &nl);
 
-		if (r == 0)
-			r = force ? nl_link_del(nl, NL_DEV(str(v, "name")))
-				  : nl_link_ifindex(nl, str(v, "name"));
-		if (force || r == -ENODEV || r == -ENOENT)
+		if (r == 0 && force) {
+			nl_link_del(nl, NL_DEV(str(v, "name")));
+			json_object_del(t->lingering, k);
+			continue;
+		}
+		if (r == 0 && !names) {
+			_cleanup_(freep) struct nl_link_info *links = NULL;
+			int n = nl_link_list(nl, &links);
+
+			/* A failed dump proves nothing: ask again next time. */
+			names = n < 0 ? json_null() : json_object();
+			json_object_set_new(seen, ns, names);
+			for (int i = 0; i < n; i++)
+				json_object_set_new(names, links[i].name, json_true());
+		}
+		if (r < 0 || (json_is_object(names) && !json_object_get(names, str(v, "name"))))
 			json_object_del(t->lingering, k);
 	}
+	json_decref(seen);
 	if (json_object_size(t->lingering) == 0)
 		t->linger_deadline = 0;
 	return json_object_size(t->lingering) == 0;
@@ -1260,23 +1278,30 @@ static void on_prepared(void *data, int err)
 }
 
 /*
- * Deletions before creations: routes, addresses, veths, bridges, namespaces;
- * creations the other way round.  A rollback undoes them in reverse.
+ * Deletions before creations: routes, addresses, veths, bridges, namespaces.
+ * Creations: namespaces, bridges, then namespace by namespace its veths
+ * (both ends of a pair are made with the first), addresses and routes, so
+ * the rtnetlink handle of a namespace is used while it is in nlcache.  A
+ * rollback undoes them in reverse.
  */
 static int step_rank(const struct step *s)
 {
 	bool bridge = str(s->doc, "kind") && !strcmp(str(s->doc, "kind"), "bridge");
-	int r;
 
+	if (s->create)
+		return coll_is(s->coll, "netns") ? 16 : bridge ? 17 : 18;
 	if (coll_is(s->coll, ROUTE_COLL))
-		r = 0;
-	else if (coll_is(s->coll, ADDR_COLL))
-		r = 1;
-	else if (coll_is(s->coll, LINK_COLL))
-		r = bridge ? 3 : 2;
-	else
-		r = 4;
-	return s->create ? 20 - r : r;
+		return 0;
+	if (coll_is(s->coll, ADDR_COLL))
+		return 1;
+	if (coll_is(s->coll, LINK_COLL))
+		return bridge ? 3 : 2;
+	return 4;
+}
+
+static int coll_rank(const char *coll)
+{
+	return coll_is(coll, LINK_COLL) ? 0 : coll_is(coll, ADDR_COLL) ? 1 : 2;
 }
 
 static int cmp_steps(const void *a, const void *b)
@@ -1284,6 +1309,11 @@ static int cmp_steps(const void *a, const void *b)
 	const struct step *x = a, *y = b;
 	int d = step_rank(x) - step_rank(y);
 
+	if (!d && step_rank(x) == 18) {
+		d = strcmp(str(x->doc, "netns") ?: "", str(y->doc, "netns") ?: "");
+		if (!d)
+			d = coll_rank(x->coll) - coll_rank(y->coll);
+	}
 	/* Stable: the plan's order within a rank. */
 	return d ? d : (x->order < y->order ? -1 : x->order > y->order);
 }

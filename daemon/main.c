@@ -31,9 +31,10 @@
 #define SHUTDOWN_MAX_MS 10000
 
 static struct {
-	const char *socket_path, *state_dir, *admin_group, *runtime_dir, *shim;
+	const char *socket_path, *state_dir, *admin_group, *runtime_dir, *shim, *spawn;
 	size_t max_message, max_batch, max_connections, max_queued, max_namespaces;
 	size_t event_backlog, event_stall_ms, max_subscriptions, monitor_rcvbuf;
+	size_t log_max_bytes, log_files;
 	size_t event_ring, event_ring_bytes;
 	bool reset_corrupt;
 	int log_level;
@@ -42,6 +43,7 @@ static struct {
 	.state_dir = DEFAULT_STATE_DIR,
 	.runtime_dir = DEFAULT_RUNTIME_DIR,
 	.admin_group = DEFAULT_GROUP,
+	.spawn = "auto",
 	.max_message = 1 << 20,
 	.max_batch = 1024,
 	.max_connections = 512,
@@ -51,6 +53,8 @@ static struct {
 	.event_stall_ms = 5000,
 	.max_subscriptions = 1024,
 	.monitor_rcvbuf = 32 << 20,
+	.log_max_bytes = 8 << 20,
+	.log_files = 2,
 	.event_ring = 4096,
 	.event_ring_bytes = 8 << 20,
 	.log_level = LOG_INFO,
@@ -78,10 +82,17 @@ static void help(void)
 	    "                               (default " DEFAULT_STATE_DIR ")\n"
 	    "  -r, --runtime-dir DIR        per-process supervisor records (DIR/procs)\n"
 	    "                               (default " DEFAULT_RUNTIME_DIR "); keep it across\n"
-	    "                               restarts of netnsd so running processes are adopted\n"
+	    "                               restarts of netnsd so running processes are adopted;\n"
+	    "                               one per state dir (it is locked, see netnsd(8))\n"
 	    "      --shim PATH              the per-process supervisor (default: netnsd-shim\n"
 	    "                               beside netnsd, else " NETNSD_LIBEXECDIR
 	    "/netnsd-shim)\n"
+	    "      --spawn MODE             who starts supervised processes: systemd (each\n"
+	    "                               as a transient unit, outside netnsd's sandbox),\n"
+	    "                               direct (netnsd itself; they inherit its sandbox)\n"
+	    "                               or auto (default: systemd when booted with it and\n"
+	    "                               it answers on D-Bus, else direct)\n"
+	    "      --no-systemd             the same as --spawn=direct\n"
 	    "  -l, --log-level LEVEL        debug, info (default), notice, warning or error\n"
 	    "  -g, --admin-group NAME       members of NAME may use the socket besides root\n"
 	    "                               (default " DEFAULT_GROUP
@@ -111,6 +122,11 @@ static void help(void)
 	    "                               allocation); when the kernel overruns it,\n"
 	    "                               netnsd re-reads that namespace and sends a resync\n"
 	    "                               event\n"
+	    "      --log-max-bytes N        log files of supervised processes are rotated before\n"
+	    "                               they grow beyond N bytes (default 8388608; 0: no\n"
+	    "                               cap); proc.spawn may set its own\n"
+	    "      --log-files N            log files kept per process, the current one and\n"
+	    "                               N - 1 rotated ones (default 2, at most 100)\n"
 	    "      --reset-corrupt-state    if the state files are unreadable, move them aside\n"
 	    "                               (FILE.corrupt-TIME) and start empty instead of\n"
 	    "                               refusing to start\n"
@@ -158,14 +174,20 @@ static int parse_args(int argc, char **argv)
 		OPT_EVENT_STALL,
 		OPT_MONITOR_RCVBUF,
 		OPT_SHIM,
+		OPT_LOG_MAX_BYTES,
+		OPT_LOG_FILES,
 		OPT_EVENT_RING,
 		OPT_EVENT_RING_BYTES,
+		OPT_SPAWN,
+		OPT_NO_SYSTEMD,
 	};
 	static const struct option options[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "state-dir", required_argument, NULL, 'd' },
 		{ "runtime-dir", required_argument, NULL, 'r' },
 		{ "shim", required_argument, NULL, OPT_SHIM },
+		{ "spawn", required_argument, NULL, OPT_SPAWN },
+		{ "no-systemd", no_argument, NULL, OPT_NO_SYSTEMD },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "admin-group", required_argument, NULL, 'g' },
 		{ "max-message-bytes", required_argument, NULL, OPT_MAX_MESSAGE },
@@ -178,6 +200,8 @@ static int parse_args(int argc, char **argv)
 		{ "event-backlog-bytes", required_argument, NULL, OPT_EVENT_BACKLOG },
 		{ "event-stall-ms", required_argument, NULL, OPT_EVENT_STALL },
 		{ "monitor-rcvbuf", required_argument, NULL, OPT_MONITOR_RCVBUF },
+		{ "log-max-bytes", required_argument, NULL, OPT_LOG_MAX_BYTES },
+		{ "log-files", required_argument, NULL, OPT_LOG_FILES },
 		{ "event-ring", required_argument, NULL, OPT_EVENT_RING },
 		{ "event-ring-bytes", required_argument, NULL, OPT_EVENT_RING_BYTES },
 		{ "help", no_argument, NULL, 'h' },
@@ -201,6 +225,20 @@ static int parse_args(int argc, char **argv)
 			break;
 		case OPT_SHIM:
 			arg.shim = optarg;
+			break;
+		case OPT_SPAWN:
+			if (strcmp(optarg, "auto") != 0 && strcmp(optarg, "systemd") != 0 &&
+			    strcmp(optarg, "direct") != 0) {
+				fprintf(stderr,
+					"netnsd: invalid value '%s' for --spawn (auto, systemd or "
+					"direct)\n",
+					optarg);
+				return -EINVAL;
+			}
+			arg.spawn = optarg;
+			break;
+		case OPT_NO_SYSTEMD:
+			arg.spawn = "direct";
 			break;
 		case 'l':
 			arg.log_level = log_level_from_string(optarg);
@@ -248,6 +286,12 @@ static int parse_args(int argc, char **argv)
 		case OPT_MONITOR_RCVBUF:
 			target = &arg.monitor_rcvbuf, min = 1024;
 			break;
+		case OPT_LOG_MAX_BYTES:
+			target = &arg.log_max_bytes, min = 0;
+			break;
+		case OPT_LOG_FILES:
+			target = &arg.log_files;
+			break;
 		case 'h':
 			help();
 			return 0;
@@ -271,6 +315,11 @@ static int parse_args(int argc, char **argv)
 	}
 	if (optind < argc) {
 		fprintf(stderr, "netnsd: unexpected argument '%s'\n", argv[optind]);
+		return -EINVAL;
+	}
+	if (arg.log_files > 100) {
+		fprintf(stderr, "netnsd: invalid value %zu for --log-files (1 to 100)\n",
+			arg.log_files);
 		return -EINVAL;
 	}
 	return 1;
@@ -364,8 +413,9 @@ static const char *find_shim(char buf[static PATH_MAX])
 	ssize_t n = readlink("/proc/self/exe", buf, PATH_MAX - 16);
 	char *slash;
 
+	/* Absolute, as systemd needs it for a transient unit's ExecStart. */
 	if (arg.shim)
-		return arg.shim;
+		return realpath(arg.shim, buf) ? buf : arg.shim;
 	if (n > 0) {
 		buf[n] = '\0';
 		slash = strrchr(buf, '/');
@@ -404,6 +454,7 @@ int main(int argc, char **argv)
 			      .state_dir = arg.state_dir,
 			      .runtime_dir = arg.runtime_dir,
 			      .shim = find_shim(shim),
+			      .spawn = arg.spawn,
 			      .admin_group = arg.admin_group,
 			      .reset_corrupt = arg.reset_corrupt,
 			      .max_message = arg.max_message,
@@ -415,6 +466,8 @@ int main(int argc, char **argv)
 			      .event_stall_ms = arg.event_stall_ms,
 			      .max_subscriptions = arg.max_subscriptions,
 			      .monitor_rcvbuf = arg.monitor_rcvbuf,
+			      .log_max_bytes = arg.log_max_bytes,
+			      .log_files = arg.log_files,
 			      .event_ring = arg.event_ring,
 			      .event_ring_bytes = arg.event_ring_bytes,
 			  },

@@ -18,9 +18,12 @@ struct method_ctx {
 	const char *version;
 	const char *socket_path;
 	const char *state_dir;
+	const char *runtime_dir;
 	bool socket_activated;
 	uint64_t start_usec; /* monotonic */
 	size_t max_namespaces;
+	const char *spawn;	  /* as configured: auto, systemd, direct */
+	const char *spawn_reason; /* why the launcher in use was chosen (see PROTOCOL.md) */
 };
 
 /* Keep a copy of *ctx for method_ctx_get(); NULL keeps what it has (all zero at first). */

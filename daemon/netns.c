@@ -93,7 +93,10 @@ static int lock_run_dir(void)
 {
 	int fd;
 
-	if (mkdir(NETNS_RUN_DIR, 0755) < 0 && errno != EEXIST)
+	/* 0755 whatever the umask, as `ip netns` makes it: everybody may list namespaces. */
+	if (mkdir(NETNS_RUN_DIR, 0755) == 0)
+		(void)chmod(NETNS_RUN_DIR, 0755);
+	else if (errno != EEXIST)
 		return -errno;
 	fd = open(NETNS_RUN_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)

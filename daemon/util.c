@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -154,7 +155,10 @@ int write_at_atomic(int dirfd, const char *name, const char *text, mode_t mode)
 	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
 		return -errno;
-	r = write_all(fd, text, strlen(text));
+	/* Exactly mode, whatever the umask (netnsd's unit sets UMask=0077). */
+	r = fchmod(fd, mode) < 0 ? -errno : 0;
+	if (r == 0)
+		r = write_all(fd, text, strlen(text));
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
 	if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
@@ -236,7 +240,10 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
 		return -errno;
-	r = write_all(fd, data, len);
+	/* Exactly mode, whatever the umask (netnsd's unit sets UMask=0077). */
+	r = fchmod(fd, mode) < 0 ? -errno : 0;
+	if (r == 0)
+		r = write_all(fd, data, len);
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
 	if (r == 0 && rename(tmp, path) < 0)
@@ -259,11 +266,16 @@ int mkdir_p(const char *path, mode_t mode)
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		if (mkdir(buf, mode) == 0)
+			(void)chmod(buf, mode); /* exactly mode, whatever the umask */
+		else if (errno != EEXIST)
 			return -errno;
 		*p = '/';
 	}
-	if (mkdir(buf, mode) < 0) {
+	if (mkdir(buf, mode) == 0) {
+		if (chmod(buf, mode) < 0)
+			return -errno;
+	} else {
 		struct stat st;
 
 		if (errno != EEXIST)
@@ -274,4 +286,33 @@ int mkdir_p(const char *path, mode_t mode)
 			return -ENOTDIR;
 	}
 	return 0;
+}
+
+int lock_file(const char *path, pid_t *ret_holder)
+{
+	_cleanup_(closep) int fd = -1;
+	char buf[32];
+	ssize_t n;
+
+	if (ret_holder)
+		*ret_holder = 0;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno != EWOULDBLOCK)
+			return -errno;
+		n = pread(fd, buf, sizeof(buf) - 1, 0);
+		if (ret_holder && n > 0) {
+			buf[n] = '\0';
+			*ret_holder = (pid_t)strtol(buf, NULL, 10);
+		}
+		return -EBUSY;
+	}
+	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) < 0)
+		return -errno;
+	if (pwrite(fd, buf, (size_t)n, 0) != n)
+		return errno ? -errno : -EIO;
+	return TAKE_FD(fd);
 }

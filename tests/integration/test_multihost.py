@@ -261,6 +261,49 @@ def rollback():
 
 
 @lab_test
+def netnsctl_verbs():
+    """netnsctl peer add/list/show/del and lab plan/apply/destroy across hosts"""
+    e = setup()
+    a = e["a"]
+
+    def ctl(*args, check=True):
+        return T.run([T.NETNSCTL, "-s", a.socket] + list(args), check=check)
+
+    ctl("peer", "add", "c", e["c"].socket, "underlay", "local", e["addr"]["a"], "remote",
+        e["addr"]["c"], "dev", "ul0", "mtu", "1500")
+    out = ctl("peer", "list").stdout
+    assert out.split("\n")[0].split() == ["NAME", "SOCKET", "REACHABLE", "VERSION", "UNDERLAY"]
+    row = [line for line in out.splitlines() if line.startswith("c ")][0]
+    assert " yes " in row and "%s -> %s dev ul0" % (e["addr"]["a"], e["addr"]["c"]) in row, out
+    assert sorted(ctl("peer", "list", "--names").stdout.split()) == ["b", "c"]
+    show = ctl("peer", "show", "c").stdout
+    assert "reachable:" in show and "instance:" in show, show
+    r = ctl("peer", "add", "c", e["c"].socket, check=False)
+    assert r.returncode == 1 and "(field: name)" in r.stderr, r.stderr
+    r = ctl("peer", "add", "x", "/s", "bogus", check=False)
+    assert r.returncode == 2, r
+    assert T.json.loads(ctl("--json", "peer", "show", "c").stdout)["name"] == "c"
+
+    name, n1, n2 = T.uniq("l"), T.uniq("n"), T.uniq("n")
+    labs.append(name)
+    doc = two_host_doc(name, n1, n2)
+    doc["nodes"][1]["host"] = "c"
+    path = os.path.join(a.dir, "lab.json")
+    with open(path, "w") as f:
+        T.json.dump(doc, f)
+    plan = ctl("lab", "plan", path).stdout
+    assert "+ netns %s @c" % n2 in plan and "+ netns %s\n" % n1 in plan, plan
+    ctl("lab", "apply", path)
+    assert e["c"].netns_names() == [n2]
+    assert_pings(e["c"], n2, "10.77.0.1")
+    r = ctl("peer", "del", "c", check=False)
+    assert r.returncode == 1 and "destroy it first" in r.stderr, r.stderr
+    ctl("lab", "destroy", name)
+    assert e["c"].netns_names() == [] and a.netns_names() == []
+    ctl("peer", "del", "c")
+
+
+@lab_test
 def three_hosts():
     """a three-host chain pings end to end through the middle host"""
     e = setup()

@@ -307,8 +307,13 @@ static int alloc_vnis(struct op *op, struct topology_error *e)
 	return 0;
 }
 
-/* One end of a cross-host link as a tunnel of its host's part. */
-static json_t *tunnel(json_t *end, const char *h, const char *other, long long vni)
+/*
+ * One end (index k) of a cross-host link as a tunnel of its host's part.  Its
+ * MAC address, unless the end gives one, follows from the VNI and the end, so
+ * a vxlan made again (after a reboot of that host) keeps it and the other
+ * side's neighbour entries stay right.
+ */
+static json_t *tunnel(json_t *end, size_t k, const char *h, const char *other, long long vni)
 {
 	json_t *t = json_copy(end);
 	long long mtu = underlay_mtu(h) < underlay_mtu(other) ? underlay_mtu(h) : underlay_mtu(other);
@@ -322,6 +327,13 @@ static json_t *tunnel(json_t *end, const char *h, const char *other, long long v
 		json_object_set_new(t, "dev", json_string(dev));
 	if (!json_object_get(t, "mtu"))
 		json_object_set_new(t, "mtu", json_integer(mtu - MULTIHOST_VXLAN_OVERHEAD));
+	if (!json_object_get(t, "mac")) {
+		char mac[18];
+
+		snprintf(mac, sizeof(mac), "02:4e:%02llx:%02llx:%02llx:%02zx", (vni >> 16) & 0xff,
+			 (vni >> 8) & 0xff, vni & 0xff, k + 1);
+		json_object_set_new(t, "mac", json_string(mac));
+	}
 	return t;
 }
 
@@ -370,10 +382,10 @@ static json_t *sub_document(json_t *doc, json_t *vnis, const char *name, const c
 		vni = json_object_get(vnis, key);
 		if (!strcmp(ha, h))
 			json_array_append_new(json_object_get(sub, "tunnels"),
-					      tunnel(a, h, hz, json_integer_value(vni)));
+					      tunnel(a, 0, h, hz, json_integer_value(vni)));
 		else
 			json_array_append_new(json_object_get(sub, "tunnels"),
-					      tunnel(z, h, ha, json_integer_value(vni)));
+					      tunnel(z, 1, h, ha, json_integer_value(vni)));
 	}
 	return sub;
 }

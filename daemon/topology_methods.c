@@ -51,13 +51,20 @@ static const char *param_name(json_t *params)
 
 static void on_done(void *userdata, json_t *result, const struct topology_error *e);
 
+/* The topology a plan or apply names: the param, else the document's name. */
+static const char *doc_name(json_t *params)
+{
+	return param_name(params)
+		?: json_string_value(json_object_get(json_object_get(params, "doc"), "name"));
+}
+
 static void method_plan(struct call *c, json_t *params)
 {
 	struct topology_error e;
 	json_t *plan;
 
 	topology_set_max_namespaces(method_ctx_get()->max_namespaces);
-	if (multihost_doc_spans(json_object_get(params, "doc"))) {
+	if (multihost_doc_spans(json_object_get(params, "doc")) || multihost_known(doc_name(params))) {
 		if (multihost_plan(json_object_get(params, "doc"), param_name(params), on_done, c,
 				   &e) < 0)
 			fail(c, &e);
@@ -82,9 +89,7 @@ static void method_apply(struct call *c, json_t *params)
 	struct topology_error e;
 
 	topology_set_max_namespaces(method_ctx_get()->max_namespaces);
-	if (multihost_doc_spans(json_object_get(params, "doc")) ||
-	    multihost_known(param_name(params) ?: json_string_value(json_object_get(
-						       json_object_get(params, "doc"), "name")))) {
+	if (multihost_doc_spans(json_object_get(params, "doc")) || multihost_known(doc_name(params))) {
 		if (multihost_apply(json_object_get(params, "doc"), param_name(params), on_done, c,
 				    &e) < 0)
 			fail(c, &e);

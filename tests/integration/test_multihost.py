@@ -164,6 +164,8 @@ def two_hosts():
     assert ia["id"] == ib["id"], (ia, ib)
     assert ia["remote"] == e["addr"]["b"] and ib["remote"] == e["addr"]["a"], (ia, ib)
     assert va["mtu"] == 1450 and vb["mtu"] == 1450, (va["mtu"], vb["mtu"])
+    assert va["address"] == "02:4e:%02x:%02x:%02x:01" % (ia["id"] >> 16, (ia["id"] >> 8) & 255,
+                                                         ia["id"] & 255), va["address"]
     # Its UDP socket stays in the underlay (the simulated host), not in the node.
     assert ":4789" in a.sh("ss", "-uln").stdout
     assert ":4789" not in a.node(n1, "ss", "-uln").stdout
@@ -185,6 +187,15 @@ def two_hosts():
     assert_pings(a, n1, "10.77.0.2")
     b.start()
     assert b.call("topology.get", {"name": name})["objects"]["netns"] == [n2]
+    assert_pings(a, n1, "10.77.0.2")
+    # While it is down its vxlan goes (as after a reboot): the restart makes it again,
+    # through the host, with the same VNI and its socket in the underlay.
+    b.kill9()
+    b.sh("ip", "-n", n2, "link", "del", "eth0")
+    b.start()
+    assert vxlan_info(b, n2, "eth0")["linkinfo"]["info_data"]["id"] == ia["id"]
+    assert vxlan_info(b, n2, "eth0")["address"] == vb["address"]
+    assert ":4789" not in b.node(n2, "ss", "-uln").stdout
     assert_pings(a, n1, "10.77.0.2")
     # The coordinator's too.
     a.kill9()

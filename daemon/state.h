@@ -26,6 +26,13 @@
  * empty.
  */
 int state_init(uv_loop_t *loop, const char *dir, bool reset_corrupt);
+/*
+ * This state's identity: 32 hex digits, made once and kept in the directory
+ * (file "identity"), so that what netnsd leaves elsewhere (supervised
+ * processes in the runtime directory) can be told apart from what another
+ * state made.  NULL before state_init().
+ */
+const char *state_identity(void);
 /* Flush, compact into a snapshot, close. */
 void state_exit(void);
 

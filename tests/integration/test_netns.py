@@ -498,7 +498,8 @@ def test_discover():
 def test_daemon_info():
     """daemon.info reports version, pid, socket, state dir, counts, limits and restore."""
     d = Daemon("--max-batch", "77", "--max-connections", "33", "--max-namespaces", "500",
-               "--max-message-bytes", "4096", "--max-queued-bytes", "131072")
+               "--max-message-bytes", "4096", "--max-queued-bytes", "131072",
+               "--log-max-bytes", "65536", "--log-files", "5")
     version = run([NETNSD, "--version"]).stdout.split()[-1]
     i = d.call("daemon.info")
     assert i["version"] == version, (i, version)
@@ -507,7 +508,9 @@ def test_daemon_info():
     assert i["socket"] == d.socket and i["socket_activated"] is False
     assert i["state_dir"] == d.state_dir
     assert i["limits"] == {"max_message_bytes": 4096, "max_batch": 77, "max_connections": 33,
-                           "max_queued_bytes": 131072, "max_namespaces": 500}, i["limits"]
+                           "max_queued_bytes": 131072, "max_namespaces": 500,
+                           "log_max_bytes": 65536, "log_files": 5}, i["limits"]
+    assert i["runtime_dir"] == d.runtime_dir and len(i["state_id"]) == 32, i
     assert i["counts"]["namespaces"] == 0 and i["counts"]["connections"] == 1, i["counts"]
     assert i["restore"] == {"adopted": [], "recreated": [], "failed": []}, i["restore"]
     assert i["state"]["journal"] == os.path.join(d.state_dir, "journal.jsonl")

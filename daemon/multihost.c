@@ -472,7 +472,10 @@ static void on_peer_reply(void *userdata, json_t *result, json_t *error, int err
 		snprintf(msg, sizeof(msg), "%s", str(error, "message") ?: "error");
 		err = remote_errno(error);
 	} else if (!result) {
+		/* The peer's transport errno is no statement about the lab: io, or timeout. */
 		snprintf(msg, sizeof(msg), "peer unreachable: %s", strerror(-err));
+		if (err != -ETIMEDOUT)
+			err = -EIO;
 	}
 	host_done(op, hc->host, result, result ? NULL : msg, err);
 	free(hc);
@@ -533,7 +536,7 @@ static void start_peer(struct op *op, const char *h, const char *method, json_t 
 
 		free(hc);
 		snprintf(msg, sizeof(msg), "peer unreachable: %s", strerror(-r));
-		host_done(op, h, NULL, msg, r);
+		host_done(op, h, NULL, msg, -EIO);
 	}
 }
 

@@ -51,7 +51,8 @@ static int peer_delete(struct ctx *c, int argc, char **argv)
 	json_t *params;
 
 	if (argc != 2)
-		return usage_error(c, "peer delete: %s", argc < 2 ? "missing NAME" : "one NAME only");
+		return usage_error(c, "peer delete: %s",
+				   argc < 2 ? "missing NAME" : "one NAME only");
 	params = json_pack("{s:s}", "name", argv[1]);
 	if (!params)
 		return usage_error(c, "peer delete: NAME must be UTF-8 text");

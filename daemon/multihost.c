@@ -30,13 +30,13 @@ struct op {
 	enum op_kind kind;
 	enum phase phase;
 	char name[NETNS_NAME_MAX];
-	json_t *doc;	 /* the whole document (NULL for destroy) */
-	json_t *hosts;	 /* [HOST] ("" is this netnsd) */
-	json_t *vnis;	 /* link key -> VNI */
-	json_t *used;	 /* VNI (as text) -> true: in use on some host */
-	json_t *prev;	 /* the record before this apply, or NULL */
-	json_t *results; /* HOST -> result */
-	json_t *errors;	 /* HOST -> message */
+	json_t *doc;	  /* the whole document (NULL for destroy) */
+	json_t *hosts;	  /* [HOST] ("" is this netnsd) */
+	json_t *vnis;	  /* link key -> VNI */
+	json_t *used;	  /* VNI (as text) -> true: in use on some host */
+	json_t *prev;	  /* the record before this apply, or NULL */
+	json_t *results;  /* HOST -> result */
+	json_t *errors;	  /* HOST -> message */
 	json_t *err_kind; /* HOST -> errno (positive) */
 	unsigned pending;
 	topology_done_fn done;
@@ -316,7 +316,8 @@ static int alloc_vnis(struct op *op, struct topology_error *e)
 static json_t *tunnel(json_t *end, size_t k, const char *h, const char *other, long long vni)
 {
 	json_t *t = json_copy(end);
-	long long mtu = underlay_mtu(h) < underlay_mtu(other) ? underlay_mtu(h) : underlay_mtu(other);
+	long long mtu =
+	    underlay_mtu(h) < underlay_mtu(other) ? underlay_mtu(h) : underlay_mtu(other);
 	const char *dev = !*h ? str(json_object_get(peer_doc(other), "underlay"), "dev") : NULL;
 
 	json_object_set_new(t, "vni", json_integer(vni));
@@ -450,8 +451,8 @@ static int remote_errno(json_t *error)
 		const char *kind;
 		int err;
 	} map[] = {
-		{ "not_found", ENOENT }, { "exists", EEXIST },	 { "busy", EBUSY },
-		{ "invalid", EINVAL },	 { "permission", EPERM }, { "limit", ENOSPC },
+		{ "not_found", ENOENT },  { "exists", EEXIST },		 { "busy", EBUSY },
+		{ "invalid", EINVAL },	  { "permission", EPERM },	 { "limit", ENOSPC },
 		{ "timeout", ETIMEDOUT }, { "unsupported", EOPNOTSUPP },
 	};
 	const char *kind = str(json_object_get(error, "data"), "kind");
@@ -568,8 +569,8 @@ static void start_host(struct op *op, const char *h)
 		sub = sub_document(op->doc, op->vnis, op->name, h);
 	}
 	if (*h) {
-		const char *method = op->phase == PH_UNDO ? (reapply ? "topology.apply"
-								      : "topology.destroy")
+		const char *method = op->phase == PH_UNDO
+					 ? (reapply ? "topology.apply" : "topology.destroy")
 				     : op->kind == OP_PLAN  ? "topology.plan"
 				     : op->kind == OP_APPLY ? "topology.apply"
 							    : "topology.destroy";
@@ -731,9 +732,9 @@ static void phase_done(struct op *op)
 		json_decref(undo);
 		return;
 	}
-	r = state_put(MULTIHOST_COLL, op->name,
-		      json_pack("{s:O,s:O,s:O}", "doc", op->doc, "hosts", op->hosts, "vnis",
-				op->vnis));
+	r = state_put(
+	    MULTIHOST_COLL, op->name,
+	    json_pack("{s:O,s:O,s:O}", "doc", op->doc, "hosts", op->hosts, "vnis", op->vnis));
 	if (r < 0) {
 		set_err(&op->e, r, NULL, "Failed to record the topology: %s", strerror(-r));
 		return finish(op, false);
@@ -741,8 +742,8 @@ static void phase_done(struct op *op)
 	finish(op, true);
 }
 
-static struct op *op_new(enum op_kind kind, const char *name, topology_done_fn done,
-			 void *userdata, struct topology_error *e)
+static struct op *op_new(enum op_kind kind, const char *name, topology_done_fn done, void *userdata,
+			 struct topology_error *e)
 {
 	struct op *op;
 

@@ -20,10 +20,10 @@
 
 #include "topology.h"
 
-#define MULTIHOST_COLL		  "multihost"
-#define MULTIHOST_VXLAN_PORT	  4789
-#define MULTIHOST_VXLAN_OVERHEAD  50
-#define MULTIHOST_UNDERLAY_MTU	  1500
+#define MULTIHOST_COLL		   "multihost"
+#define MULTIHOST_VXLAN_PORT	   4789
+#define MULTIHOST_VXLAN_OVERHEAD   50
+#define MULTIHOST_UNDERLAY_MTU	   1500
 #define MULTIHOST_APPLY_TIMEOUT_MS 300000u
 
 /* Whether a document has nodes on other hosts (then the calls below serve it). */

@@ -16,8 +16,8 @@
 #define PEER_COLL "peer"
 
 /* Bounds of a call: the reply line, and the default timeout. */
-#define PEER_MAX_REPLY	    (64u << 20)
-#define PEER_TIMEOUT_MS	    30000u
+#define PEER_MAX_REPLY	      (64u << 20)
+#define PEER_TIMEOUT_MS	      30000u
 #define PEER_PROBE_TIMEOUT_MS 2000u
 
 /*

@@ -119,8 +119,9 @@ static void probe_start(struct call *c, json_t *docs, bool one)
 
 		json_array_append_new(p->peers, e);
 		if (!po) {
-			json_object_set_new(e, "status", json_pack("{s:b,s:s}", "reachable", 0,
-								  "error", strerror(ENOMEM)));
+			json_object_set_new(
+			    e, "status",
+			    json_pack("{s:b,s:s}", "reachable", 0, "error", strerror(ENOMEM)));
 			continue;
 		}
 		po->probe = p;
@@ -131,8 +132,9 @@ static void probe_start(struct call *c, json_t *docs, bool one)
 		if (r < 0) {
 			p->pending--;
 			free(po);
-			json_object_set_new(e, "status", json_pack("{s:b,s:s}", "reachable", 0,
-								  "error", strerror(-r)));
+			json_object_set_new(
+			    e, "status",
+			    json_pack("{s:b,s:s}", "reachable", 0, "error", strerror(-r)));
 		}
 	}
 	if (--p->pending == 0)
@@ -195,9 +197,15 @@ static const struct param p_name[] = {
 static const struct param p_none[] = { { 0 } };
 
 const struct method peer_methods[] = {
-	{ .name = "peer.add", .fn = method_add, .params = p_add, .access = ACCESS_ADMIN,
+	{ .name = "peer.add",
+	  .fn = method_add,
+	  .params = p_add,
+	  .access = ACCESS_ADMIN,
 	  .mutates = true },
-	{ .name = "peer.delete", .fn = method_delete, .params = p_name, .access = ACCESS_ADMIN,
+	{ .name = "peer.delete",
+	  .fn = method_delete,
+	  .params = p_name,
+	  .access = ACCESS_ADMIN,
 	  .mutates = true },
 	{ .name = "peer.get", .fn = method_get, .params = p_name, .access = ACCESS_ADMIN },
 	{ .name = "peer.list", .fn = method_list, .params = p_none, .access = ACCESS_ADMIN },

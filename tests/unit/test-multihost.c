@@ -54,8 +54,8 @@ static void doc_error(const char *text, const char *want_path, const char *desc)
 }
 
 #define NODES "\"nodes\": [{\"name\": \"n1\"}, {\"name\": \"n2\", \"host\": \"b\"}]"
-#define TUN(extra)                                                                         \
-	"{\"nodes\": [{\"name\": \"n1\"}], \"tunnels\": [{\"node\": \"n1\", \"name\": \"e0\", "   \
+#define TUN(extra)                                                                                 \
+	"{\"nodes\": [{\"name\": \"n1\"}], \"tunnels\": [{\"node\": \"n1\", \"name\": \"e0\", "    \
 	"\"vni\": 4242, \"local\": \"198.18.0.1\", \"remote\": \"198.18.0.2\"" extra "}]}"
 
 int main(void)
@@ -64,8 +64,9 @@ int main(void)
 	json_t *doc, *objs = NULL, *paths = NULL, *l;
 
 	underlay("{\"local\": \"198.18.0.1\", \"remote\": \"198.18.0.2\"}", NULL, "underlay: v4");
-	underlay("{\"local\": \"fd00::1\", \"remote\": \"fd00::2\", \"dev\": \"eth0\", \"mtu\": 9000}",
-		 NULL, "underlay: v6 with dev and mtu");
+	underlay(
+	    "{\"local\": \"fd00::1\", \"remote\": \"fd00::2\", \"dev\": \"eth0\", \"mtu\": 9000}",
+	    NULL, "underlay: v6 with dev and mtu");
 	underlay("{\"local\": \"198.18.0.1\"}", "remote", "underlay: remote missing");
 	underlay("{\"local\": \"x\", \"remote\": \"198.18.0.2\"}", "local", "underlay: bad local");
 	underlay("{\"local\": \"::1\", \"remote\": \"198.18.0.2\"}", "remote",

@@ -18,6 +18,8 @@
 #include "links.h"
 #include "log.h"
 #include "multihost.h"
+#include "nl.h"
+#include "nlcache.h"
 #include "peer.h"
 #include "state.h"
 #include "topology_doc.h"
@@ -116,6 +118,9 @@ json_t *multihost_vnis_in_use(void)
 	json_t *arr = json_array(), *d, *v;
 	const char *key, *k2;
 	long long *all = NULL, *n;
+	struct nl_link_info *links = NULL;
+	struct nl *nl;
+	int n_links;
 	size_t len = 0;
 
 	json_object_foreach(state_collection(LINK_COLL), key, d)
@@ -125,6 +130,13 @@ json_t *multihost_vnis_in_use(void)
 	json_object_foreach(state_collection(MULTIHOST_COLL), key, d)
 		json_object_foreach(json_object_get(d, "vnis"), k2, v)
 			json_array_append(arr, v);
+	/* And vxlans others made in the host, whose sockets share the host's port space. */
+	if (nlcache_get(NULL, &nl) == 0 && (n_links = nl_link_list(nl, &links)) > 0) {
+		for (int i = 0; i < n_links; i++)
+			if (!strcmp(links[i].kind, "vxlan"))
+				json_array_append_new(arr, json_integer(links[i].vxlan_vni));
+	}
+	free(links);
 	/* Sorted, each once. */
 	all = calloc(json_array_size(arr) + 1, sizeof(*all));
 	if (!all)

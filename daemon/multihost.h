@@ -47,7 +47,10 @@ int multihost_destroy(const char *name, topology_done_fn done, void *userdata,
 
 /* The record's hosts and VNIs for topology.get: {hosts: [...], vnis: {...}}, or NULL. */
 json_t *multihost_info(const char *name);
-/* The VNIs of vxlan links in this netnsd's desired state and its records: [N]. */
+/*
+ * The VNIs in use here, sorted, each once: vxlan links of the desired state,
+ * the labs this netnsd coordinates, and vxlans in the host's namespace.
+ */
 json_t *multihost_vnis_in_use(void);
 /* A topology a peer carries part of (for peer.delete), or NULL. */
 const char *multihost_peer_user(const char *peer);

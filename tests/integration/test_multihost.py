@@ -132,6 +132,14 @@ def peer_family():
     assert err.kind == "not_found" and err.field == "name", err
     err = a.expect_error("peer.get", {"name": "dead"})
     assert err.kind == "not_found", err
+    # peer.vnis also names vxlans someone else made in the host.
+    e["b"].sh("ip", "link", "add", "vxt", "type", "vxlan", "id", "777", "dstport", "4789",
+              "local", e["addr"]["b"])
+    try:
+        assert 777 in e["b"].call("peer.vnis")["vnis"]
+    finally:
+        e["b"].sh("ip", "link", "del", "vxt")
+    assert 777 not in e["b"].call("peer.vnis")["vnis"]
     # Peers are desired state: they survive a restart.
     a.restart()
     assert [p["name"] for p in a.call("peer.list")["peers"]] == ["b"]

@@ -155,8 +155,9 @@ static const struct verb peer_verbs[] = {
 		    "with \"host\": \"NAME\".  For links between its nodes and other hosts'\n"
 		    "give the underlay: 'local IP' this host's address facing the peer,\n"
 		    "'remote IP' the peer's, 'dev DEV' the underlay device here, 'mtu N' the\n"
-		    "underlay's MTU (default 1500; cross-host links get 50 less).  The peer\n"
-		    "is not contacted.  Prints the peer with --json, else nothing.",
+		    "underlay's MTU (default: DEV's MTU, else 1500; cross-host links get 50\n"
+		    "less).  The peer is not contacted.  Prints the peer with --json, else\n"
+		    "nothing.",
 	},
 	{
 	    .name = "delete",

@@ -264,11 +264,24 @@ static const char *underlay_addr(const char *h, const char *other)
 	return str(json_object_get(peer_doc(h), "underlay"), "remote");
 }
 
-static long long underlay_mtu(const char *h)
+/*
+ * The underlay MTU of host h's side of a link to host other: the peer
+ * record's mtu; for this host without one, the MTU of the underlay device
+ * the record names, as the kernel has it; else MULTIHOST_UNDERLAY_MTU.
+ */
+static long long underlay_mtu(const char *h, const char *other)
 {
-	json_t *v = *h ? json_object_get(json_object_get(peer_doc(h), "underlay"), "mtu") : NULL;
+	json_t *u = json_object_get(peer_doc(*h ? h : other), "underlay");
+	json_t *v = json_object_get(u, "mtu");
+	struct nl_link_info info;
+	struct nl *nl;
 
-	return json_is_integer(v) ? json_integer_value(v) : MULTIHOST_UNDERLAY_MTU;
+	if (json_is_integer(v))
+		return json_integer_value(v);
+	if (!*h && str(u, "dev") && nlcache_get(NULL, &nl) == 0 &&
+	    nl_link_get(nl, NL_DEV(str(u, "dev")), &info) == 0 && info.mtu)
+		return info.mtu;
+	return MULTIHOST_UNDERLAY_MTU;
 }
 
 /* The next free VNI from a base derived from the name (so coordinators rarely meet). */
@@ -328,8 +341,8 @@ static int alloc_vnis(struct op *op, struct topology_error *e)
 static json_t *tunnel(json_t *end, size_t k, const char *h, const char *other, long long vni)
 {
 	json_t *t = json_copy(end);
-	long long mtu =
-	    underlay_mtu(h) < underlay_mtu(other) ? underlay_mtu(h) : underlay_mtu(other);
+	long long mh = underlay_mtu(h, other), mo = underlay_mtu(other, h);
+	long long mtu = mh < mo ? mh : mo;
 	const char *dev = !*h ? str(json_object_get(peer_doc(other), "underlay"), "dev") : NULL;
 
 	json_object_set_new(t, "vni", json_integer(vni));

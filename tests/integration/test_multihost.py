@@ -75,6 +75,7 @@ def forget(name):
 
 
 labs = []
+labs_cleanup = []
 
 
 def lab_test(fn):
@@ -85,6 +86,8 @@ def lab_test(fn):
         finally:
             while labs:
                 forget(labs.pop())
+            while labs_cleanup:
+                labs_cleanup.pop()()
     wrapped.__name__, wrapped.__doc__ = fn.__name__, fn.__doc__
     return test(wrapped)
 
@@ -330,6 +333,9 @@ def three_hosts():
     peer_add(a, "c", "c")
     name, n1, n2, n3 = T.uniq("l"), T.uniq("n"), T.uniq("n"), T.uniq("n")
     labs.append(name)
+    # A smaller underlay MTU on a: the links from a get 50 less than it, the others not.
+    a.sh("ip", "link", "set", "ul0", "mtu", "1400")
+    labs_cleanup.append(lambda: a.sh("ip", "link", "set", "ul0", "mtu", "1500"))
     doc = {
         "name": name,
         "nodes": [
@@ -350,6 +356,8 @@ def three_hosts():
     i2 = vxlan_info(c, n3, "e0")["linkinfo"]["info_data"]
     assert i1["id"] == i2["id"] and i1["remote"] == e["addr"]["c"], (i1, i2)
     assert i1["id"] != vxlan_info(b, n2, "e0")["linkinfo"]["info_data"]["id"]
+    assert vxlan_info(a, n1, "e0")["mtu"] == 1350 and vxlan_info(b, n2, "e0")["mtu"] == 1350
+    assert vxlan_info(b, n2, "e1")["mtu"] == 1450
     assert_pings(a, n1, "10.78.0.2")
     c.kill9()
     c.start()

@@ -283,6 +283,29 @@ def rollback():
 
 
 @lab_test
+def move_node_between_hosts():
+    """a re-apply moves a node home: the peer's part is emptied, the link becomes a veth"""
+    e = setup()
+    a, b = e["a"], e["b"]
+    name, n1, n2 = T.uniq("l"), T.uniq("n"), T.uniq("n")
+    labs.append(name)
+    doc = two_host_doc(name, n1, n2)
+    a.call("topology.apply", {"doc": doc})
+    assert b.netns_names() == [n2]
+    del doc["nodes"][1]["host"]
+    plan = a.call("topology.plan", {"doc": doc})
+    assert any(s["host"] == "b" and s["action"] == "delete" and s["key"] == n2
+               for s in plan["steps"]), plan
+    a.call("topology.apply", {"doc": doc})
+    assert a.netns_names() == sorted([n1, n2]) and b.netns_names() == []
+    assert vxlan_info(a, n1, "eth0")["linkinfo"]["info_kind"] == "veth"
+    assert_pings(a, n1, "10.77.0.2")
+    assert a.call("peer.vnis")["vnis"] == []
+    a.call("topology.destroy", {"name": name})
+    assert a.netns_names() == [] and b.call("topology.list")["topologies"] == []
+
+
+@lab_test
 def netnsctl_verbs():
     """netnsctl peer add/list/show/del and lab plan/apply/destroy across hosts"""
     e = setup()

@@ -310,6 +310,7 @@ void service_free(void)
 		methods_exit();
 	nlcache_exit();
 	reconcile_exit();
+	topology_exit();
 	if (stage >= STAGE_NETNS)
 		netns_exit();
 	if (runtime_lock_fd >= 0)

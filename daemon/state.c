@@ -569,6 +569,11 @@ int state_del(const char *coll, const char *key)
 	return 0;
 }
 
+unsigned long long state_seq(void)
+{
+	return st.seq;
+}
+
 bool state_pending(void)
 {
 	return st.pending_len > 0;

@@ -45,6 +45,9 @@ int state_put(const char *coll, const char *key, json_t *value);
 /* Remove key.  Returns 0, or -ENOENT when absent. */
 int state_del(const char *coll, const char *key);
 
+/* The number of the last change: it moves whenever anything in the state changes. */
+unsigned long long state_seq(void);
+
 /* True while changes wait to be written. */
 bool state_pending(void);
 /*

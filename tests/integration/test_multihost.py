@@ -92,6 +92,13 @@ def lab_test(fn):
     return test(wrapped)
 
 
+def new_lab(nodes):
+    """A lab name (destroyed after the test) and node names."""
+    name = T.uniq("l")
+    labs.append(name)
+    return [name] + [T.uniq("n") for _ in range(nodes)]
+
+
 def two_host_doc(name, n1, n2):
     return {
         "name": name,
@@ -153,8 +160,7 @@ def two_hosts():
     """a two-host lab: plan, apply, ping across VXLAN, kill -9 either side, destroy"""
     e = setup()
     a, b = e["a"], e["b"]
-    name, n1, n2 = T.uniq("l"), T.uniq("n"), T.uniq("n")
-    labs.append(name)
+    name, n1, n2 = new_lab(2)
     doc = two_host_doc(name, n1, n2)
 
     plan = a.call("topology.plan", {"doc": doc})
@@ -232,8 +238,7 @@ def bad_documents():
     """unknown hosts, tunnels given by hand, bridges across hosts"""
     e = setup()
     a = e["a"]
-    name, n1, n2 = T.uniq("l"), T.uniq("n"), T.uniq("n")
-    labs.append(name)
+    name, n1, n2 = new_lab(2)
     doc = two_host_doc(name, n1, n2)
     doc["nodes"][1]["host"] = "nosuch"
     err = a.expect_error("topology.apply", {"doc": doc})
@@ -259,8 +264,7 @@ def rollback():
     """a part failing on one host leaves nothing on any host"""
     e = setup()
     a, b = e["a"], e["b"]
-    name, n1, n2 = T.uniq("l"), T.uniq("n"), T.uniq("n")
-    labs.append(name)
+    name, n1, n2 = new_lab(2)
     # Something else holds n2's name on b: b's part cannot be applied.
     b.sh("ip", "netns", "add", n2)
     try:
@@ -287,8 +291,7 @@ def move_node_between_hosts():
     """a re-apply moves a node home: the peer's part is emptied, the link becomes a veth"""
     e = setup()
     a, b = e["a"], e["b"]
-    name, n1, n2 = T.uniq("l"), T.uniq("n"), T.uniq("n")
-    labs.append(name)
+    name, n1, n2 = new_lab(2)
     doc = two_host_doc(name, n1, n2)
     a.call("topology.apply", {"doc": doc})
     assert b.netns_names() == [n2]
@@ -329,8 +332,7 @@ def netnsctl_verbs():
     assert r.returncode == 2, r
     assert T.json.loads(ctl("--json", "peer", "show", "c").stdout)["name"] == "c"
 
-    name, n1, n2 = T.uniq("l"), T.uniq("n"), T.uniq("n")
-    labs.append(name)
+    name, n1, n2 = new_lab(2)
     doc = two_host_doc(name, n1, n2)
     doc["nodes"][1]["host"] = "c"
     path = os.path.join(a.dir, "lab.json")
@@ -354,8 +356,7 @@ def three_hosts():
     e = setup()
     a, b, c = e["a"], e["b"], e["c"]
     peer_add(a, "c", "c")
-    name, n1, n2, n3 = T.uniq("l"), T.uniq("n"), T.uniq("n"), T.uniq("n")
-    labs.append(name)
+    name, n1, n2, n3 = new_lab(3)
     # A smaller underlay MTU on a: the links from a get 50 less than it, the others not.
     a.sh("ip", "link", "set", "ul0", "mtu", "1400")
     labs_cleanup.append(lambda: a.sh("ip", "link", "set", "ul0", "mtu", "1500"))

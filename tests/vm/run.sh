@@ -2,6 +2,7 @@
 # tests/vm/run.sh: run tests in a qemu guest on Debian's stock kernel.
 #
 #   tests/vm/run.sh [--rebuild] min|systemd [TEST...]
+#   tests/vm/run.sh --build-only
 #
 # min      busybox is PID 1 (tests/vm/init) on Debian's root disk: kernel
 #          features this host lacks (dummy, 8021q, netem ...).  Runs the
@@ -10,6 +11,9 @@
 #          (DESTDIR) into a fresh copy of the root disk and netnsd.socket and
 #          netnsd.service are enabled as shipped.  Tests may reboot the guest
 #          or have its power cut (see tests/vm/guest/runner.sh).
+#
+# --build-only builds (or finds) the cached guest and exits: .ci/run starts
+# it in the background while the host's suites run.
 #
 # TEST is a path or glob relative to the source or the build tree; without
 # one, the lines of tests/vm/GUEST.list are used ("PATH-OR-GLOB [noskip]";
@@ -38,7 +42,7 @@ accel=${NETNSD_VM_ACCEL:-tcg}
 mem=${NETNSD_VM_MEM:-1024}
 smp=${NETNSD_VM_SMP:-1}
 
-rebuild=0
+rebuild=0 build_only=0
 if [ "${1:-}" = --rebuild ]; then
 	rebuild=1
 	shift
@@ -46,6 +50,11 @@ fi
 guest=${1:-}
 case "$guest" in
 min | systemd) shift ;;
+--build-only)
+	build_only=1
+	guest=image
+	shift
+	;;
 *)
 	sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'
 	exit 2
@@ -67,7 +76,7 @@ command -v qemu-system-x86_64 >/dev/null || skip_all "qemu-system-x86_64 is not 
 for c in debootstrap cpio mkfs.ext4 qemu-img; do
 	command -v $c >/dev/null || skip_all "$c is not installed"
 done
-[ -x "$build/daemon/netnsd" ] || skip_all "$build/daemon/netnsd is not built"
+[ "$build_only" -eq 1 ] || [ -x "$build/daemon/netnsd" ] || skip_all "$build/daemon/netnsd is not built"
 if [ "$accel" = kvm ] && [ ! -w /dev/kvm ]; then
 	say "no usable /dev/kvm, using tcg"
 	accel=tcg
@@ -108,6 +117,10 @@ if [ "$rebuild" -eq 1 ] || [ ! -f "$img/rootfs.img" ]; then
 	fi
 	mv "$img.new" "$img"
 	say "guest built in $(($(date +%s) - b0)) s"
+fi
+if [ "$build_only" -eq 1 ]; then
+	say "the guest is ready in $img"
+	exit 0
 fi
 exec 8>"$img.lock"
 flock -s 8

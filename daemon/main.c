@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include "events.h"
+#include "failpoint.h"
 #include "log.h"
 #include "netns.h"
 #include "rpc.h"
@@ -106,6 +107,8 @@ static void help(void)
 	    "      --reset-corrupt-state    if the state files are unreadable, move them aside\n"
 	    "                               (FILE.corrupt-TIME) and start empty instead of\n"
 	    "                               refusing to start\n"
+	    "      --list-failpoints        list the crash points compiled in (only in a build\n"
+	    "                               configured with --enable-failpoints; for tests)\n"
 	    "  -h, --help                   show this help and exit\n"
 	    "  -V, --version                show the version and exit\n"
 	    "\n"
@@ -150,6 +153,7 @@ static int parse_args(int argc, char **argv)
 		OPT_EVENT_STALL,
 		OPT_MONITOR_RCVBUF,
 		OPT_SHIM,
+		OPT_LIST_FAILPOINTS,
 	};
 	static const struct option options[] = {
 		{ "socket", required_argument, NULL, 's' },
@@ -168,6 +172,7 @@ static int parse_args(int argc, char **argv)
 		{ "event-backlog-bytes", required_argument, NULL, OPT_EVENT_BACKLOG },
 		{ "event-stall-ms", required_argument, NULL, OPT_EVENT_STALL },
 		{ "monitor-rcvbuf", required_argument, NULL, OPT_MONITOR_RCVBUF },
+		{ "list-failpoints", no_argument, NULL, OPT_LIST_FAILPOINTS },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -230,6 +235,15 @@ static int parse_args(int argc, char **argv)
 		case OPT_MONITOR_RCVBUF:
 			target = &arg.monitor_rcvbuf, min = 1024;
 			break;
+		case OPT_LIST_FAILPOINTS:
+#if ENABLE_FAILPOINTS
+			failpoint_list();
+			return 0;
+#else
+			fprintf(stderr, "netnsd: built without failpoints (configure "
+					"--enable-failpoints)\n");
+			return -ENOTSUP;
+#endif
 		case 'h':
 			help();
 			return 0;
@@ -255,6 +269,19 @@ static int parse_args(int argc, char **argv)
 		fprintf(stderr, "netnsd: unexpected argument '%s'\n", argv[optind]);
 		return -EINVAL;
 	}
+#if ENABLE_FAILPOINTS
+	{
+		const char *fp = getenv("NETNSD_FAILPOINT");
+
+		if (fp && *fp && failpoint_arm(fp) < 0) {
+			fprintf(stderr, "netnsd: unknown failpoint '%s' in NETNSD_FAILPOINT "
+					"(see --list-failpoints)\n", fp);
+			return -EINVAL;
+		}
+		/* Only netnsd stops; the processes it starts must not inherit the arming. */
+		unsetenv("NETNSD_FAILPOINT");
+	}
+#endif
 	return 1;
 }
 

@@ -41,6 +41,7 @@
 
 #include <jansson.h>
 
+#include "failpoint.h"
 #include "proc.h"
 #include "util.h"
 
@@ -780,6 +781,7 @@ static void read_status(struct proc *p, struct status *st)
 	long long n;
 
 	memset(st, 0, sizeof(*st));
+	FAILPOINT(PROC_STATUS);
 	if (p->dirfd < 0 || read_at(p->dirfd, "status", buf, sizeof(buf)) <= 0)
 		return;
 	if (!kv_get(buf, "result", v, sizeof(v)))
@@ -1142,6 +1144,7 @@ static int spawn_shim(struct proc_run *run, const int stdio_fds[3], int sync_fd,
 		/* setsid(): the shim must not share netnsd's session or process group. */
 		posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
 						    POSIX_SPAWN_SETSIGDEF);
+		FAILPOINT(PROC_SPAWN);
 		r = -posix_spawn(&pid, M.shim_path, &fa, &attr, args, env);
 		posix_spawn_file_actions_destroy(&fa);
 		posix_spawnattr_destroy(&attr);
@@ -1213,6 +1216,7 @@ static int run_spawn(struct proc *p)
 		goto out;
 
 	p->shim_pid = run->pid;
+	FAILPOINT(PROC_SPAWNED);
 	/* The shim records itself too, but only after its exec and startup: a netnsd crash in
 	 * between would leave a running shim that the next netnsd cannot find.  Our child is
 	 * not reaped before we return to the loop, so its pid is stable here. */

@@ -16,6 +16,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
+#include "failpoint.h"
 #include "log.h"
 #include "state.h"
 #include "util.h"
@@ -354,6 +355,7 @@ static int compact(void)
 		return r;
 	st.stats.snapshot_bytes = len;
 	/* The snapshot now covers every journal record: drop them. */
+	FAILPOINT(COMPACT_TRUNCATE);
 	if (ftruncate(st.journal_fd, 0) < 0 || fdatasync(st.journal_fd) < 0)
 		return -errno;
 	st.stats.journal_bytes = 0;
@@ -367,9 +369,16 @@ static int commit(void)
 
 	if (st.pending_len == 0)
 		return 0;
+	FAILPOINT(JOURNAL_WRITE);
+	if (FAILPOINT_FIRES(JOURNAL_TORN)) {
+		(void)write_all(st.journal_fd, st.pending, st.pending_len / 2);
+		_exit(FAILPOINT_EXIT_STATUS);
+	}
 	r = write_all(st.journal_fd, st.pending, st.pending_len);
+	FAILPOINT(JOURNAL_SYNC);
 	if (r == 0 && fdatasync(st.journal_fd) < 0)
 		r = -errno;
+	FAILPOINT(JOURNAL_SYNCED);
 	if (r < 0) {
 		/* Cut a partial record off so the journal stays well-formed. */
 		if (ftruncate(st.journal_fd, (off_t)st.stats.journal_bytes) < 0)

@@ -16,6 +16,7 @@
 #include "model.h"
 #include "netns.h"
 #include "nlcache.h"
+#include "reconcile.h"
 #include "spec.h"
 #include "state.h"
 #include "views.h"
@@ -81,7 +82,7 @@ static void method_add(struct call *c, json_t *params)
 	_cleanup_(freep) char *key = NULL, *peer_key = NULL;
 	const char *field, *msg;
 	bool peer_failed;
-	int r;
+	int r, intent;
 
 	r = spec_link_from_json(params, &d, &field, &msg);
 	if (r < 0)
@@ -122,7 +123,13 @@ static void method_add(struct call *c, json_t *params)
 			return;
 	}
 
+	intent = state_intent_begin(
+	    reconcile_intent(LINK_COLL, key,
+			     json_pack("{s:o,s:s}", "netns",
+				       d.netns ? json_string(d.netns) : json_null(), "name", d.name)));
 	r = links_create(nl, &d, false, &failed_nl, &peer_failed);
+	if (r < 0)
+		state_intent_end(intent);
 	if (r < 0)
 		return fail_nl(c, failed_nl, r,
 			       peer_failed ? "peer" : r == -EEXIST ? "name" : NULL,
@@ -152,9 +159,11 @@ static void method_add(struct call *c, json_t *params)
 	if (r < 0) {
 		state_del(LINK_COLL, key);
 		nl_link_del(nl, NL_DEV(d.name));
+		state_intent_end(intent);
 		return call_fail_errno(c, r, NULL, "Failed to record link '%s': %s", d.name,
 				       strerror(-r));
 	}
+	state_intent_commit(intent);
 	log_debug("Created %s link '%s' in %s", d.kind, d.name, methods_ns_str(d.netns));
 	model_touch_link(d.netns, d.name);
 	if (d.peer.name)

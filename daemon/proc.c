@@ -2234,6 +2234,18 @@ int proc_adopt_all(void)
 			read_status(p, &st);
 			if (st.kind != STATUS_NONE) {
 				list[n].settle = true;
+			} else if (!started && faccessat(p->dirfd, "shim.pid", F_OK, 0) < 0) {
+				/*
+				 * Never started: netnsd died between writing the spec and
+				 * recording the shim, so that spawn was never answered.
+				 * Forget it as if it had never been asked for (a service is
+				 * started again from the state); a shim still starting finds
+				 * its directory gone and gives up at stage "runtime".
+				 */
+				remove_dir(p);
+				proc_release_fds(p);
+				proc_unref(p);
+				continue;
 			} else {
 				p->state = PROC_LOST;
 				p->exit_time = now_realtime();

@@ -320,29 +320,39 @@ static void addr_restore(const char *key, json_t *doc)
 		       NULL);
 }
 
-static void route_restore(const char *key, json_t *doc)
+/* A stored route doc as a request; -EINVAL when unreadable.  r points into doc. */
+static int route_from_doc(json_t *doc, struct nl_route_spec *r)
 {
 	const char *dst = json_string_value(json_object_get(doc, "dst"));
 	const char *via = json_string_value(json_object_get(doc, "via"));
 	const char *dev = json_string_value(json_object_get(doc, "dev"));
 	const char *type = json_string_value(json_object_get(doc, "type"));
 	json_t *metric = json_object_get(doc, "metric"), *table = json_object_get(doc, "table");
-	struct nl_route_spec r = { .type = RTN_UNICAST };
+
+	*r = (struct nl_route_spec){ .type = RTN_UNICAST };
+	if (!dst || nl_parse_cidr(dst, &r->dst) < 0 || (via && nl_parse_addr(via, &r->gateway) < 0))
+		return -EINVAL;
+	for (unsigned t = RTN_UNICAST; type && t <= RTN_PROHIBIT; t++)
+		if (!strcmp(type, view_route_type(t)))
+			r->type = (uint8_t)t;
+	if (dev)
+		r->dev = NL_DEV(dev);
+	r->metric = json_is_integer(metric) ? (uint32_t)json_integer_value(metric) : 0;
+	r->table = json_is_integer(table) ? (uint32_t)json_integer_value(table) : 0;
+	return 0;
+}
+
+static void route_restore(const char *key, json_t *doc)
+{
+	struct nl_route_spec r;
 	struct nl *nl;
 	int e;
 
 	nl = restore_nl("route", key, doc);
 	if (!nl)
 		return;
-	if (!dst || nl_parse_cidr(dst, &r.dst) < 0 || (via && nl_parse_addr(via, &r.gateway) < 0))
+	if (route_from_doc(doc, &r) < 0)
 		return report("route", key, RECONCILE_FAILED, -EINVAL, "unreadable stored route");
-	for (unsigned t = RTN_UNICAST; type && t <= RTN_PROHIBIT; t++)
-		if (!strcmp(type, view_route_type(t)))
-			r.type = (uint8_t)t;
-	if (dev)
-		r.dev = NL_DEV(dev);
-	r.metric = json_is_integer(metric) ? (uint32_t)json_integer_value(metric) : 0;
-	r.table = json_is_integer(table) ? (uint32_t)json_integer_value(table) : 0;
 	e = nl_route_add(nl, &r);
 	if (e < 0 && e != -EEXIST)
 		report("route", key, RECONCILE_FAILED, e, "%s", nl_last_error(nl) ?: strerror(-e));
@@ -377,12 +387,107 @@ static void links_restore(void)
 		route_restore(key, doc);
 }
 
+/*
+ * Undoing what a crashed run did in the kernel but never recorded (see
+ * state_intent_begin()).  Only objects the state does not hold are touched,
+ * and only in this boot: after a reboot nothing of the kind survives, and a
+ * name may since belong to someone else.
+ */
+
+static void intent_collect(json_t *what, void *data)
+{
+	json_array_append(data, what);
+}
+
+static void intent_undo(json_t *what, bool netns_pass)
+{
+	const char *kind = json_string_value(json_object_get(what, "kind"));
+	const char *key = json_string_value(json_object_get(what, "key"));
+	json_t *doc = json_object_get(what, "doc");
+	const char *netns = json_string_value(json_object_get(doc, "netns"));
+	const char *name = json_string_value(json_object_get(doc, "name"));
+	const char *dev = json_string_value(json_object_get(doc, "dev"));
+	const char *address = json_string_value(json_object_get(doc, "address"));
+	struct nl_link_info info;
+	struct nl_route_spec rt;
+	struct nl_prefix p;
+	struct netns_id id;
+	struct nl *nl;
+	int r = 0;
+
+	if (!kind || !key || !json_is_object(doc) ||
+	    strcmp(json_string_value(json_object_get(what, "boot")) ?: "", netns_boot_id()))
+		return;
+	if (netns_pass != !strcmp(kind, "netns"))
+		return;
+	if (!strcmp(kind, "netns")) {
+		if (state_get("netns", key))
+			return;
+		r = netns_stat(key, &id);
+		if (r < 0 && r != -ENOTCONN)
+			return;
+		netns_etc_remove(key);
+		r = netns_remove(key);
+	} else {
+		/* Its namespace may be one a crash left unrecorded: reach it anyway. */
+		if (state_get(kind, key) || nlcache_get(netns, &nl) < 0)
+			return;
+		if (!strcmp(kind, "link")) {
+			/* In the host only a link that carries our mark. */
+			if (!name || nl_link_get(nl, NL_DEV(name), &info) < 0 ||
+			    (!netns && strcmp(info.ifalias, LINK_MARK)))
+				return;
+			r = nl_link_del(nl, NL_DEV(name));
+		} else if (!strcmp(kind, "addr")) {
+			if (!dev || !address || nl_parse_cidr(address, &p) < 0)
+				return;
+			r = nl_addr_del(nl, NL_DEV(dev), &p);
+		} else if (!strcmp(kind, "route")) {
+			if (route_from_doc(doc, &rt) < 0)
+				return;
+			r = nl_route_del(nl, &rt);
+		} else {
+			return;
+		}
+	}
+	if (r == 0)
+		log_notice("Removed %s '%s': made before a crash, never recorded", kind, key);
+	else if (r != -ENOENT && r != -ENODEV && r != -ESRCH && r != -EADDRNOTAVAIL)
+		log_warning("Failed to remove %s '%s' that a crash left unrecorded: %s", kind,
+			    key, strerror(-r));
+}
+
+static void intents_undo(void)
+{
+	json_t *all = json_array(), *what;
+	size_t i;
+
+	if (!all)
+		return;
+	state_intent_recover(intent_collect, all);
+	/* Links, addresses and routes first: a veth to the host goes with its namespace only
+	 * some time later, in the kernel's own cleanup. */
+	json_array_foreach(all, i, what)
+		intent_undo(what, false);
+	json_array_foreach(all, i, what)
+		intent_undo(what, true);
+	json_decref(all);
+	state_intent_clear();
+}
+
+json_t *reconcile_intent(const char *kind, const char *key, json_t *doc)
+{
+	return json_pack("{s:s,s:s,s:s,s:o}", "boot", netns_boot_id(), "kind", kind, "key", key,
+			 "doc", doc);
+}
+
 int reconcile_run(void)
 {
 	json_t *coll = state_collection("netns"), *doc;
 	size_t adopted = 0, recreated = 0, failed = 0;
 	const char *name;
 
+	intents_undo();
 	/* Names were the only report for a while; keep the order stable: namespaces first. */
 	json_object_foreach(coll, name, doc)
 		netns_restore(name, doc);

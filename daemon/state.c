@@ -7,9 +7,11 @@
  *                  {"seq":N,"op":"put","c":COLL,"k":KEY,"v":{...}}
  *                  {"seq":N,"op":"del","c":COLL,"k":KEY}
  *   lock           flock()ed while a netnsd uses the directory
+ *   intents/N      a change under way in the kernel, not yet durable here
  * A journal line whose seq is not above the snapshot's was already folded in
  * (a crash between the snapshot's rename and the journal's truncation).
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <string.h>
@@ -34,7 +36,8 @@ static struct {
 	uv_loop_t *loop;
 	char *dir, *snapshot_path, *journal_path;
 	json_t *colls;
-	int journal_fd, lock_fd;
+	int journal_fd, lock_fd, intents_fd;
+	int intent_seq;
 	unsigned long long seq;
 	char *pending;
 	size_t pending_len, pending_cap;
@@ -44,7 +47,7 @@ static struct {
 	uv_idle_t idle;
 	bool armed;
 	struct state_stats stats;
-} st = { .journal_fd = -1, .lock_fd = -1 };
+} st = { .journal_fd = -1, .lock_fd = -1, .intents_fd = -1 };
 
 /* Pure (de)serialisation. */
 
@@ -260,6 +263,13 @@ static int lock_dir(void)
 	st.lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (st.lock_fd < 0)
 		return -errno;
+	/*
+	 * A netnsd killed while it started a shim leaves the lock with the shim for
+	 * the moment before its exec; a restart right away must not fail on that.
+	 */
+	for (int i = 0; i < 40 && flock(st.lock_fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	     i++)
+		usleep(50 * 1000);
 	if (flock(st.lock_fd, LOCK_EX | LOCK_NB) < 0) {
 		r = -errno;
 		if (r == -EWOULDBLOCK)
@@ -294,6 +304,23 @@ static int init(uv_loop_t *loop, const char *dir, bool reset_corrupt)
 	r = lock_dir();
 	if (r < 0)
 		return r;
+	{
+		_cleanup_(freep) char *idir = NULL;
+
+		if (path_join(&idir, dir, "intents") < 0)
+			return -ENOMEM;
+		if (mkdir(idir, 0700) < 0 && errno != EEXIST) {
+			r = -errno;
+			log_error("Failed to create '%s': %s", idir, strerror(-r));
+			return r;
+		}
+		st.intents_fd = open(idir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (st.intents_fd < 0) {
+			r = -errno;
+			log_error("Failed to open '%s': %s", idir, strerror(-r));
+			return r;
+		}
+	}
 
 	r = load_snapshot(&snapshot_seq);
 	if (r == 0)
@@ -551,6 +578,131 @@ int state_flush(void)
 	return r;
 }
 
+/* Intents. */
+
+int state_intent_begin(json_t *what)
+{
+	_cleanup_(freep) char *text = NULL;
+	char name[16];
+	int id, r;
+
+	if (!what)
+		return -ENOMEM;
+	text = json_dumps(what, JSON_COMPACT);
+	json_decref(what);
+	if (!text)
+		return -ENOMEM;
+	if (st.intents_fd < 0)
+		return -EBADF;
+	id = ++st.intent_seq;
+	if (id <= 0)
+		id = st.intent_seq = 1;
+	snprintf(name, sizeof(name), "%d", id);
+	r = write_at_atomic(st.intents_fd, name, text, 0600);
+	if (r < 0) {
+		log_debug("Failed to write intent %s: %s", name, strerror(-r));
+		return r;
+	}
+	return id;
+}
+
+void state_intent_end(int id)
+{
+	char name[16];
+
+	if (id <= 0 || st.intents_fd < 0)
+		return;
+	snprintf(name, sizeof(name), "%d", id);
+	(void)unlinkat(st.intents_fd, name, 0);
+}
+
+static void intent_durable(void *data, int err)
+{
+	/* A failed write keeps the change in memory only: keep its intent too. */
+	if (err == 0)
+		state_intent_end((int)(intptr_t)data);
+}
+
+void state_intent_commit(int id)
+{
+	if (id > 0)
+		state_barrier(intent_durable, (void *)(intptr_t)id);
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+void state_intent_recover(void (*fn)(json_t *what, void *data), void *data)
+{
+	_cleanup_(freep) int *ids = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	if (st.intents_fd < 0)
+		return;
+	fd = openat(st.intents_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		char *end;
+		long v = strtol(de->d_name, &end, 10);
+
+		if (*end || v <= 0 || v > INT_MAX)
+			continue;
+		if (n == cap) {
+			int *p = realloc(ids, (cap = cap ? cap * 2 : 16) * sizeof(*ids));
+
+			if (!p)
+				break;
+			ids = p;
+		}
+		ids[n++] = (int)v;
+	}
+	closedir(d);
+	if (n)
+		qsort(ids, n, sizeof(*ids), cmp_int);
+	for (size_t i = 0; i < n; i++) {
+		char name[16], buf[4096];
+		json_t *what;
+
+		snprintf(name, sizeof(name), "%d", ids[i]);
+		if (read_at(st.intents_fd, name, buf, sizeof(buf)) > 0 &&
+		    (what = json_loads(buf, 0, NULL))) {
+			fn(what, data);
+			json_decref(what);
+		}
+	}
+}
+
+void state_intent_clear(void)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	if (st.intents_fd < 0)
+		return;
+	fd = openat(st.intents_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			(void)unlinkat(st.intents_fd, de->d_name, 0);
+	closedir(d);
+}
+
 void state_get_stats(struct state_stats *ret)
 {
 	*ret = st.stats;
@@ -577,6 +729,9 @@ void state_exit(void)
 	}
 	if (st.lock_fd >= 0)
 		close(TAKE_FD(st.lock_fd));
+	if (st.intents_fd >= 0)
+		close(TAKE_FD(st.intents_fd));
+	st.intent_seq = 0;
 	json_decref(TAKE_PTR(st.colls));
 	free(TAKE_PTR(st.pending));
 	free(TAKE_PTR(st.waiters));

@@ -10,6 +10,11 @@
  *   intents/N      a change under way in the kernel, not yet durable here
  * A journal line whose seq is not above the snapshot's was already folded in
  * (a crash between the snapshot's rename and the journal's truncation).
+ *
+ * One commit (one write and sync) is all-or-nothing: every record of it but
+ * the last carries "more":true, and at load a commit whose last record is
+ * missing (a torn write) is dropped whole.  Otherwise a torn netns.delete,
+ * which deletes many records, would come back half done.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -26,6 +31,7 @@
 #define STATE_FORMAT	  1
 #define STATE_MAX_FILE	  (256u << 20)
 #define COMPACT_MIN_BYTES (256u << 10)
+#define MORE_TAIL	  ",\"more\":true}"
 
 struct waiter {
 	void (*cb)(void *data, int err);
@@ -198,10 +204,21 @@ static int load_snapshot(unsigned long long *ret_seq)
 	return r;
 }
 
+/* True when a journal record says that more records of its commit follow. */
+static bool record_has_more(const char *line, size_t len)
+{
+	json_t *rec = json_loadb(line, len, 0, NULL);
+	bool more = json_is_true(json_object_get(rec, "more"));
+
+	json_decref(rec);
+	return more;
+}
+
 static int load_journal(unsigned long long snapshot_seq)
 {
 	_cleanup_(freep) char *buf = NULL;
-	size_t off = 0, len;
+	size_t off = 0, len, group = 0; /* where the commit being read started */
+	bool in_group = false;
 	unsigned lineno = 0;
 	int r;
 
@@ -220,20 +237,24 @@ static int load_journal(unsigned long long snapshot_seq)
 		json_t *scratch;
 
 		lineno++;
+		if (!in_group)
+			group = off;
 		if (!nl) {
 			/*
 			 * A last line without its newline is a write cut short by a
-			 * crash; it was never acknowledged, so dropping it loses
-			 * nothing anyone was told about.
+			 * crash; it was never acknowledged, so dropping it (and the
+			 * records of its commit before it) loses nothing anyone was
+			 * told about.
 			 */
-			log_warning("Dropping a torn last record (%zu bytes) of '%s'", len - off,
+			log_warning("Dropping a torn last commit (%zu bytes) of '%s'", len - group,
 				    st.journal_path);
-			if (truncate(st.journal_path, (off_t)off) < 0)
+			if (truncate(st.journal_path, (off_t)group) < 0)
 				return -errno;
-			len = off;
+			len = group;
+			in_group = false;
 			break;
 		}
-		/* Records already folded into the snapshot are parsed but not applied. */
+		/* Every record is checked as it is read; a commit is applied once complete. */
 		scratch = json_object();
 		r = state_journal_apply(scratch, buf + off, (size_t)(nl - buf) - off, &seq);
 		json_decref(scratch);
@@ -242,11 +263,31 @@ static int load_journal(unsigned long long snapshot_seq)
 				  lineno);
 			return r;
 		}
-		if (seq > snapshot_seq) {
-			state_journal_apply(st.colls, buf + off, (size_t)(nl - buf) - off, &seq);
-			st.seq = seq;
-		}
+		in_group = record_has_more(buf + off, (size_t)(nl - buf) - off);
 		off = (size_t)(nl - buf) + 1;
+		if (in_group)
+			continue;
+		/* The commit is complete: apply its records. */
+		for (const char *p = buf + group; p < buf + off;) {
+			const char *e = memchr(p, '\n', (size_t)(buf + off - p));
+
+			/* Records already folded into the snapshot are not applied again. */
+			scratch = json_object();
+			state_journal_apply(scratch, p, (size_t)(e - p), &seq);
+			json_decref(scratch);
+			if (seq > snapshot_seq) {
+				state_journal_apply(st.colls, p, (size_t)(e - p), &seq);
+				st.seq = seq;
+			}
+			p = e + 1;
+		}
+	}
+	if (in_group) {
+		log_warning("Dropping an incomplete last commit (%zu bytes) of '%s'", len - group,
+			    st.journal_path);
+		if (truncate(st.journal_path, (off_t)group) < 0)
+			return -errno;
+		len = group;
 	}
 	st.stats.journal_bytes = len;
 	return 0;
@@ -396,6 +437,13 @@ static int commit(void)
 
 	if (st.pending_len == 0)
 		return 0;
+	/* The last record ends the commit: ",\"more\":true}\n" becomes "}\n". */
+	if (st.pending_len >= sizeof(MORE_TAIL) &&
+	    !memcmp(st.pending + st.pending_len - sizeof(MORE_TAIL), MORE_TAIL,
+		    sizeof(MORE_TAIL) - 1)) {
+		st.pending_len -= strlen(MORE_TAIL) - 1;
+		memcpy(st.pending + st.pending_len - 2, "}\n", 2);
+	}
 	FAILPOINT(JOURNAL_WRITE);
 	if (FAILPOINT_FIRES(JOURNAL_TORN)) {
 		(void)write_all(st.journal_fd, st.pending, st.pending_len / 2);
@@ -469,11 +517,13 @@ static int append_record(json_t *rec)
 	if (!s)
 		return -ENOMEM;
 	len = strlen(s);
-	if (st.pending_len + len + 1 > st.pending_cap) {
+	/* Every record says more follow; commit() takes it off the last (see the top). */
+	s[--len] = '\0';
+	if (st.pending_len + len + sizeof(MORE_TAIL) > st.pending_cap) {
 		size_t cap = (st.pending_cap ?: 4096);
 		char *p;
 
-		while (cap < st.pending_len + len + 1)
+		while (cap < st.pending_len + len + sizeof(MORE_TAIL))
 			cap *= 2;
 		p = realloc(st.pending, cap);
 		if (!p) {
@@ -484,6 +534,8 @@ static int append_record(json_t *rec)
 		st.pending_cap = cap;
 	}
 	memcpy(st.pending + st.pending_len, s, len);
+	memcpy(st.pending + st.pending_len + len, MORE_TAIL, strlen(MORE_TAIL));
+	len += strlen(MORE_TAIL);
 	st.pending[st.pending_len + len] = '\n';
 	st.pending_len += len + 1;
 	st.stats.records++;

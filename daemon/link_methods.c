@@ -123,10 +123,7 @@ static void method_add(struct call *c, json_t *params)
 			return;
 	}
 
-	intent = state_intent_begin(
-	    reconcile_intent(LINK_COLL, key,
-			     json_pack("{s:o,s:s}", "netns",
-				       d.netns ? json_string(d.netns) : json_null(), "name", d.name)));
+	intent = state_intent_begin(reconcile_intent(LINK_COLL, key, reconcile_link_intent(&d)));
 	r = links_create(nl, &d, false, &failed_nl, &peer_failed);
 	if (r < 0)
 		state_intent_end(intent);

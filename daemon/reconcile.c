@@ -20,6 +20,8 @@ static struct reconcile_item *items;
 static size_t nitems;
 /* Keys of veth ends made together with an end restored earlier in this run. */
 static json_t *made_with_peer;
+/* Namespaces recreated in this run: whatever was paired with their old self is stale. */
+static json_t *recreated_ns;
 
 const char *reconcile_action_name(enum reconcile_action a)
 {
@@ -61,7 +63,7 @@ static void netns_restore(const char *name, json_t *doc)
 	struct netns_failure fail;
 	json_t *created;
 	bool same_boot;
-	int r;
+	int r, intent;
 
 	r = netns_stat(name, &id);
 	same_boot = !strcmp(
@@ -104,6 +106,7 @@ static void netns_restore(const char *name, json_t *doc)
 	r = spec_netns_from_json(name, doc, &buf);
 	if (r < 0)
 		return report("netns", name, RECONCILE_FAILED, r, "unreadable spec");
+	intent = state_intent_begin(reconcile_intent("netns", name, json_pack("{s:s}", "name", name)));
 	r = netns_create(&buf.spec, &id, &fail);
 	if (r == 0) {
 		created = json_object_get(doc, "created");
@@ -117,9 +120,34 @@ static void netns_restore(const char *name, json_t *doc)
 	}
 	spec_netns_done(&buf);
 	if (r < 0)
+		state_intent_end(intent);
+	else
+		state_intent_commit(intent);
+	if (r < 0)
 		return report("netns", name, RECONCILE_FAILED, r, "%s", strerror(-r));
 	netns_pin(name);
+	if (!recreated_ns)
+		recreated_ns = json_object();
+	json_object_set_new(recreated_ns, name, json_true());
 	report("netns", name, RECONCILE_RECREATED, 0, NULL);
+}
+
+/*
+ * A veth end of ours left outside a namespace that was deleted just before a
+ * crash (the kernel frees a namespace, and the veths in it, some time after
+ * the unmount): the pair cannot be made again while it is there.  Only when
+ * the namespace was recreated in this run, so its old self is surely gone.
+ */
+static bool remove_stale_peer(const struct link_desc *d)
+{
+	struct nl_link_info info;
+	struct nl *pnl;
+
+	if (!d->peer.name || !d->netns || !json_object_get(recreated_ns, d->netns) ||
+	    nlcache_get(d->peer.netns, &pnl) < 0 ||
+	    nl_link_get(pnl, NL_DEV(d->peer.name), &info) < 0 || strcmp(info.ifalias, LINK_MARK))
+		return false;
+	return nl_link_del(pnl, NL_DEV(d->peer.name)) == 0;
 }
 
 /*
@@ -171,7 +199,7 @@ static void link_create(const char *key, json_t *doc, struct nl *nl)
 	_cleanup_(freep) char *pk = NULL;
 	struct nl *failed_nl;
 	bool peer_failed;
-	int r;
+	int r, intent;
 
 	r = spec_link_from_json(doc, &d, &field, &msg);
 	if (r < 0)
@@ -191,7 +219,12 @@ static void link_create(const char *key, json_t *doc, struct nl *nl)
 		}
 	}
 	/* Masters and up come later, once every link exists. */
+	intent = state_intent_begin(reconcile_intent(LINK_COLL, key, reconcile_link_intent(&d)));
 	r = links_create(nl, &d, true, &failed_nl, &peer_failed);
+	if (r == -EEXIST && remove_stale_peer(&d))
+		r = links_create(nl, &d, true, &failed_nl, &peer_failed);
+	/* The record is there already: once both ends carry the mark, it is complete. */
+	state_intent_end(intent);
 	if (r < 0)
 		return report("link", key, RECONCILE_FAILED, r, "%s%s",
 			      peer_failed ? "the veth peer: " : "",
@@ -399,6 +432,22 @@ static void intent_collect(json_t *what, void *data)
 	json_array_append(data, what);
 }
 
+/*
+ * True when the intent's veth peer exists without our mark: the pair was made
+ * but a crash came before the peer was marked (a recorded link being restored).
+ */
+static bool veth_peer_unmarked(json_t *doc)
+{
+	json_t *peer = json_object_get(doc, "peer");
+	const char *pname = json_string_value(json_object_get(peer, "name"));
+	struct nl_link_info info;
+	struct nl *pnl;
+
+	return pname &&
+	       nlcache_get(json_string_value(json_object_get(peer, "netns")), &pnl) == 0 &&
+	       nl_link_get(pnl, NL_DEV(pname), &info) == 0 && strcmp(info.ifalias, LINK_MARK);
+}
+
 static void intent_undo(json_t *what, bool netns_pass)
 {
 	const char *kind = json_string_value(json_object_get(what, "kind"));
@@ -421,21 +470,32 @@ static void intent_undo(json_t *what, bool netns_pass)
 	if (netns_pass != !strcmp(kind, "netns"))
 		return;
 	if (!strcmp(kind, "netns")) {
-		if (state_get("netns", key))
-			return;
+		json_t *rec = state_get("netns", key);
+		struct netns_id want;
+
 		r = netns_stat(key, &id);
 		if (r < 0 && r != -ENOTCONN)
 			return;
-		netns_etc_remove(key);
+		/*
+		 * Recorded with this very identity: the change completed.  Recorded
+		 * with another one: a restore recreated it and died before it could
+		 * record the new identity; remove it, and it is recreated again below.
+		 */
+		if (rec && r == 0 && spec_netns_identity(rec, &want) && netns_id_equal(&id, &want))
+			return;
+		if (!rec)
+			netns_etc_remove(key);
 		r = netns_remove(key);
 	} else {
 		/* Its namespace may be one a crash left unrecorded: reach it anyway. */
-		if (state_get(kind, key) || nlcache_get(netns, &nl) < 0)
+		if ((strcmp(kind, "link") && state_get(kind, key)) || nlcache_get(netns, &nl) < 0)
 			return;
 		if (!strcmp(kind, "link")) {
 			/* In the host only a link that carries our mark. */
 			if (!name || nl_link_get(nl, NL_DEV(name), &info) < 0 ||
 			    (!netns && strcmp(info.ifalias, LINK_MARK)))
+				return;
+			if (state_get(kind, key) && !veth_peer_unmarked(doc))
 				return;
 			r = nl_link_del(nl, NL_DEV(name));
 		} else if (!strcmp(kind, "addr")) {
@@ -475,6 +535,20 @@ static void intents_undo(void)
 	state_intent_clear();
 }
 
+json_t *reconcile_link_intent(const struct link_desc *d)
+{
+	json_t *doc = json_pack("{s:o,s:s}", "netns", d->netns ? json_string(d->netns) : json_null(),
+				"name", d->name);
+
+	if (doc && d->peer.name)
+		json_object_set_new(doc, "peer",
+				    json_pack("{s:o,s:s}", "netns",
+					      d->peer.netns ? json_string(d->peer.netns)
+							    : json_null(),
+					      "name", d->peer.name));
+	return doc;
+}
+
 json_t *reconcile_intent(const char *kind, const char *key, json_t *doc)
 {
 	return json_pack("{s:s,s:s,s:s,s:o}", "boot", netns_boot_id(), "kind", kind, "key", key,
@@ -512,6 +586,7 @@ const struct reconcile_item *reconcile_report(size_t *ret_n)
 void reconcile_exit(void)
 {
 	json_decref(TAKE_PTR(made_with_peer));
+	json_decref(TAKE_PTR(recreated_ns));
 	for (size_t i = 0; i < nitems; i++) {
 		free(items[i].kind);
 		free(items[i].name);

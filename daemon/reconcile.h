@@ -37,6 +37,9 @@ int reconcile_run(void);
  * address or route).  Takes the reference to doc.
  */
 json_t *reconcile_intent(const char *kind, const char *key, json_t *doc);
+/* The doc of a link's intent: {"netns", "name", "peer"?: {"netns", "name"}}. */
+struct link_desc;
+json_t *reconcile_link_intent(const struct link_desc *d);
 const struct reconcile_item *reconcile_report(size_t *ret_n);
 const char *reconcile_action_name(enum reconcile_action a);
 void reconcile_exit(void);

@@ -206,45 +206,8 @@ class Client(threading.Thread):
                           {"netns": wl.proc_netns,
                            "argv": ["sh", "-c", "sleep %.3f; exit %d" % (ms / 1000.0, code)]},
                           code))
-        # Before sending: each touched object may now be either way.
-        prev = {}
-        for key, method, params, want in batch:
-            if key is not None:
-                prev[key] = m.get(key)
-                m.set(key, UNKNOWN)
-            else:
-                with m.lock:
-                    m.proc_unknown += 1
-        ids = conn.send_many([(method, params) for key, method, params, want in batch])
-        answers = {}
-        while len(answers) < len(ids):
-            msg = conn.recv()
-            if "id" in msg:
-                answers[msg["id"]] = msg
-                i = ids.index(msg["id"])
-                key, method, params, want = batch[i]
-                ok = "result" in msg
-                if key is not None:
-                    if ok:
-                        m.set(key, want)
-                        if method == "netns.delete":
-                            self.forget_ns(key[1])
-                    else:
-                        m.set(key, prev[key])
-                else:
-                    with m.lock:
-                        m.proc_unknown -= 1
-                        if ok:
-                            m.procs[msg["result"]["id"]] = want
-                with m.lock:
-                    m.acked += ok
+        self.wl.run_batch(conn, batch)
 
-    def forget_ns(self, ns):
-        """netns.delete took everything inside with it."""
-        m = self.wl.model
-        with m.lock:
-            for k in [k for k in m.objs if k[0] != "netns" and k[1] == ns]:
-                del m.objs[k]
 
 
 class Workload:
@@ -272,6 +235,59 @@ class Workload:
         for t in self.threads:
             t.join(timeout)
         self.threads = []
+
+    def run_batch(self, conn, batch):
+        """Pipeline batch [(key or None for a spawn, method, params, want)] and record the
+        answers in the model: want (PRESENT, ABSENT, or a spawn's exit code) on success,
+        the previous value on an error, UNKNOWN while unanswered."""
+        m = self.model
+        prev = {}
+        for key, method, params, want in batch:
+            if key is not None:
+                prev[key] = m.get(key)
+                m.set(key, UNKNOWN)
+            else:
+                with m.lock:
+                    m.proc_unknown += 1
+        ids = conn.send_many([(method, params) for key, method, params, want in batch])
+        answered = 0
+        while answered < len(ids):
+            msg = conn.recv()
+            if "id" not in msg or msg["id"] not in ids:
+                continue
+            answered += 1
+            key, method, params, want = batch[ids.index(msg["id"])]
+            ok = "result" in msg
+            if key is not None:
+                if ok:
+                    m.set(key, want)
+                    if method == "netns.delete":
+                        self.forget_inside(key[1])
+                else:
+                    m.set(key, prev[key])
+            else:
+                with m.lock:
+                    m.proc_unknown -= 1
+                    if ok:
+                        m.procs[msg["result"]["id"]] = want
+            with m.lock:
+                m.acked += ok
+
+    def scripted(self, conn):
+        """A fixed mixed sequence (the failpoint walk): two wired nodes, one with
+        /etc/netns files, processes, a deletion.  Raises when netnsd goes away."""
+        c = Client(self, 0)
+        first, second = c.node_requests(1), c.node_requests(2)
+        ns1 = first[0][2]["name"]
+        first[0][2]["resolv_conf"] = "nameserver 192.0.2.53\n"
+        spawn = lambda code, ms: (None, "proc.spawn", {
+            "netns": self.proc_netns,
+            "argv": ["sh", "-c", "sleep %.3f; exit %d" % (ms / 1000.0, code)]}, code)
+        self.run_batch(conn, [(k, m, p, PRESENT) for k, m, p in first])
+        self.run_batch(conn, [spawn(7, 300), spawn(9, 0)])
+        self.run_batch(conn, [(k, m, p, PRESENT) for k, m, p in second])
+        self.run_batch(conn, [(("netns", ns1), "netns.delete", {"name": ns1, "grace_ms": 0},
+                               ABSENT)])
 
     # -- invariants ----------------------------------------------------------------------------
 

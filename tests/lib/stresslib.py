@@ -1,5 +1,6 @@
-"""Helpers for the stress scripts (tests/stress/): a netnsd under test with
-private paths, process figures, and cleanup of everything a prefix names."""
+"""Helpers for the stress scripts (tests/stress/) and the failpoint walk: a
+netnsd under test with private paths, process figures, and cleanup of
+everything a prefix names."""
 
 import glob
 import json
@@ -14,7 +15,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
+sys.path.insert(0, HERE)
 
 import crashlib  # noqa: E402
 
@@ -42,7 +43,8 @@ class Netnsd:
 
     def start(self, wait=True, env=None):
         cmd = [self.binary, "--socket", self.socket, "--state-dir", self.state_dir,
-               "--runtime-dir", self.runtime_dir, "--log-level", "notice"] + self.args
+               "--runtime-dir", self.runtime_dir, "--log-level",
+               os.environ.get("NETNSD_STRESS_LOG_LEVEL", "notice")] + self.args
         e = dict(os.environ)
         for k in ("NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "NETNSD_FAILPOINT"):
             e.pop(k, None)
@@ -136,9 +138,9 @@ class Netnsd:
     def fds(self):
         return len(os.listdir("/proc/%d/fd" % self.proc.pid))
 
-    def mounts(self):
+    def mounts(self, substring=None):
         with open("/proc/%d/mountinfo" % self.proc.pid) as f:
-            return sum(1 for _ in f)
+            return sum(1 for line in f if substring is None or substring in line)
 
 
 def shims_of(runtime_dir):

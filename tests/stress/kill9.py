@@ -23,7 +23,7 @@ import random
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import stresslib  # noqa: E402
 from stresslib import crashlib  # noqa: E402
 

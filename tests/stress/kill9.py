@@ -48,6 +48,8 @@ def main():
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--max-ms", type=int, default=400, help="longest run before the kill")
     ap.add_argument("--seed", type=int, default=int(time.time()))
+    ap.add_argument("--seconds", type=float, default=0,
+                    help="stop after this long even if fewer than N rounds ran (0: no limit)")
     ap.add_argument("--json", help="also write the figures here")
     ap.add_argument("--quiet", action="store_true")
     ap.add_argument("--keep-log", help="copy netnsd's log here when there were violations")
@@ -74,6 +76,8 @@ def main():
         d.call("netns.add", {"name": procns})
         d.stop()
         for i in range(args.n):
+            if args.seconds and time.time() - t0 > args.seconds:
+                break
             if i and rng.random() < 0.1:
                 # Killed while it restores the state and adopts its shims.
                 d.start(wait=False)

@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""The soak's driver (run it through tests/stress/soak.sh, which also plots).
+
+    tests/stress/soak.py --minutes 60 --csv FILE [--sample-s 60] [--json FILE]
+
+For the given time, against one long-lived netnsd (the one sampled):
+  - four workload clients (tests/lib/crashlib.py): namespaces with veths in
+    and to the host, addresses, routes, deletions, processes with known exit
+    codes, pipelined;
+  - create/delete cycles of a wired node and of a supervised process (as
+    tests/stress/leaks.py);
+  - light abuse (tests/bench/bench_abuse.py's abusers: 4 of each kind and
+    100 event subscribers, half of which never read);
+and, against a second netnsd, the kill -9 loop (tests/stress/kill9.py) for
+the whole time.  Every --sample-s seconds one CSV line: minutes, RSS (KiB),
+open fds, mounts (lines of its /proc/PID/mountinfo, all and ours), managed
+namespaces, connections, supervised processes, cycles done, acknowledged
+workload requests.  At the end the acknowledged model is checked (as the
+kill -9 loop does, after a clean restart) and the kill -9 loop's figures are
+collected.  Exit status 0 when the sampled daemon survived, the checks found
+no violation and the kill -9 loop reported none.
+"""
+
+import argparse
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+sys.path.insert(0, os.path.join(HERE, "..", "bench"))
+import crashlib  # noqa: E402
+import stresslib  # noqa: E402
+
+
+def cycles(d, prefix, stop, counter):
+    c = d.conn()
+    procns = prefix + "p"
+    c.call("netns.add", {"name": procns})
+    i = 0
+    try:
+        while not stop.is_set():
+            ns, host = "%sn%d" % (prefix, i % 5), "%sh%d" % (prefix, i % 5)
+            c.call("netns.add", {"name": ns})
+            c.call("link.add", {"netns": ns, "name": "eth0", "kind": "veth", "up": True,
+                                "peer": {"name": host, "netns": None, "up": True}})
+            c.call("addr.add", {"netns": ns, "dev": "eth0", "address": "10.68.%d.2/24" % (i % 5)})
+            c.call("route.add", {"netns": ns, "dst": "10.69.0.0/16", "via": "10.68.%d.1" % (i % 5)})
+            c.call("netns.delete", {"name": ns, "grace_ms": 0})
+            p = c.call("proc.spawn", {"netns": procns, "argv": ["true"]})
+            c.call("proc.wait", {"id": p["id"], "timeout_ms": 10000})
+            c.call("proc.delete", {"id": p["id"], "grace_ms": 0})
+            i += 1
+            counter[0] = i
+    finally:
+        c.close()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--minutes", type=float, default=60)
+    ap.add_argument("--sample-s", type=float, default=60)
+    ap.add_argument("--csv", required=True)
+    ap.add_argument("--json")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        print("soak: SKIP: needs root")
+        return 77
+    import bench_abuse
+    bench_abuse.raise_nofile()
+    prefix = stresslib.prefix_for("sk")
+    binary = stresslib.default_netnsd()
+    d = stresslib.Netnsd(binary, args=["--max-connections", "1024"])
+    wl_ns = prefix + "w"
+    wl = crashlib.Workload(d.socket, d.state_dir, wl_ns, clients=4, seed=int(time.time()),
+                           proc_netns=prefix + "q")
+    stop = threading.Event()
+    mstop = multiprocessing.Event()
+    counter = [0]
+    figures = {"minutes": args.minutes, "violations": []}
+    t0 = time.time()
+    k9 = abuser = None
+    k9_json = args.csv + ".kill9.json"
+    try:
+        d.start()
+        d.call("netns.add", {"name": prefix + "q"})
+        k9 = subprocess.Popen([sys.executable, os.path.join(HERE, "kill9.py"), "-n", "1000000",
+                               "--seconds", str(args.minutes * 60), "--quiet", "--json", k9_json],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              env=dict(os.environ, NETNSD=binary))
+        ready = multiprocessing.Event()
+        result = multiprocessing.Queue()
+        abuser = multiprocessing.Process(target=bench_abuse.abuse_main, args=(
+            d.socket, 100, 1 << 20, ready, mstop, result, 4))
+        abuser.start()
+        cyc = threading.Thread(target=cycles, args=(d, prefix + "c", stop, counter), daemon=True)
+        cyc.start()
+        wl.start()
+        with open(args.csv, "w") as f:
+            f.write("minutes,rss_kib,fds,mounts,mounts_ours,namespaces,connections,procs,"
+                    "cycles,acked\n")
+            while True:
+                info = d.call("daemon.info")
+                row = [round((time.time() - t0) / 60, 2), d.rss_kib(), d.fds(), d.mounts(),
+                       d.mounts(prefix), info["counts"]["namespaces"],
+                       info["counts"]["connections"], len(d.call("proc.list")["processes"]),
+                       counter[0], wl.model.acked]
+                f.write(",".join(str(x) for x in row) + "\n")
+                f.flush()
+                print("soak: %s" % row, file=sys.stderr, flush=True)
+                if time.time() - t0 >= args.minutes * 60 or d.proc.poll() is not None:
+                    break
+                time.sleep(max(0.0, args.sample_s - (time.time() - t0) % args.sample_s))
+        figures["alive"] = d.proc.poll() is None
+        stop.set()
+        wl.stop()
+        mstop.set()
+        figures["abusers"] = result.get(timeout=60)
+        abuser.join(30)
+        cyc.join(60)
+        # A clean restart, then the model must hold.
+        d.stop()
+        d.start()
+        conn = d.conn()
+        v = wl.check(conn) + wl.orphan_shims(d.runtime_dir, conn)
+        deadline = time.time() + 10
+        while wl.model.procs and time.time() < deadline:
+            time.sleep(0.2)
+            v += wl.check(conn)
+        conn.close()
+        figures["violations"] = v
+        figures["acked"] = wl.model.acked
+        figures["cycles"] = counter[0]
+        k9.wait(timeout=600)
+        with open(k9_json) as f:
+            figures["kill9"] = json.load(f)
+    finally:
+        stop.set()
+        mstop.set()
+        if abuser is not None and abuser.is_alive():
+            abuser.terminate()
+        if k9 is not None and k9.poll() is None:
+            k9.terminate()
+            k9.wait()
+        try:
+            if d.proc and d.proc.poll() is None:
+                for key in list(wl.model.objs):
+                    if key[0] == "netns":
+                        try:
+                            d.call("netns.delete", {"name": key[1], "grace_ms": 0})
+                        except Exception:
+                            pass
+                d.stop()
+        finally:
+            stresslib.cleanup(prefix, d)
+    stresslib.emit(figures, args.json)
+    ok = figures.get("alive") and not figures["violations"] and \
+        not figures.get("kill9", {}).get("violations")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -121,6 +121,7 @@ static void help(void)
 	    "  " NETNS_ETC_DIR "/NAME/        resolv.conf and hosts for `ip netns exec`\n"
 	    "  STATE_DIR/state.json         snapshot of the desired state\n"
 	    "  STATE_DIR/journal.jsonl      changes since the snapshot\n"
+	    "  STATE_DIR/intents/           changes under way in the kernel, not yet synced\n"
 	    "\n"
 	    "Exit status: 0 after a clean shutdown, 1 on a start-up failure (unreadable\n"
 	    "state, socket in use by another netnsd ...), 2 on a usage error.\n");

@@ -7,7 +7,8 @@
 #include <string.h>
 
 #include "links.h"
-#include "methods.h"
+#include "method_ctx.h"
+#include "method_families.h"
 #include "nlcache.h"
 #include "reconcile.h"
 #include "spec.h"
@@ -33,19 +34,19 @@ static struct nl *prepare(struct call *c, json_t *params, struct nl_prefix *p, c
 				 "10.0.0.1/24 or fd00::1/64");
 		return NULL;
 	}
-	if (methods_netns_writable(c, netns, "netns") < 0)
+	if (method_ctx_netns_writable(c, netns, "netns") < 0)
 		return NULL;
 	if (!links_dev_managed(netns, dev)) {
 		call_fail(c, RPC_KIND_PERMISSION, EPERM, "dev",
 			  "Device '%s' in the host was not created or borrowed by netnsd", dev);
 		return NULL;
 	}
-	nl = methods_nl(c, netns, "netns");
+	nl = method_ctx_nl(c, netns, "netns");
 	if (!nl)
 		return NULL;
 	if (nl_link_ifindex(nl, dev) < 0) {
 		call_fail(c, RPC_KIND_NOT_FOUND, ENODEV, "dev", "No device '%s' in %s", dev,
-			  methods_ns_str(netns));
+			  method_ctx_ns_str(netns));
 		return NULL;
 	}
 	snprintf(buf, sizeof(buf), "%s/%u", nl_format_addr(p->family, p->bytes, text),
@@ -135,12 +136,12 @@ static void method_list(struct call *c, json_t *params)
 	json_t *arr;
 	int n;
 
-	nl = methods_nl(c, netns, "netns");
+	nl = method_ctx_nl(c, netns, "netns");
 	if (!nl)
 		return;
 	if (dev && nl_link_ifindex(nl, dev) < 0)
 		return call_fail(c, RPC_KIND_NOT_FOUND, ENODEV, "dev", "No device '%s' in %s", dev,
-				 methods_ns_str(netns));
+				 method_ctx_ns_str(netns));
 	n = nl_addr_list(nl, AF_UNSPEC, NL_DEV(dev), &v);
 	if (n < 0)
 		return call_fail_errno(c, n, NULL, "Failed to list addresses: %s",

@@ -6,8 +6,10 @@
 
 #include "events.h"
 #include "log.h"
-#include "methods.h"
+#include "method_ctx.h"
+#include "method_families.h"
 #include "model.h"
+#include "proc.h"
 #include "reconcile.h"
 #include "rpc.h"
 #include "state.h"
@@ -46,12 +48,13 @@ static json_int_t count(const char *coll)
 
 static void method_info(struct call *c, json_t *params)
 {
-	const struct methods_context *ctx = methods_context();
+	const struct method_ctx *ctx = method_ctx_get();
 	const struct rpc_config *cfg = rpc_get_config();
 	struct dispatch_stats ds;
 	struct events_stats es;
 	struct model_stats ms;
 	struct state_stats ss;
+	struct proc_launch_stats ls;
 	struct rpc_stats rs;
 	json_t *o;
 
@@ -93,6 +96,25 @@ static void method_info(struct call *c, json_t *params)
 				      "followed_namespaces", (json_int_t)ms.namespaces,
 				      "kernel_messages", (json_int_t)ms.kernel_messages, "resyncs",
 				      (json_int_t)ms.resyncs));
+	/* Resumable events: the cursor's instance and position, and the ring behind them. */
+	json_object_update_new(
+	    json_object_get(o, "events"),
+	    json_pack("{s:s,s:I,s:I,s:{s:I,s:I,s:I,s:I}}", "instance", events_instance(), "gseq",
+		      (json_int_t)events_gseq(), "replayed", (json_int_t)es.replayed, "ring",
+		      "events", (json_int_t)es.ring_events, "bytes", (json_int_t)es.ring_bytes,
+		      "max_events", (json_int_t)events_config()->ring_events, "max_bytes",
+		      (json_int_t)events_config()->ring_bytes));
+	proc_get_launch_stats(&ls);
+	json_object_set_new(
+		o, "spawn",
+		json_pack("{s:s,s:s,s:s,s:I,s:I}", "mode", ctx->spawn ?: "auto", "launcher",
+			  proc_launcher_to_string(ls.launcher), "reason",
+			  ls.fallback_error ? "bus-failed" : ctx->spawn_reason ?: "configured",
+			  "systemd_runs", (json_int_t)ls.systemd_runs, "direct_runs",
+			  (json_int_t)ls.direct_runs));
+	if (ls.fallback_error)
+		json_object_set_new(json_object_get(o, "spawn"), "errno",
+				    json_integer(-ls.fallback_error));
 	json_object_set_new(o, "restore", restore_report());
 	call_reply(c, o);
 }
@@ -102,7 +124,7 @@ static void method_discover(struct call *c, json_t *params)
 	if (!openrpc_doc) {
 		json_error_t err;
 
-		openrpc_doc = json_loads(methods_openrpc_text(), 0, &err);
+		openrpc_doc = json_loads(method_ctx_openrpc_text(), 0, &err);
 		if (!openrpc_doc)
 			return call_fail(c, RPC_KIND_NONE, 0, NULL,
 					 "The built-in OpenRPC document is unreadable: %s",

@@ -4,14 +4,23 @@
  */
 #include <stdarg.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dispatch.h"
 #include "log.h"
 #include "state.h"
 
+/* Descriptors attached to one reply, and the result members that index them. */
+struct reply_fds {
+	int fds[DISPATCH_MAX_CALL_FDS];
+	json_t *idx[DISPATCH_MAX_CALL_FDS];
+	unsigned n;
+};
+
 struct batch {
 	struct dispatch_peer *peer;
 	json_t *replies; /* slots in request order; null for notifications */
+	struct reply_fds *fds; /* per slot, allocated when a reply carries any */
 	size_t pending;
 };
 
@@ -22,6 +31,7 @@ struct call {
 	struct batch *batch; /* NULL: single request */
 	size_t index;
 	json_t *response; /* held while waiting for durability */
+	struct reply_fds fds;
 };
 
 static const struct method *const *method_tables;
@@ -140,6 +150,37 @@ int dispatch_peer_send(struct dispatch_peer *p, json_t *msg)
 	if (!frame)
 		return -ENOMEM;
 	return p->ops->send(p, frame, len);
+}
+
+static void reply_fds_drop(struct dispatch_peer *p, struct reply_fds *f)
+{
+	for (unsigned i = 0; i < f->n; i++) {
+		close(f->fds[i]);
+		json_decref(f->idx[i]);
+	}
+	p->fds_attached -= f->n;
+	f->n = 0;
+}
+
+/* dispatch_peer_send() with descriptors on the frame's first byte; steals msg and fds. */
+static int peer_send_fds(struct dispatch_peer *p, json_t *msg, int *fds, unsigned n)
+{
+	size_t len;
+	char *frame;
+
+	if (n == 0 || p->gone || !p->ops->send_fds) {
+		for (unsigned i = 0; i < n; i++)
+			close(fds[i]);
+		return dispatch_peer_send(p, msg);
+	}
+	frame = jsonrpc_encode(msg, &len);
+	json_decref(msg);
+	if (!frame) {
+		for (unsigned i = 0; i < n; i++)
+			close(fds[i]);
+		return -ENOMEM;
+	}
+	return p->ops->send_fds(p, frame, len, fds, n);
 }
 
 /* Parameter validation. */
@@ -317,15 +358,32 @@ static struct call *call_new(struct dispatch_peer *peer, json_t *id, struct batc
 static void batch_finish(struct batch *b)
 {
 	json_t *out = json_array(), *item;
+	int fds[DISPATCH_MAX_PEER_FDS];
+	unsigned nfds = 0;
 	size_t i;
 
-	json_array_foreach(b->replies, i, item)
-		if (!json_is_null(item))
-			json_array_append(out, item);
+	json_array_foreach(b->replies, i, item) {
+		struct reply_fds *f = b->fds ? &b->fds[i] : NULL;
+
+		if (json_is_null(item))
+			continue;
+		json_array_append(out, item);
+		/* The line's descriptors, in the order of the replies. */
+		for (unsigned k = 0; f && k < f->n; k++) {
+			json_integer_set(f->idx[k], (json_int_t)nfds);
+			json_decref(f->idx[k]);
+			fds[nfds++] = f->fds[k];
+		}
+		if (f) {
+			b->peer->fds_attached -= f->n;
+			f->n = 0;
+		}
+	}
 	if (json_array_size(out) > 0)
-		dispatch_peer_send(b->peer, out);
+		peer_send_fds(b->peer, out, fds, nfds);
 	else
 		json_decref(out);
+	free(b->fds);
 	json_decref(b->replies);
 	dispatch_peer_unref(b->peer);
 	free(b);
@@ -334,9 +392,20 @@ static void batch_finish(struct batch *b)
 /* Deliver a response (or nothing, for a notification) and free the call. */
 static void call_deliver(struct call *c, json_t *response)
 {
+	/* Descriptors go with results only: never with errors or to notifications. */
+	if (c->fds.n && !(response && c->id && json_object_get(response, "result")))
+		reply_fds_drop(c->peer, &c->fds);
 	if (c->batch) {
 		struct batch *b = c->batch;
 
+		if (c->fds.n && !b->fds)
+			b->fds = calloc(json_array_size(b->replies), sizeof(*b->fds));
+		if (c->fds.n && !b->fds)
+			reply_fds_drop(c->peer, &c->fds);
+		if (c->fds.n) {
+			b->fds[c->index] = c->fds; /* counted in fds_attached until sent */
+			c->fds.n = 0;
+		}
 		if (response && c->id)
 			json_array_set_new(b->replies, c->index, response);
 		else
@@ -344,7 +413,13 @@ static void call_deliver(struct call *c, json_t *response)
 		if (--b->pending == 0)
 			batch_finish(b);
 	} else if (response && c->id) {
-		dispatch_peer_send(c->peer, response);
+		unsigned n = c->fds.n;
+
+		for (unsigned k = 0; k < n; k++)
+			json_decref(c->fds.idx[k]);
+		c->peer->fds_attached -= n;
+		c->fds.n = 0;
+		peer_send_fds(c->peer, response, c->fds.fds, n);
 	} else {
 		json_decref(response);
 	}
@@ -433,6 +508,48 @@ int call_take_fd(struct call *c)
 	if (c->peer->gone || !c->peer->ops->take_fd)
 		return -EBADF;
 	return c->peer->ops->take_fd(c->peer);
+}
+
+unsigned call_fd_room(struct call *c)
+{
+	struct dispatch_peer *p = c->peer;
+	unsigned waiting = p->fds_attached + (p->ops->pending_fds ? p->ops->pending_fds(p) : 0);
+
+	if (p->gone || !p->ops->send_fds || waiting >= DISPATCH_MAX_PEER_FDS)
+		return 0;
+	waiting = DISPATCH_MAX_PEER_FDS - waiting;
+	return waiting < DISPATCH_MAX_CALL_FDS - c->fds.n ? waiting
+							  : DISPATCH_MAX_CALL_FDS - c->fds.n;
+}
+
+json_t *call_attach_fd(struct call *c, int fd)
+{
+	struct dispatch_peer *p = c->peer;
+	json_t *idx;
+
+	if (p->gone || !p->ops->send_fds) {
+		if (fd >= 0)
+			close(fd);
+		errno = EOPNOTSUPP;
+		return NULL;
+	}
+	if (call_fd_room(c) == 0) {
+		if (fd >= 0)
+			close(fd);
+		errno = ENOBUFS;
+		return NULL;
+	}
+	idx = fd >= 0 ? json_integer((json_int_t)c->fds.n) : NULL;
+	if (!idx) {
+		if (fd >= 0)
+			close(fd);
+		errno = ENOMEM;
+		return NULL;
+	}
+	c->fds.fds[c->fds.n] = fd;
+	c->fds.idx[c->fds.n++] = json_incref(idx);
+	p->fds_attached++;
+	return idx;
 }
 
 /* Run one request (a frame, or an item of a batch). */

@@ -40,7 +40,26 @@ struct dispatch_peer_ops {
 	 * took yet; ownership passes to the caller.  -EBADF when none.
 	 */
 	int (*take_fd)(struct dispatch_peer *p);
+	/*
+	 * Optional: queue a frame like send() with n descriptors to pass
+	 * (SCM_RIGHTS) on the write that carries the frame's first byte.
+	 * Ownership of frame and of the descriptors passes, also on failure.
+	 * A peer without it never gets descriptors (call_attach_fd fails).
+	 */
+	int (*send_fds)(struct dispatch_peer *p, char *frame, size_t len, int *fds, unsigned n);
+	/* Optional: descriptors queued by send_fds() and not written yet. */
+	unsigned (*pending_fds)(struct dispatch_peer *p);
 };
+
+/*
+ * Descriptors a peer may have waiting, attached to replies not yet
+ * delivered or not yet written, all its calls together.  It also bounds
+ * the descriptors of one reply line (the kernel passes at most 253 in one
+ * message).
+ */
+#define DISPATCH_MAX_PEER_FDS 64
+/* Descriptors one call may attach to its reply. */
+#define DISPATCH_MAX_CALL_FDS 4
 
 struct dispatch_peer {
 	const struct dispatch_peer_ops *ops;
@@ -48,6 +67,7 @@ struct dispatch_peer {
 	unsigned inflight; /* calls not answered yet */
 	bool gone;	   /* closed: replies are dropped */
 	bool privileged;   /* decided by rpc from the kernel's peer credentials */
+	unsigned fds_attached; /* attached to calls not delivered yet (dispatch's count) */
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
@@ -139,6 +159,19 @@ struct dispatch_peer *call_peer(struct call *c);
  * and no request took yet: the caller owns it.  -EBADF when none is left.
  */
 int call_take_fd(struct call *c);
+/*
+ * Pass descriptor fd (ownership passes, also on failure) to the caller with
+ * the call's reply, by SCM_RIGHTS on the write that carries the first byte
+ * of the reply line.  Returns a new JSON integer for the result: the
+ * descriptor's index among the descriptors of that line (dispatch adjusts
+ * it when the reply is part of a batch).  Returns NULL with errno ENOBUFS
+ * when the peer already has DISPATCH_MAX_PEER_FDS waiting (or the call
+ * DISPATCH_MAX_CALL_FDS), EOPNOTSUPP when the peer cannot take descriptors,
+ * ENOMEM.  An error answer, a notification or a lost peer closes them.
+ */
+json_t *call_attach_fd(struct call *c, int fd);
+/* How many descriptors call_attach_fd() would take now (0: none). */
+unsigned call_fd_room(struct call *c);
 
 /* Counters for daemon.info. */
 struct dispatch_stats {

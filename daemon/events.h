@@ -9,6 +9,13 @@
  * once it has read enough it gets an "overflow" event saying how many it
  * lost before anything else.  One that stays over the limit for the stall
  * time is cut off.  The daemon and the other subscribers never wait.
+ *
+ * Resumable events: every published event gets a daemon-global number
+ * (gseq, from 1 in each daemon instance, which has a random id) and is kept
+ * in a bounded ring.  A new subscriber may ask for the events after a gseq
+ * it saw before: they are replayed from the ring, paced by how fast it
+ * reads, before any live event; what the ring no longer holds is announced
+ * with a "gap" event saying how many.
  */
 #pragma once
 
@@ -25,7 +32,8 @@ enum event_topic {
 	EVENT_NEIGH = 1 << 4,
 	EVENT_PROC = 1 << 5,
 	EVENT_DAEMON = 1 << 6,
-	EVENT_ALL = (1 << 7) - 1,
+	EVENT_TOPOLOGY = 1 << 7,
+	EVENT_ALL = (1 << 8) - 1,
 };
 
 /* "netns" -> EVENT_NETNS …; 0 for an unknown name. */
@@ -47,6 +55,8 @@ struct events_config {
 	size_t backlog_bytes; /* per subscriber, unread bytes before events are lost */
 	unsigned stall_ms;    /* over the limit this long: cut off */
 	size_t max_subscriptions;
+	size_t ring_events; /* published events kept for replay (0: none) */
+	size_t ring_bytes;  /* and at most this many bytes of them */
 };
 
 void events_init(uv_loop_t *loop, const struct events_config *cfg);
@@ -71,6 +81,31 @@ unsigned long long events_sub_id(const struct events_sub *s);
 void events_publish(enum event_topic topic, const char *action, const char *netns, const char *key,
 		    json_t *obj, json_t *extra);
 
+/* This daemon instance's id (32 hex digits, random) and the last gseq published. */
+const char *events_instance(void);
+unsigned long long events_gseq(void);
+
+/*
+ * How many events published after gseq since the ring no longer holds
+ * (0 when it holds all of them).  since must be <= events_gseq().
+ */
+unsigned long long events_ring_lost(unsigned long long since);
+
+/*
+ * Make s receive, before any live event, the events published after gseq
+ * since that its filters pass, from the ring, in order; a "gap" event
+ * stands for those the ring lost (before or during the replay).  Call it
+ * right after events_subscribe(), before returning to the loop.  The replay
+ * is paced: it waits while the receiver holds half the backlog limit.
+ */
+void events_replay(struct events_sub *s, unsigned long long since);
+
+/*
+ * A daemon "gap" event to s whatever its filters: lost events of the
+ * daemon it will never get (lost < 0: an unknown number), and why.
+ */
+void events_send_gap(struct events_sub *s, long long lost, const char *reason);
+
 /* A daemon event to one subscriber whatever its filters (snapshot_end). */
 void events_send_control(struct events_sub *s, const char *action);
 
@@ -81,5 +116,7 @@ void events_send_to(struct events_sub *s, enum event_topic topic, const char *ac
 struct events_stats {
 	size_t subscriptions;
 	unsigned long long published, delivered, lost, cutoffs;
+	unsigned long long replayed;	/* events sent from the ring */
+	size_t ring_events, ring_bytes; /* held now */
 };
 void events_get_stats(struct events_stats *ret);

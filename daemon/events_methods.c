@@ -8,7 +8,8 @@
 
 #include "dispatch.h"
 #include "events.h"
-#include "methods.h"
+#include "method_ctx.h"
+#include "method_families.h"
 #include "model.h"
 
 #define MAX_PER_PEER 16
@@ -91,14 +92,44 @@ static const char *check_topics(json_t *v, const char **ret_sub)
 	return NULL;
 }
 
+/*
+ * A resumed subscription ({since, instance}): the events after since are
+ * replayed when this daemon instance published them and the ring still
+ * holds them.  Otherwise a "gap" event says how many are lost (null: all,
+ * from another instance), and with initial_state the snapshot follows
+ * instead of a partial replay.
+ */
 static void method_subscribe(struct call *c, json_t *params)
 {
-	json_t *topics = json_object_get(params, "topics"), *t;
+	json_t *topics = json_object_get(params, "topics"), *t, *result;
 	const char *netns = json_string_value(json_object_get(params, "netns"));
+	json_t *since_j = json_object_get(params, "since");
+	const char *instance = json_string_value(json_object_get(params, "instance"));
+	bool snapshot = json_is_true(json_object_get(params, "initial_state"));
+	unsigned long long since = (unsigned long long)json_integer_value(since_j), lost = 0;
 	struct dispatch_peer *peer = call_peer(c);
 	struct subscription *s;
 	unsigned mask = 0, n = 0;
+	bool same;
 	size_t i;
+
+	if (json_is_null(since_j))
+		since_j = NULL;
+	if (since_j && !instance)
+		return call_fail_params(c, "instance",
+					"Invalid params: instance: required with since (the "
+					"instance of the netnsd the cursor came from)");
+	if (instance && !since_j)
+		return call_fail_params(c, "since",
+					"Invalid params: since: required with instance");
+	same = instance && !strcmp(instance, events_instance());
+	if (same && since > events_gseq())
+		return call_fail_params(c, "since",
+					"Invalid params: since: %llu is beyond this netnsd's last "
+					"event (%llu)",
+					since, events_gseq());
+	if (same)
+		lost = events_ring_lost(since);
 
 	json_array_foreach(topics, i, t)
 		mask |= events_topic_from_string(json_string_value(t));
@@ -123,9 +154,18 @@ static void method_subscribe(struct call *c, json_t *params)
 	subs = s;
 	/* The first subscriber: start watching the kernel. */
 	model_activate();
-	/* The reply first; the snapshot and the live events after it. */
-	call_reply(c, json_pack("{s:I}", "subscription", (json_int_t)events_sub_id(s->sub)));
-	if (json_is_true(json_object_get(params, "initial_state")))
+	/* The reply first; the replay or the snapshot and the live events after it. */
+	result = json_pack("{s:I,s:s,s:I}", "subscription", (json_int_t)events_sub_id(s->sub),
+			   "instance", events_instance(), "gseq", (json_int_t)events_gseq());
+	if (since_j)
+		json_object_set_new(result, "lost",
+				    same ? json_integer((json_int_t)lost) : json_null());
+	call_reply(c, result);
+	if (since_j && same && (lost == 0 || !snapshot))
+		return events_replay(s->sub, since); /* a gap event first if lost > 0 */
+	if (since_j)
+		events_send_gap(s->sub, same ? (long long)lost : -1, same ? "ring" : "restart");
+	if (snapshot)
 		model_snapshot(s->sub);
 }
 
@@ -164,6 +204,8 @@ static const struct param p_subscribe[] = {
 	{ .name = "topics", .type = P_ARRAY, .max = 16, .check = check_topics },
 	{ .name = "netns", .type = P_NETNS },
 	{ .name = "initial_state", .type = P_BOOL },
+	{ .name = "since", .type = P_INT, .min = 0, .max = 0x7fffffffffffffffLL },
+	{ .name = "instance", .type = P_STRING, .min = 1, .max = 64 },
 	{ 0 },
 };
 

@@ -1,5 +1,5 @@
 /*
- * link_methods.c: link.add, link.delete, link.set and link.list.
+ * link_methods.c: link.add, link.delete, link.set, link.get and link.list.
  *
  * Every link netnsd creates carries the ifalias LINK_MARK, the kernel's own
  * record that it is netnsd's, and a doc in the desired state.  A device moved
@@ -12,13 +12,15 @@
 
 #include "links.h"
 #include "log.h"
-#include "methods.h"
+#include "method_ctx.h"
+#include "method_families.h"
 #include "model.h"
 #include "netns.h"
 #include "nlcache.h"
 #include "reconcile.h"
 #include "spec.h"
 #include "state.h"
+#include "tc.h"
 #include "views.h"
 
 /* Answer a failed nl call with the kernel's reason. */
@@ -30,14 +32,30 @@ static void fail_nl(struct call *c, struct nl *nl, int r, const char *field, con
 	call_fail_errno(c, r, field, "Failed to %s '%s': %s", what, name, why ?: strerror(-r));
 }
 
-static void reply_link(struct call *c, struct nl *nl, const char *netns, const char *name)
+/* Answer with the LINK as the kernel has it, impair included (always: even when none). */
+static void reply_link_impair(struct call *c, struct nl *nl, const char *netns, const char *name,
+			      bool always)
 {
 	struct nl_link_info info;
+	struct tc_root root;
+	json_t *view;
 	int r = nl_link_get(nl, NL_DEV(name), &info);
 
 	if (r < 0)
 		return fail_nl(c, nl, r, "name", "read link", name);
-	call_reply(c, view_link(netns, &info));
+	view = view_link(netns, &info);
+	r = tc_root_get(nl, NL_IFINDEX(info.ifindex), &root);
+	if (r < 0) {
+		json_decref(view);
+		return fail_nl(c, nl, r, "name", "read the qdisc of link", name);
+	}
+	view_link_impair(view, &root, always);
+	call_reply(c, view);
+}
+
+static void reply_link(struct call *c, struct nl *nl, const char *netns, const char *name)
+{
+	reply_link_impair(c, nl, netns, name, false);
 }
 
 /* Fail with field when dev does not exist in nl's namespace. */
@@ -51,7 +69,7 @@ static int need_dev(struct call *c, struct nl *nl, const char *dev, const char *
 	r = nl_link_ifindex(nl, dev);
 	if (r == -ENODEV) {
 		call_fail(c, RPC_KIND_NOT_FOUND, ENODEV, field, "No device '%s' in %s", dev,
-			  methods_ns_str(netns));
+			  method_ctx_ns_str(netns));
 		return -1;
 	}
 	if (r < 0) {
@@ -80,58 +98,60 @@ static void method_add(struct call *c, json_t *params)
 	struct link_desc d;
 	struct nl *nl, *peer_nl = NULL, *failed_nl;
 	_cleanup_(freep) char *key = NULL, *peer_key = NULL;
-	const char *field, *msg;
-	bool peer_failed;
+	const char *field, *msg, *failed_field;
 	int r, intent;
 
 	r = spec_link_from_json(params, &d, &field, &msg);
 	if (r < 0)
 		return call_fail_params(c, field, "Invalid params: %s: %s", field, msg);
-	if (methods_netns_writable(c, d.netns, "netns") < 0)
+	if (method_ctx_netns_writable(c, d.netns, "netns") < 0)
 		return;
-	if (d.peer.name && methods_netns_writable(c, d.peer.netns, "peer.netns") < 0)
+	if (d.peer.name && method_ctx_netns_writable(c, d.peer.netns, "peer.netns") < 0)
 		return;
 	if (spec_link_key(d.netns, d.name, &key) < 0 ||
 	    (d.peer.name && spec_link_key(d.peer.netns, d.peer.name, &peer_key) < 0))
 		return call_fail(c, RPC_KIND_LIMIT, ENOMEM, NULL, "Out of memory");
 	if (state_get(LINK_COLL, key))
 		return call_fail(c, RPC_KIND_EXISTS, EEXIST, "name", "Link '%s' exists in %s",
-				 d.name, methods_ns_str(d.netns));
+				 d.name, method_ctx_ns_str(d.netns));
 	if (peer_key && state_get(LINK_COLL, peer_key))
 		return call_fail(c, RPC_KIND_EXISTS, EEXIST, "peer.name", "Link '%s' exists in %s",
-				 d.peer.name, methods_ns_str(d.peer.netns));
+				 d.peer.name, method_ctx_ns_str(d.peer.netns));
 
-	nl = methods_nl(c, d.netns, "netns");
+	nl = method_ctx_nl(c, d.netns, "netns");
 	if (!nl)
 		return;
 	if (nl_link_ifindex(nl, d.name) > 0)
 		return call_fail(c, RPC_KIND_EXISTS, EEXIST, "name", "Link '%s' exists in %s",
-				 d.name, methods_ns_str(d.netns));
+				 d.name, method_ctx_ns_str(d.netns));
 	if (need_dev(c, nl, d.master, "master", d.netns) < 0 ||
 	    need_dev(c, nl, d.parent, "parent", d.netns) < 0 ||
 	    need_dev(c, nl, d.dev, "dev", d.netns) < 0)
 		return;
 	if (d.peer.name) {
-		peer_nl = methods_nl(c, d.peer.netns, "peer.netns");
+		peer_nl = method_ctx_nl(c, d.peer.netns, "peer.netns");
 		if (!peer_nl)
 			return;
 		if (nl_link_ifindex(peer_nl, d.peer.name) > 0)
 			return call_fail(c, RPC_KIND_EXISTS, EEXIST, "peer.name",
 					 "Link '%s' exists in %s", d.peer.name,
-					 methods_ns_str(d.peer.netns));
+					 method_ctx_ns_str(d.peer.netns));
 		if (need_dev(c, peer_nl, d.peer.master, "peer.master", d.peer.netns) < 0)
 			return;
 	}
 
 	intent = state_intent_begin(reconcile_intent(LINK_COLL, key, reconcile_link_intent(&d)));
-	r = links_create(nl, &d, false, &failed_nl, &peer_failed);
+	r = links_create(nl, &d, false, &failed_nl, &failed_field);
 	if (r < 0)
 		state_intent_end(intent);
+	if (r < 0 && failed_field && strstr(failed_field, "impair"))
+		return fail_nl(c, failed_nl, r, failed_field, "impair link",
+			       strcmp(failed_field, "impair") ? d.peer.name : d.name);
 	if (r < 0)
 		return fail_nl(c, failed_nl, r,
-			       peer_failed ? "peer" : r == -EEXIST ? "name" : NULL,
-			       peer_failed ? "set up veth peer" : "create link",
-			       peer_failed ? d.peer.name : d.name);
+			       failed_field ? "peer" : r == -EEXIST ? "name" : NULL,
+			       failed_field ? "set up veth peer" : "create link",
+			       failed_field ? d.peer.name : d.name);
 
 	r = state_put(LINK_COLL, key, spec_link_to_json(&d));
 	if (r == 0 && d.peer.name) {
@@ -145,6 +165,7 @@ static void method_add(struct call *c, json_t *params)
 			.up = d.peer.up,
 			.ipv6_ll = d.peer.ipv6_ll,
 			.master = d.peer.master,
+			.impair = d.peer.impair,
 			.id = -1,
 		};
 
@@ -161,7 +182,7 @@ static void method_add(struct call *c, json_t *params)
 				       strerror(-r));
 	}
 	state_intent_commit(intent);
-	log_debug("Created %s link '%s' in %s", d.kind, d.name, methods_ns_str(d.netns));
+	log_debug("Created %s link '%s' in %s", d.kind, d.name, method_ctx_ns_str(d.netns));
 	model_touch_link(d.netns, d.name);
 	if (d.peer.name)
 		model_touch_link(d.peer.netns, d.peer.name);
@@ -182,9 +203,9 @@ static void method_delete(struct call *c, json_t *params)
 	struct nl *nl;
 	int r;
 
-	if (methods_netns_writable(c, netns, "netns") < 0)
+	if (method_ctx_netns_writable(c, netns, "netns") < 0)
 		return;
-	nl = methods_nl(c, netns, "netns");
+	nl = method_ctx_nl(c, netns, "netns");
 	if (!nl)
 		return;
 	if (spec_link_key(netns, name, &key) < 0)
@@ -193,17 +214,17 @@ static void method_delete(struct call *c, json_t *params)
 	r = nl_link_get(nl, NL_DEV(name), &info);
 	if (r < 0 && !rec)
 		return call_fail(c, RPC_KIND_NOT_FOUND, ENODEV, "name", "No link '%s' in %s", name,
-				 methods_ns_str(netns));
+				 method_ctx_ns_str(netns));
 	origin = rec ? json_string_value(json_object_get(rec, "origin")) : NULL;
 	returned = origin && !strcmp(origin, "borrowed");
 	if (!rec && strcmp(info.ifalias, LINK_MARK))
 		return call_fail(c, RPC_KIND_PERMISSION, EPERM, "name",
 				 "Link '%s' in %s was not created by netnsd; refusing to delete it",
-				 name, methods_ns_str(netns));
+				 name, method_ctx_ns_str(netns));
 	if (origin && !strcmp(origin, "existing"))
 		return call_fail(c, RPC_KIND_PERMISSION, EPERM, "name",
 				 "Link '%s' in %s was not created by netnsd; refusing to delete it",
-				 name, methods_ns_str(netns));
+				 name, method_ctx_ns_str(netns));
 
 	if (returned) {
 		json_t *from = json_object_get(rec, "from");
@@ -218,7 +239,7 @@ static void method_delete(struct call *c, json_t *params)
 
 		if (fd < 0)
 			return call_fail_errno(c, fd, NULL, "Failed to open %s: %s",
-					       methods_ns_str(from_ns), strerror(-fd));
+					       method_ctx_ns_str(from_ns), strerror(-fd));
 		r = r < 0 ? r : nl_link_set(nl, NL_DEV(name), &ch);
 		if (owned)
 			close(fd);
@@ -293,7 +314,10 @@ static void method_set(struct call *c, json_t *params)
 	json_t *master = json_object_get(params, "master");
 	json_t *move_to = json_object_get(params, "move_to");
 	json_t *ipv6_ll = json_object_get(params, "ipv6_ll");
-	const char *to_ns = json_string_value(move_to), *new_ns, *new_name;
+	json_t *impair = json_object_get(params, "impair");
+	const char *to_ns = json_string_value(move_to), *new_ns, *new_name, *member, *msg;
+	struct link_impair imp = { 0 };
+	struct tc_root old_root = { 0 };
 	_cleanup_(freep) char *key = NULL;
 	struct nl_link_change ch = { 0 };
 	struct nl_link_info info;
@@ -303,32 +327,38 @@ static void method_set(struct call *c, json_t *params)
 	bool own_fd = false, ns_managed;
 	int r;
 
-	r = methods_netns_writable(c, netns, "netns");
+	r = method_ctx_netns_writable(c, netns, "netns");
 	if (r < 0)
 		return;
 	ns_managed = r == 1;
-	if (move_to && methods_netns_writable(c, to_ns, "move_to") < 0)
+	if (move_to && method_ctx_netns_writable(c, to_ns, "move_to") < 0)
 		return;
 	if (move_to && same_ns(netns, to_ns))
 		return call_fail_params(c, "move_to",
 					"Invalid params: move_to: the link is "
 					"already in %s",
-					methods_ns_str(netns));
+					method_ctx_ns_str(netns));
 	if (move_to && master && !json_is_null(master))
 		return call_fail_params(c, "master",
 					"Invalid params: master: cannot be combined "
 					"with move_to");
+	if (move_to && impair)
+		return call_fail_params(c, "impair",
+					"Invalid params: impair: cannot be combined with move_to "
+					"(the kernel resets a moved link's qdisc); set it afterwards");
+	if (impair && spec_impair_from_json(impair, &imp, &member, &msg) < 0)
+		return call_fail_params(c, "impair", "Invalid params: impair: %s", msg);
 	if (address && nl_parse_mac(json_string_value(address), mac) < 0)
 		return call_fail_params(c, "address",
 					"Invalid params: address: must be a "
 					"unicast MAC address");
-	nl = methods_nl(c, netns, "netns");
+	nl = method_ctx_nl(c, netns, "netns");
 	if (!nl)
 		return;
 	r = nl_link_get(nl, NL_DEV(name), &info);
 	if (r < 0)
 		return call_fail(c, RPC_KIND_NOT_FOUND, ENODEV, "name", "No link '%s' in %s", name,
-				 methods_ns_str(netns));
+				 method_ctx_ns_str(netns));
 	if (spec_link_key(netns, name, &key) < 0)
 		return call_fail(c, RPC_KIND_LIMIT, ENOMEM, NULL, "Out of memory");
 	rec = state_get(LINK_COLL, key);
@@ -347,7 +377,7 @@ static void method_set(struct call *c, json_t *params)
 		if (strcmp(nk, key) && state_get(LINK_COLL, nk))
 			return call_fail(c, RPC_KIND_EXISTS, EEXIST, rename ? "rename" : "move_to",
 					 "Link '%s' exists in %s", new_name,
-					 methods_ns_str(new_ns));
+					 method_ctx_ns_str(new_ns));
 	}
 	if (master && json_is_string(master) &&
 	    need_dev(c, nl, json_string_value(master), "master", netns) < 0)
@@ -370,11 +400,32 @@ static void method_set(struct call *c, json_t *params)
 		ch.netns_fd = target_fd(to_ns, &own_fd);
 		if (ch.netns_fd < 0)
 			return call_fail_errno(c, ch.netns_fd, "move_to", "Failed to open %s: %s",
-					       methods_ns_str(to_ns), strerror(-ch.netns_fd));
+					       method_ctx_ns_str(to_ns), strerror(-ch.netns_fd));
+	}
+	/* The impairment first: the likeliest to fail (a kernel without netem), and undoable. */
+	if (impair) {
+		r = tc_root_get(nl, NL_IFINDEX(info.ifindex), &old_root);
+		if (r == 0)
+			r = links_impair_apply(nl, name, &imp);
+		if (r < 0) {
+			if (own_fd)
+				close(ch.netns_fd);
+			return fail_nl(c, nl, r, "impair", "impair link", name);
+		}
 	}
 	r = nl_link_set(nl, NL_DEV(name), &ch);
 	if (own_fd)
 		close(ch.netns_fd);
+	if (r < 0 && impair) {
+		/* Put the old impairment back (another kind of qdisc cannot be: the default). */
+		struct tc_impair none = { 0 };
+		_cleanup_(freep) char *why = strdup(nl_last_error(nl) ?: strerror(-r));
+
+		(void)tc_impair_set(nl, NL_IFINDEX(info.ifindex), info.mtu,
+				    old_root.impair ? &old_root.imp : &none);
+		return call_fail_errno(c, r, NULL, "Failed to change link '%s': %s", name,
+				       why ?: strerror(-r));
+	}
 	if (r < 0)
 		return fail_nl(c, nl, r, NULL, "change link", name);
 
@@ -400,6 +451,10 @@ static void method_set(struct call *c, json_t *params)
 		json_object_set(rec, "master", master);
 	else if (master || move_to)
 		json_object_del(rec, "master");
+	if (impair && spec_impair_is_set(&imp))
+		json_object_set_new(rec, "impair", spec_impair_to_json(&imp));
+	else if (impair || move_to)
+		json_object_del(rec, "impair"); /* a move resets the qdisc */
 	if (move_to)
 		links_forget_dev(netns, name); /* the kernel flushed them */
 	else if (rename)
@@ -410,11 +465,28 @@ static void method_set(struct call *c, json_t *params)
 		return call_fail_errno(c, r, NULL, "Failed to record link '%s': %s", new_name,
 				       strerror(-r));
 	if (move_to) {
-		nl = methods_nl(c, new_ns, "move_to");
+		nl = method_ctx_nl(c, new_ns, "move_to");
 		if (!nl)
 			return;
 	}
 	reply_link(c, nl, new_ns, new_name);
+}
+
+/* link.get */
+
+static void method_get(struct call *c, json_t *params)
+{
+	const char *netns = json_string_value(json_object_get(params, "netns"));
+	const char *name = json_string_value(json_object_get(params, "name"));
+	struct nl *nl;
+
+	nl = method_ctx_nl(c, netns, "netns");
+	if (!nl)
+		return;
+	if (nl_link_ifindex(nl, name) == -ENODEV)
+		return call_fail(c, RPC_KIND_NOT_FOUND, ENODEV, "name", "No link '%s' in %s", name,
+				 method_ctx_ns_str(netns));
+	reply_link_impair(c, nl, netns, name, true);
 }
 
 /* link.list */
@@ -423,19 +495,27 @@ static void method_list(struct call *c, json_t *params)
 {
 	const char *netns = json_string_value(json_object_get(params, "netns"));
 	_cleanup_(freep) struct nl_link_info *links = NULL;
+	_cleanup_(freep) struct tc_root *roots = NULL;
 	struct nl *nl;
 	json_t *arr;
-	int n;
+	int n, nroots;
 
-	nl = methods_nl(c, netns, "netns");
+	nl = method_ctx_nl(c, netns, "netns");
 	if (!nl)
 		return;
 	n = nl_link_list(nl, &links);
 	if (n < 0)
-		return fail_nl(c, nl, n, NULL, "list links of", methods_ns_str(netns));
+		return fail_nl(c, nl, n, NULL, "list links of", method_ctx_ns_str(netns));
+	nroots = tc_root_list(nl, &roots);
+	if (nroots < 0)
+		return fail_nl(c, nl, nroots, NULL, "list the qdiscs of", method_ctx_ns_str(netns));
 	arr = json_array();
-	for (int i = 0; i < n; i++)
-		json_array_append_new(arr, view_link(netns, &links[i]));
+	for (int i = 0; i < n; i++) {
+		json_t *v = view_link(netns, &links[i]);
+
+		view_link_impair(v, tc_root_find(roots, nroots, links[i].ifindex), false);
+		json_array_append_new(arr, v);
+	}
 	call_reply(c, json_pack("{s:o}", "links", arr));
 }
 
@@ -447,6 +527,7 @@ static const struct param p_peer[] = {
 	{ .name = "up", .type = P_BOOL },
 	{ .name = "master", .type = P_IFNAME },
 	{ .name = "ipv6_ll", .type = P_BOOL },
+	{ .name = "impair", .type = P_OBJECT, .check = spec_impair_check },
 	{ 0 },
 };
 
@@ -471,6 +552,7 @@ static const struct param p_add[] = {
 	{ .name = "dev", .type = P_IFNAME },
 	{ .name = "stp", .type = P_BOOL },
 	{ .name = "vlan_filtering", .type = P_BOOL },
+	{ .name = "impair", .type = P_OBJECT, .check = spec_impair_check },
 	{ 0 },
 };
 
@@ -490,6 +572,7 @@ static const struct param p_set[] = {
 	{ .name = "rename", .type = P_IFNAME },
 	{ .name = "move_to", .type = P_NETNS },
 	{ .name = "ipv6_ll", .type = P_BOOL },
+	{ .name = "impair", .type = P_OBJECT, .check = spec_impair_check },
 	{ 0 },
 };
 
@@ -514,6 +597,7 @@ const struct method link_methods[] = {
 	  .params = p_set,
 	  .access = ACCESS_ADMIN,
 	  .mutates = true },
+	{ .name = "link.get", .fn = method_get, .params = p_name, .access = ACCESS_ADMIN },
 	{ .name = "link.list", .fn = method_list, .params = p_list, .access = ACCESS_ADMIN },
 };
 const size_t link_methods_count = ELEMENTSOF(link_methods);

@@ -10,6 +10,7 @@
 #include "nlcache.h"
 #include "spec.h"
 #include "state.h"
+#include "tc.h"
 
 int links_netns_access(const char *netns)
 {
@@ -29,15 +30,16 @@ static bool ns_equal(const char *a, const char *b)
 	return a && b ? !strcmp(a, b) : a == b;
 }
 
-int links_create(struct nl *nl, const struct link_desc *d, bool deferred, struct nl **ret_nl,
-		 bool *ret_peer)
+/* The link and its peer's own settings, without impairments. */
+static int create(struct nl *nl, const struct link_desc *d, bool deferred, struct nl **ret_nl,
+		  const char **ret_field)
 {
 	struct nl_link_spec spec;
 	struct nl *peer_nl = NULL;
 	int r, peer_fd = -1;
 
 	*ret_nl = nl;
-	*ret_peer = false;
+	*ret_field = NULL;
 	spec_link_to_nl(d, &spec);
 	spec.ifalias = LINK_MARK;
 	if (deferred) {
@@ -73,10 +75,64 @@ int links_create(struct nl *nl, const struct link_desc *d, bool deferred, struct
 			});
 	if (r < 0) {
 		*ret_nl = peer_nl;
-		*ret_peer = true;
+		*ret_field = "peer";
 		nl_link_del(nl, NL_DEV(d->name));
 	}
 	return r;
+}
+
+/* Delete a link made in nl again, keeping the reason why on failed_nl.  Returns err. */
+static int undo_create(struct nl *nl, const char *name, struct nl *failed_nl, int err)
+{
+	char why[256];
+
+	snprintf(why, sizeof(why), "%s", nl_last_error(failed_nl) ?: strerror(-err));
+	nl_link_del(nl, NL_DEV(name));
+	return nl_op_fail(failed_nl, err, "%s", why);
+}
+
+int links_create(struct nl *nl, const struct link_desc *d, bool deferred, struct nl **ret_nl,
+		 const char **ret_field)
+{
+	struct nl *peer_nl = NULL;
+	int r;
+
+	r = create(nl, d, deferred, ret_nl, ret_field);
+	if (r < 0 || deferred)
+		return r;
+	if (spec_impair_is_set(&d->impair)) {
+		r = links_impair_apply(nl, d->name, &d->impair);
+		if (r < 0) {
+			*ret_field = "impair";
+			goto fail;
+		}
+	}
+	if (d->peer.name && spec_impair_is_set(&d->peer.impair)) {
+		r = nlcache_get(d->peer.netns, &peer_nl);
+		if (r == 0)
+			r = links_impair_apply(peer_nl, d->peer.name, &d->peer.impair);
+		if (r < 0) {
+			*ret_nl = peer_nl ?: nl;
+			*ret_field = "peer.impair";
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	return undo_create(nl, d->name, *ret_nl, r);
+}
+
+int links_impair_apply(struct nl *nl, const char *name, const struct link_impair *imp)
+{
+	struct nl_link_info info;
+	struct tc_impair t;
+	int r;
+
+	r = nl_link_get(nl, NL_DEV(name), &info);
+	if (r < 0)
+		return r;
+	spec_impair_to_tc(imp, &t);
+	return tc_impair_set(nl, NL_IFINDEX(info.ifindex), info.mtu, &t);
 }
 
 json_t *links_get(const char *netns, const char *name)

@@ -39,13 +39,25 @@ struct link_desc;
  * Create link d in the namespace of nl, marked as netnsd's (LINK_MARK), all
  * or nothing.  A veth's peer is made in d->peer.netns in the same message
  * and then gets its own settings there: the mark, ipv6_ll, and unless
- * deferred its master and up.  deferred also leaves the link's own master
- * and up for later (reconcile applies them once every link exists).
+ * deferred its master and up.  deferred also leaves the link's own master,
+ * up and impairments for later (reconcile applies them once every link
+ * exists); otherwise both ends get their impairments, and a failure deletes
+ * the link again.
  * Returns 0, or -errno with *ret_nl the handle whose nl_last_error() says
- * why and *ret_peer true when the peer's settings were what failed.
+ * why and *ret_field the part of d that failed: NULL (the link itself),
+ * "peer" (the peer's settings), "impair" or "peer.impair".
  */
 int links_create(struct nl *nl, const struct link_desc *d, bool deferred, struct nl **ret_nl,
-		 bool *ret_peer);
+		 const char **ret_field);
+
+struct link_impair;
+
+/*
+ * Make imp the impairment of link name in nl's namespace (tc.h): a tbf or netem root qdisc,
+ * or none when imp asks for nothing.  Returns 0 or -errno (-EOPNOTSUPP: the kernel lacks
+ * the qdisc; nothing changed), with nl_last_error(nl) saying why.
+ */
+int links_impair_apply(struct nl *nl, const char *name, const struct link_impair *imp);
 
 /* The stored doc of a link, or NULL. */
 json_t *links_get(const char *netns, const char *name);

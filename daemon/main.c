@@ -32,9 +32,10 @@
 #define SHUTDOWN_MAX_MS 10000
 
 static struct {
-	const char *socket_path, *state_dir, *admin_group, *runtime_dir, *shim;
+	const char *socket_path, *state_dir, *admin_group, *runtime_dir, *shim, *spawn;
 	size_t max_message, max_batch, max_connections, max_queued, max_namespaces;
 	size_t event_backlog, event_stall_ms, max_subscriptions, monitor_rcvbuf;
+	size_t event_ring, event_ring_bytes;
 	bool reset_corrupt;
 	int log_level;
 } arg = {
@@ -42,6 +43,7 @@ static struct {
 	.state_dir = DEFAULT_STATE_DIR,
 	.runtime_dir = DEFAULT_RUNTIME_DIR,
 	.admin_group = DEFAULT_GROUP,
+	.spawn = "auto",
 	.max_message = 1 << 20,
 	.max_batch = 1024,
 	.max_connections = 512,
@@ -51,6 +53,8 @@ static struct {
 	.event_stall_ms = 5000,
 	.max_subscriptions = 1024,
 	.monitor_rcvbuf = 32 << 20,
+	.event_ring = 4096,
+	.event_ring_bytes = 8 << 20,
 	.log_level = LOG_INFO,
 };
 
@@ -80,6 +84,12 @@ static void help(void)
 	    "      --shim PATH              the per-process supervisor (default: netnsd-shim\n"
 	    "                               beside netnsd, else " NETNSD_LIBEXECDIR
 	    "/netnsd-shim)\n"
+	    "      --spawn MODE             who starts supervised processes: systemd (each\n"
+	    "                               as a transient unit, outside netnsd's sandbox),\n"
+	    "                               direct (netnsd itself; they inherit its sandbox)\n"
+	    "                               or auto (default: systemd when booted with it and\n"
+	    "                               it answers on D-Bus, else direct)\n"
+	    "      --no-systemd             the same as --spawn=direct\n"
 	    "  -l, --log-level LEVEL        debug, info (default), notice, warning or error\n"
 	    "  -g, --admin-group NAME       members of NAME may use the socket besides root\n"
 	    "                               (default " DEFAULT_GROUP
@@ -99,6 +109,11 @@ static void help(void)
 	    "                               4194304)\n"
 	    "      --event-stall-ms N       a subscriber that keeps losing events this long is\n"
 	    "                               disconnected (default 5000)\n"
+	    "      --event-ring N           events kept for subscribers that resume with\n"
+	    "                               since (default 4096; 0: none, every resume is told\n"
+	    "                               what it lost)\n"
+	    "      --event-ring-bytes N     and at most this many bytes of them (default\n"
+	    "                               8388608)\n"
 	    "      --monitor-rcvbuf N       receive buffer of each rtnetlink monitor socket\n"
 	    "                               (default 33554432, an upper bound, not an\n"
 	    "                               allocation); when the kernel overruns it,\n"
@@ -154,6 +169,10 @@ static int parse_args(int argc, char **argv)
 		OPT_EVENT_STALL,
 		OPT_MONITOR_RCVBUF,
 		OPT_SHIM,
+		OPT_EVENT_RING,
+		OPT_EVENT_RING_BYTES,
+		OPT_SPAWN,
+		OPT_NO_SYSTEMD,
 		OPT_LIST_FAILPOINTS,
 	};
 	static const struct option options[] = {
@@ -161,6 +180,8 @@ static int parse_args(int argc, char **argv)
 		{ "state-dir", required_argument, NULL, 'd' },
 		{ "runtime-dir", required_argument, NULL, 'r' },
 		{ "shim", required_argument, NULL, OPT_SHIM },
+		{ "spawn", required_argument, NULL, OPT_SPAWN },
+		{ "no-systemd", no_argument, NULL, OPT_NO_SYSTEMD },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "admin-group", required_argument, NULL, 'g' },
 		{ "max-message-bytes", required_argument, NULL, OPT_MAX_MESSAGE },
@@ -173,6 +194,8 @@ static int parse_args(int argc, char **argv)
 		{ "event-backlog-bytes", required_argument, NULL, OPT_EVENT_BACKLOG },
 		{ "event-stall-ms", required_argument, NULL, OPT_EVENT_STALL },
 		{ "monitor-rcvbuf", required_argument, NULL, OPT_MONITOR_RCVBUF },
+		{ "event-ring", required_argument, NULL, OPT_EVENT_RING },
+		{ "event-ring-bytes", required_argument, NULL, OPT_EVENT_RING_BYTES },
 		{ "list-failpoints", no_argument, NULL, OPT_LIST_FAILPOINTS },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -195,6 +218,20 @@ static int parse_args(int argc, char **argv)
 			break;
 		case OPT_SHIM:
 			arg.shim = optarg;
+			break;
+		case OPT_SPAWN:
+			if (strcmp(optarg, "auto") != 0 && strcmp(optarg, "systemd") != 0 &&
+			    strcmp(optarg, "direct") != 0) {
+				fprintf(stderr,
+					"netnsd: invalid value '%s' for --spawn (auto, systemd or "
+					"direct)\n",
+					optarg);
+				return -EINVAL;
+			}
+			arg.spawn = optarg;
+			break;
+		case OPT_NO_SYSTEMD:
+			arg.spawn = "direct";
 			break;
 		case 'l':
 			arg.log_level = log_level_from_string(optarg);
@@ -232,6 +269,12 @@ static int parse_args(int argc, char **argv)
 			break;
 		case OPT_EVENT_STALL:
 			target = &arg.event_stall_ms;
+			break;
+		case OPT_EVENT_RING:
+			target = &arg.event_ring, min = 0;
+			break;
+		case OPT_EVENT_RING_BYTES:
+			target = &arg.event_ring_bytes, min = 4096;
 			break;
 		case OPT_MONITOR_RCVBUF:
 			target = &arg.monitor_rcvbuf, min = 1024;
@@ -374,8 +417,9 @@ static const char *find_shim(char buf[static PATH_MAX])
 	ssize_t n = readlink("/proc/self/exe", buf, PATH_MAX - 16);
 	char *slash;
 
+	/* Absolute, as systemd needs it for a transient unit's ExecStart. */
 	if (arg.shim)
-		return arg.shim;
+		return realpath(arg.shim, buf) ? buf : arg.shim;
 	if (n > 0) {
 		buf[n] = '\0';
 		slash = strrchr(buf, '/');
@@ -414,6 +458,7 @@ int main(int argc, char **argv)
 			      .state_dir = arg.state_dir,
 			      .runtime_dir = arg.runtime_dir,
 			      .shim = find_shim(shim),
+			      .spawn = arg.spawn,
 			      .admin_group = arg.admin_group,
 			      .reset_corrupt = arg.reset_corrupt,
 			      .max_message = arg.max_message,
@@ -425,6 +470,8 @@ int main(int argc, char **argv)
 			      .event_stall_ms = arg.event_stall_ms,
 			      .max_subscriptions = arg.max_subscriptions,
 			      .monitor_rcvbuf = arg.monitor_rcvbuf,
+			      .event_ring = arg.event_ring,
+			      .event_ring_bytes = arg.event_ring_bytes,
 			  },
 			  &activated);
 	if (r < 0) {

@@ -25,6 +25,7 @@ struct nsmodel {
 	char *netns;				 /* NULL: the host */
 	json_t *links, *addrs, *routes, *neighs; /* key -> view */
 	json_t *names;				 /* ifindex -> name */
+	json_t *qdiscs; /* ifindex -> "impair" of the links whose root qdisc has one */
 	/*
 	 * What the kernel changes without announcing it, read again once per
 	 * loop iteration: links by name or ifindex, and the routes.
@@ -156,7 +157,7 @@ static bool has_routes_via(struct nsmodel *x, const char *dev)
 
 static void on_link(struct nsmodel *x, struct nl_link_info *l, bool removed)
 {
-	json_t *old;
+	json_t *old, *view;
 	char k[16];
 	bool was_up;
 
@@ -166,9 +167,14 @@ static void on_link(struct nsmodel *x, struct nl_link_info *l, bool removed)
 	if (!removed)
 		json_object_set_new(x->names, k, json_string(l->name));
 	link_fill_names(x, l);
-	apply(x, x->links, EVENT_LINK, "link", k, view_link(x->netns, l), removed);
-	if (removed)
+	view = view_link(x->netns, l);
+	if (json_object_get(x->qdiscs, k))
+		json_object_set(view, "impair", json_object_get(x->qdiscs, k));
+	apply(x, x->links, EVENT_LINK, "link", k, view, removed);
+	if (removed) {
 		json_object_del(x->names, k);
+		json_object_del(x->qdiscs, k);
+	}
 	/*
 	 * The kernel drops a link's IPv4 routes without a message when it goes
 	 * down or away: read the routes again, if the link had any.
@@ -178,6 +184,27 @@ static void on_link(struct nsmodel *x, struct nl_link_info *l, bool removed)
 	/* The first end of a new veth is announced before its peer exists. */
 	if (!removed && !strcmp(l->kind, "veth") && l->link_ifindex == 0)
 		mark_stale(x, k, false);
+}
+
+/* A link's root qdisc changed: its impairment is part of the LINK view. */
+static void on_qdisc(struct nsmodel *x, const struct tc_root *root, bool removed)
+{
+	json_t *old, *view, *imp;
+	char k[16];
+
+	snprintf(k, sizeof(k), "%d", root->ifindex);
+	old = json_object_get(x->links, k);
+	view = old ? json_deep_copy(old) : json_object();
+	view_link_impair(view, removed ? NULL : root, false);
+	imp = json_object_get(view, "impair");
+	if (imp)
+		json_object_set(x->qdiscs, k, imp);
+	else
+		json_object_del(x->qdiscs, k);
+	if (old)
+		apply(x, x->links, EVENT_LINK, "link", k, view, false);
+	else
+		json_decref(view);
 }
 
 static void on_addr(struct nsmodel *x, struct nl_addr_info *a, bool removed)
@@ -259,9 +286,10 @@ static int dump(struct nsmodel *x, json_t **ret_links, json_t **ret_addrs, json_
 	_cleanup_(freep) struct nl_link_info *links = NULL;
 	_cleanup_(freep) struct nl_addr_info *addrs = NULL;
 	_cleanup_(freep) struct nl_route_info *routes = NULL;
-	json_t *tl, *ta, *tr;
+	_cleanup_(freep) struct tc_root *roots = NULL;
+	json_t *tl, *ta, *tr, *tq;
 	struct nl *nl;
-	int nlinks, naddrs, nroutes, r;
+	int nlinks, naddrs, nroutes, nroots, r;
 
 	r = nlcache_get(x->netns, &nl);
 	if (r < 0)
@@ -275,17 +303,28 @@ static int dump(struct nsmodel *x, json_t **ret_links, json_t **ret_addrs, json_
 	nroutes = nl_route_list(nl, AF_UNSPEC, 0, &routes);
 	if (nroutes < 0)
 		return nroutes;
+	nroots = tc_root_list(nl, &roots);
+	if (nroots < 0)
+		return nroots;
 	json_object_clear(x->names);
+	tq = json_object();
 	tl = json_object();
 	ta = json_object();
 	tr = json_object();
 	for (int i = 0; i < nlinks; i++) {
 		char k[16];
 
+		json_t *v = view_link(x->netns, &links[i]);
+
 		snprintf(k, sizeof(k), "%d", links[i].ifindex);
 		json_object_set_new(x->names, k, json_string(links[i].name));
-		json_object_set_new(tl, k, view_link(x->netns, &links[i]));
+		view_link_impair(v, tc_root_find(roots, nroots, links[i].ifindex), false);
+		if (json_object_get(v, "impair"))
+			json_object_set(tq, k, json_object_get(v, "impair"));
+		json_object_set_new(tl, k, v);
 	}
+	json_decref(x->qdiscs);
+	x->qdiscs = tq;
 	for (int i = 0; i < naddrs; i++) {
 		char k[NL_IFNAMSIZ + NL_ADDRSTRLEN + 16];
 		json_t *v = view_addr(x->netns, &addrs[i]);
@@ -450,6 +489,9 @@ static void on_monitor(const struct monitor_event *ev, void *data)
 	case MONITOR_NEIGH:
 		on_neigh(x, &ev->neigh, ev->removed);
 		break;
+	case MONITOR_QDISC:
+		on_qdisc(x, &ev->qdisc, ev->removed);
+		break;
 	case MONITOR_OVERRUN:
 		resync(x);
 		break;
@@ -510,6 +552,7 @@ static void model_free(struct nsmodel *x)
 	json_decref(x->routes);
 	json_decref(x->neighs);
 	json_decref(x->names);
+	json_decref(x->qdiscs);
 	free(x->netns);
 	free(x);
 }

@@ -115,11 +115,18 @@ static void handle_msg(struct watch *w, const struct nlmsghdr *nlh)
 		ev.kind = MONITOR_NEIGH;
 		parse_neigh(nlh, &ev.neigh);
 		break;
+	case RTM_NEWQDISC:
+	case RTM_DELQDISC:
+		ev.kind = MONITOR_QDISC;
+		if (tc_msg_root(nlh, &ev.qdisc) < 0)
+			return;
+		break;
 	default:
 		return;
 	}
 	ev.removed = nlh->nlmsg_type == RTM_DELLINK || nlh->nlmsg_type == RTM_DELADDR ||
-		     nlh->nlmsg_type == RTM_DELROUTE || nlh->nlmsg_type == RTM_DELNEIGH;
+		     nlh->nlmsg_type == RTM_DELROUTE || nlh->nlmsg_type == RTM_DELNEIGH ||
+		     nlh->nlmsg_type == RTM_DELQDISC;
 	mon.fn(&ev, mon.data);
 }
 
@@ -189,7 +196,8 @@ static int join_groups(int fd)
 {
 	static const unsigned groups[] = { RTNLGRP_LINK,	RTNLGRP_IPV4_IFADDR,
 					   RTNLGRP_IPV6_IFADDR, RTNLGRP_IPV4_ROUTE,
-					   RTNLGRP_IPV6_ROUTE,	RTNLGRP_NEIGH };
+					   RTNLGRP_IPV6_ROUTE,	RTNLGRP_NEIGH,
+					   RTNLGRP_TC };
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
 
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)

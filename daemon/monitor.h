@@ -1,6 +1,7 @@
 /*
  * monitor.h: watching the kernel.  One rtnetlink multicast socket per
- * watched namespace (links, addresses, routes, neighbours, both families)
+ * watched namespace (links, addresses, routes, neighbours, both families,
+ * root qdiscs)
  * and inotify on /run/netns for namespaces appearing and vanishing, whoever
  * made them.  Messages are parsed into the nl structures and handed to one
  * callback.  No JSON here.
@@ -18,6 +19,7 @@
 #include <uv.h>
 
 #include "nl.h"
+#include "tc.h"
 
 enum monitor_kind {
 	MONITOR_LINK,
@@ -26,6 +28,7 @@ enum monitor_kind {
 	MONITOR_NEIGH,
 	MONITOR_NETNS,	 /* a namespace appeared (mounted) or vanished in /run/netns */
 	MONITOR_OVERRUN, /* messages were lost (ENOBUFS): re-read this namespace */
+	MONITOR_QDISC,	 /* a link's root qdisc (its impairment) changed */
 };
 
 struct monitor_neigh {
@@ -45,6 +48,7 @@ struct monitor_event {
 		struct nl_addr_info addr;   /* dev is "" */
 		struct nl_route_info route; /* dev is "" */
 		struct monitor_neigh neigh;
+		struct tc_root qdisc; /* removed: the link is back to the kernel's default */
 	};
 };
 

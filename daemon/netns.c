@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/sockios.h>
 #include <net/if.h>
 #include <sched.h>
 #include <string.h>
@@ -93,7 +94,10 @@ static int lock_run_dir(void)
 {
 	int fd;
 
-	if (mkdir(NETNS_RUN_DIR, 0755) < 0 && errno != EEXIST)
+	/* 0755 whatever the umask, as `ip netns` makes it: everybody may list namespaces. */
+	if (mkdir(NETNS_RUN_DIR, 0755) == 0)
+		(void)chmod(NETNS_RUN_DIR, 0755);
+	else if (errno != EEXIST)
 		return -errno;
 	fd = open(NETNS_RUN_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
@@ -448,6 +452,56 @@ static void netns_unpin_all(void)
 	free(pins);
 	pins = NULL;
 	npins = pins_cap = 0;
+}
+
+static int fd_id(int fd, struct netns_id *ret)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (st.st_dev != nsfs_dev)
+		return -ENOENT; /* not a namespace: a placeholder nothing is mounted on */
+	*ret = (struct netns_id){ .dev = st.st_dev, .ino = st.st_ino };
+	return 0;
+}
+
+int netns_open_checked(const char *name, struct netns_id *ret_id, bool *ret_pinned)
+{
+	struct netns_id id, mounted;
+	int fd, r;
+
+	for (size_t i = 0; i < npins; i++) {
+		if (strcmp(pins[i].name, name))
+			continue;
+		/* The namespace of the pinning socket: the one netnsd holds. */
+		fd = ioctl(pins[i].fd, SIOCGSKNS);
+		if (fd < 0)
+			break;
+		if (fd_id(fd, &id) == 0 && netns_id_equal(&id, &pins[i].id) &&
+		    netns_stat(name, &mounted) == 0 && netns_id_equal(&mounted, &id)) {
+			*ret_id = id;
+			*ret_pinned = true;
+			return fd;
+		}
+		close(fd);
+		break;
+	}
+	fd = netns_open(name);
+	if (fd < 0)
+		return fd;
+	r = fd_id(fd, &id);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	*ret_id = id;
+	/* Without SIOCGSKNS (before Linux 4.9) the mounted one may still be ours. */
+	*ret_pinned = false;
+	for (size_t i = 0; i < npins; i++)
+		if (!strcmp(pins[i].name, name))
+			*ret_pinned = netns_id_equal(&id, &pins[i].id);
+	return fd;
 }
 
 int netns_open(const char *name)

@@ -115,6 +115,17 @@ int netns_socket(const char *name, int domain, int type, int protocol);
 /* An O_RDONLY|O_CLOEXEC fd on RUNDIR/name, for setns() or IFLA_NET_NS_FD. */
 int netns_open(const char *name);
 
+/*
+ * A descriptor of namespace name to hand to a client (O_RDONLY, close-on-
+ * exec): the very namespace netnsd holds (netns_pin) when that is still
+ * what is mounted at RUNDIR/name (*ret_pinned true), else whatever
+ * namespace is mounted there now.  *ret_id is the identity of the returned
+ * descriptor itself, so a check against it has no race with the path.
+ * -ENOENT when no namespace is mounted there (no file, or a stale
+ * placeholder).
+ */
+int netns_open_checked(const char *name, struct netns_id *ret_id, bool *ret_pinned);
+
 /* Names under RUNDIR (a NULL-terminated malloc'd vector; free with netns_strv_free). */
 int netns_list_names(char ***ret);
 void netns_strv_free(char **v);

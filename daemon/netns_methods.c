@@ -16,7 +16,8 @@
 #include "model.h"
 #include "nlcache.h"
 #include "reconcile.h"
-#include "methods.h"
+#include "method_ctx.h"
+#include "method_families.h"
 #include "netns.h"
 #include "proc.h"
 #include "spec.h"
@@ -72,7 +73,8 @@ static json_t *netns_view(const char *name, json_t *doc)
 	}
 	json_object_set_new(o, "nsid", nsid >= 0 ? json_integer(nsid) : json_null());
 	if (managed || (doc && !mounted)) {
-		static const char *const copy[] = { "created", "sysctls", "resolv_conf", "hosts" };
+		static const char *const copy[] = { "created", "sysctls", "resolv_conf", "hosts",
+						    "topology" };
 
 		for (size_t i = 0; i < ELEMENTSOF(copy); i++) {
 			json_t *v = json_object_get(doc, copy[i]);
@@ -133,10 +135,10 @@ static void method_add(struct call *c, json_t *params)
 				 deletion_find(name) ? "Namespace '%s' is being deleted"
 						     : "Namespace '%s' already exists",
 				 name);
-	if (json_object_size(state_collection(COLL)) >= methods_context()->max_namespaces)
+	if (json_object_size(state_collection(COLL)) >= method_ctx_get()->max_namespaces)
 		return call_fail(c, RPC_KIND_LIMIT, 0, NULL,
 				 "Too many namespaces: the limit is %zu",
-				 methods_context()->max_namespaces);
+				 method_ctx_get()->max_namespaces);
 	r = spec_netns_from_json(name, params, &buf);
 	if (r < 0)
 		return call_fail_errno(c, r, NULL, "Failed to read the namespace spec: %s",
@@ -619,6 +621,35 @@ static void method_delete(struct call *c, json_t *params)
 		on_procs_stopped(0, d);
 }
 
+/*
+ * netns.open: the namespace as a descriptor (SCM_RIGHTS on the reply), so a
+ * tool can setns() without a path.  Namespaces netnsd did not make are
+ * opened too (managed: false): a descriptor changes nothing by itself, and
+ * `ip netns exec` would enter them as well.
+ */
+static void method_open(struct call *c, json_t *params)
+{
+	const char *name = json_string_value(json_object_get(params, "name"));
+	struct netns_id id;
+	bool pinned;
+	json_t *idx;
+	int fd;
+
+	fd = netns_open_checked(name, &id, &pinned);
+	if (fd == -ENOENT)
+		return call_fail(c, RPC_KIND_NOT_FOUND, ENOENT, "name",
+				 "No namespace named '%s' is mounted", name);
+	if (fd < 0)
+		return call_fail_errno(c, fd, "name", "Failed to open namespace '%s': %s", name,
+				       strerror(-fd));
+	idx = method_ctx_attach_fd(c, fd);
+	if (!idx)
+		return;
+	call_reply(c, json_pack("{s:s,s:b,s:I,s:o}", "name", name, "managed",
+				pinned && state_get(COLL, name), "inode", (json_int_t)id.ino, "fd",
+				idx));
+}
+
 void netns_methods_exit(void)
 {
 	if (outside_timer_init && !uv_is_closing((uv_handle_t *)&outside_timer))
@@ -676,5 +707,6 @@ const struct method netns_methods[] = {
 	  .fn = method_identify,
 	  .params = p_identify,
 	  .access = ACCESS_ADMIN },
+	{ .name = "netns.open", .fn = method_open, .params = p_name, .access = ACCESS_ADMIN },
 };
 const size_t netns_methods_count = ELEMENTSOF(netns_methods);

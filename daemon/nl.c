@@ -593,12 +593,14 @@ typedef int (*reply_cb)(const struct nlmsghdr *nlh, void *data);
 /*
  * Sends one read request (a get, or a dump when NLM_F_DUMP is set) and passes each answer
  * to cb. The queue must be empty. A dump is always read to its end, even after cb failed,
- * so that the kernel does not keep a half-finished dump on the socket. Returns 0, the
- * first error of cb or the kernel, or -EAGAIN if the dump was interrupted by changes.
+ * so that the kernel does not keep a half-finished dump on the socket; so is a get with
+ * NLM_F_ACK, up to its ack (some gets may be answered with nothing but the ack).
+ * Returns 0, the first error of cb or the kernel, or -EAGAIN if the dump was interrupted
+ * by changes.
  */
 static int nl_query(struct nl *nl, struct nlmsghdr *nlh, reply_cb cb, void *data)
 {
-	bool dump = nlh->nlmsg_flags & NLM_F_DUMP, intr = false;
+	bool dump = nlh->nlmsg_flags & (NLM_F_DUMP | NLM_F_ACK), intr = false;
 	uint32_t seq;
 	int r = 0;
 
@@ -1814,4 +1816,54 @@ int nl_nsid_set(struct nl *nl, int netns_fd, int nsid)
 		return nsid;
 	r = nsid_get(nl, netns_fd, &nsid);
 	return r < 0 ? r : nsid;
+}
+
+/* ---- requests, for kernel modules built on this one --------------------------------------- */
+
+static_assert(NL_OP_MSG_MAX == NL_MSG_MAX, "NL_OP_MSG_MAX");
+
+void nl_op_start(struct nl *nl, bool changing)
+{
+	op_start(nl, changing);
+}
+
+int nl_op_fail(struct nl *nl, int err, const char *fmt, ...)
+{
+	char msg[sizeof(nl->errmsg)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (!nl->batching)
+		nl->first_err = 0; /* a better reason than the kernel's for this operation */
+	return fail(nl, err, "%s", msg);
+}
+
+int nl_op_ifindex(struct nl *nl, struct nl_dev dev, const char *what)
+{
+	return resolve(nl, dev, what);
+}
+
+struct nlmsghdr *nl_op_msg(struct nl *nl, uint16_t type, uint16_t flags)
+{
+	return msg_begin(nl, type, flags);
+}
+
+int nl_op_send(struct nl *nl, struct nlmsghdr *nlh)
+{
+	msg_queue(nl, nlh);
+	return op_finish(nl);
+}
+
+struct nlmsghdr *nl_op_query_msg(struct nl *nl, uint16_t type, uint16_t flags)
+{
+	(void)nl_flush(nl);
+	return msg_begin(nl, type, flags);
+}
+
+int nl_op_query(struct nl *nl, struct nlmsghdr *nlh,
+		int (*cb)(const struct nlmsghdr *nlh, void *data), void *data)
+{
+	return nl_query(nl, nlh, cb, data);
 }

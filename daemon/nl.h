@@ -449,3 +449,32 @@ struct nlmsghdr;
 int nl_msg_link(const struct nlmsghdr *nlh, struct nl_link_info *ret);
 int nl_msg_addr(const struct nlmsghdr *nlh, struct nl_addr_info *ret);
 int nl_msg_route(const struct nlmsghdr *nlh, struct nl_route_info *ret);
+
+/* ---- requests, for kernel modules built on this one (tc.c) -------------------------------- */
+
+/*
+ * The request machinery above, for modules that speak other rtnetlink families through the
+ * same handle, with the same errors, batches and sequence matching. An operation is:
+ * nl_op_start(); checks that may refuse it with nl_op_fail() or look devices up with
+ * nl_op_ifindex(); then either a change (nl_op_msg(), fill it, nl_op_send()) or a read
+ * (nl_op_query_msg(), fill it, nl_op_query()). A message has room for NL_OP_MSG_MAX bytes.
+ */
+#define NL_OP_MSG_MAX 2048
+
+void nl_op_start(struct nl *nl, bool changing);
+/* Refuses the current operation with a reason for nl_last_error(), replacing the kernel's
+ * outside a batch; also puts a reason back after a cleanup call cleared it. Returns err. */
+int nl_op_fail(struct nl *nl, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* A device's ifindex (one lookup when named). Returns it (> 0) or -errno (recorded). */
+int nl_op_ifindex(struct nl *nl, struct nl_dev dev, const char *what);
+/* A changing request: queued by nl_op_send(), which outside a batch sends it and returns
+ * the kernel's answer (0 or -errno). */
+struct nlmsghdr *nl_op_msg(struct nl *nl, uint16_t type, uint16_t flags);
+int nl_op_send(struct nl *nl, struct nlmsghdr *nlh);
+/* A read (NLM_F_DUMP in flags for a dump; NLM_F_ACK for a get whose answer may be nothing
+ * but the ack): what is queued is sent first. nl_op_query() passes each answer to cb
+ * and returns 0, cb's or the kernel's first error, or -EAGAIN when a dump was interrupted by
+ * changes (start again). */
+struct nlmsghdr *nl_op_query_msg(struct nl *nl, uint16_t type, uint16_t flags);
+int nl_op_query(struct nl *nl, struct nlmsghdr *nlh,
+		int (*cb)(const struct nlmsghdr *nlh, void *data), void *data);

@@ -43,6 +43,7 @@
 
 #include "failpoint.h"
 #include "proc.h"
+#include "transient.h"
 #include "util.h"
 
 #define PROC_ID_LEN	 16
@@ -65,7 +66,8 @@ struct proc_run {
 	struct proc_run *prev, *next; /* in M.orphans while proc is NULL and it is open */
 	uv_process_t process;	      /* a shim we spawned */
 	uv_poll_t sync_poll;	      /* its sync pipe */
-	uv_poll_t pidfd_poll;	      /* an adopted shim's pidfd */
+	uv_poll_t pidfd_poll;	      /* the shim's pidfd */
+	struct transient_job *job;    /* a transient unit being started for it */
 	bool has_process, has_sync, has_pidfd;
 	int sync_fd;
 	int shim_pidfd;
@@ -128,6 +130,7 @@ struct proc {
 	char error_stage[STAGE_MAX];
 	int error;
 	bool ever_started, stopping, adopted;
+	char unit[64]; /* the current or last run's transient unit, "" if started directly */
 
 	unsigned restarts, backoff_step;
 	uint64_t restart_ts[MAX_BURST]; /* ring of uv_now() of recent restarts */
@@ -158,6 +161,8 @@ static struct {
 	struct proc_config cfg;
 	proc_event_cb event_cb;
 	void *event_data;
+	struct proc_launch_config launch;
+	struct proc_launch_stats launch_stats;
 } M = { .procs_fd = -1, .null_fd = -1 };
 
 static const struct proc_config default_config = {
@@ -405,6 +410,7 @@ static void fill_info(const struct proc *p, struct proc_info *info)
 		.error_stage = p->error_stage[0] ? p->error_stage : NULL,
 		.error = p->error,
 		.log_path = log_path_of(p),
+		.unit = p->unit[0] ? p->unit : NULL,
 	};
 }
 
@@ -569,6 +575,11 @@ static void run_close(struct proc_run *run)
 	orphan_unlink(run);
 	run->proc = NULL;
 	run->detached = true;
+	if (run->job) {
+		/* The unit, if it starts, is found again by its shim.pid (as after a restart). */
+		transient_cancel(run->job);
+		run->job = NULL;
+	}
 	run_close_sync(run);
 	if (run->has_pidfd) {
 		run->has_pidfd = false;
@@ -1096,7 +1107,19 @@ static void run_finish(struct proc_run *run)
 	run_ended(p, started);
 }
 
-/* Spawn a shim for p's next run.  0, or -errno with nothing left running. */
+/* Follow the shim through its pidfd (taken over) until it exits; 0 or -errno. */
+static int follow_shim(struct proc_run *run, int pidfd)
+{
+	int r;
+
+	run->shim_pidfd = pidfd;
+	r = uv_poll_init(M.loop, &run->pidfd_poll, pidfd);
+	if (r < 0)
+		return r;
+	run->has_pidfd = true;
+	run->handles++;
+	return uv_poll_start(&run->pidfd_poll, UV_READABLE, on_shim_pidfd);
+}
 
 /*
  * Start the shim with posix_spawn(), which glibc implements with
@@ -1162,21 +1185,143 @@ static int spawn_shim(struct proc_run *run, const int stdio_fds[3], int sync_fd,
 		waitpid(pid, NULL, 0);
 		return r;
 	}
-	run->shim_pidfd = pidfd;
-	r = uv_poll_init(M.loop, &run->pidfd_poll, pidfd);
-	if (r == 0) {
-		run->has_pidfd = true;
-		run->handles++;
-		r = uv_poll_start(&run->pidfd_poll, UV_READABLE, on_shim_pidfd);
-	}
-	return r;
+	return follow_shim(run, pidfd);
 }
 
+/* The shim's identity for a later netnsd; the shim writes it too, but only once it runs. */
+static void write_shim_pid(struct proc *p, int pid)
+{
+	uint64_t st;
+	char text[64];
+
+	if (pid_starttime(pid, &st) == 0) {
+		snprintf(text, sizeof(text), "pid=%d\nstarttime=%" PRIu64 "\n", pid, st);
+		(void)write_at_atomic(p->dirfd, "shim.pid", text, 0600);
+	}
+}
+
+/*
+ * The transient unit's start is settled: follow its shim, or, if there is none (any
+ * more), let the status file and the sync channel decide as for any ended shim.
+ */
+static void on_transient(int r, int pidfd, const char *message, void *userdata)
+{
+	struct proc_run *run = userdata;
+	struct proc *p = run->proc;
+	char buf[256];
+	long long pid;
+	uint64_t st;
+
+	(void)message;
+	run->job = NULL;
+	if (!p) {
+		/* Nobody is interested any more (the run ended through its sync channel). */
+		if (pidfd >= 0)
+			close(pidfd);
+		run_close(run);
+		return;
+	}
+	if (r < 0 && read_at(p->dirfd, "shim.pid", buf, sizeof(buf)) > 0 &&
+	    kv_ll(buf, "pid", &pid) && pid > 0 && pid <= INT_MAX && kv_u64(buf, "starttime", &st)) {
+		/* The bus failed us, but the shim did start and said who it is. */
+		pidfd = pidfd_open_checked((int)pid, st);
+		if (pidfd >= 0)
+			r = (int)pid;
+	}
+	if (r > 0) {
+		p->shim_pid = r;
+		write_shim_pid(p, r);
+		/* Should following fail, the shim's "exit" line still ends the run. */
+		(void)follow_shim(run, pidfd);
+		return;
+	}
+	if (r < 0)
+		set_error(p, "systemd", r);
+	run_finish(run);
+}
+
+/*
+ * Ask systemd to start the shim as unit netnsd-proc-ID-RUN.service, forked by PID 1 with
+ * none of netnsd's restrictions.  Its sync channel is the FIFO PROCDIR/sync (a unit gets
+ * no inherited pipe); stdio go with the call.  0 or -errno, with nothing left behind.
+ */
+static int launch_transient(struct proc *p, struct proc_run *run, const int fds[3])
+{
+	const char *argv[3] = { M.shim_path, p->dir, NULL };
+	char desc[256];
+	int fd, r;
+
+	if (mkfifoat(p->dirfd, "sync", 0600) < 0)
+		return -errno;
+	fd = openat(p->dirfd, "sync", O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		r = -errno;
+		unlinkat(p->dirfd, "sync", 0);
+		return r;
+	}
+	snprintf(p->unit, sizeof(p->unit), "netnsd-proc-%s-%u.service", p->id, p->restarts);
+	snprintf(desc, sizeof(desc), "netnsd process %s: %s in %s%s", p->name ? p->name : p->id,
+		 p->argv[0], p->netns ? "namespace " : "the host namespace",
+		 p->netns ? p->netns : "");
+	FAILPOINT(PROC_SPAWN);
+	r = transient_start(&(struct transient_params){ .unit = p->unit,
+							.description = desc,
+							.argv = argv,
+							.stdio = { fds[0], fds[1], fds[2] } },
+			    on_transient, run, &run->job);
+	if (r < 0) {
+		p->unit[0] = '\0';
+		close(fd);
+		unlinkat(p->dirfd, "sync", 0);
+		return r;
+	}
+	run->sync_fd = fd;
+	return 0;
+}
+
+/* The shim as netnsd's own child (see spawn_shim()); its sync channel is a pipe. */
+static int launch_direct(struct proc *p, struct proc_run *run, const int fds[3])
+{
+	int pipefds[2] = { -1, -1 }, r;
+	char *args[3], *env[1] = { NULL };
+
+	r = uv_pipe(pipefds, UV_NONBLOCK_PIPE, 0);
+	if (r < 0)
+		return r;
+	args[0] = M.shim_path;
+	args[1] = p->dir;
+	args[2] = NULL;
+	r = spawn_shim(run, fds, pipefds[1], p, args, env);
+	close(pipefds[1]);
+	if (r < 0) {
+		close(pipefds[0]);
+		return r;
+	}
+	run->sync_fd = pipefds[0];
+	p->shim_pid = run->pid;
+	FAILPOINT(PROC_SPAWNED);
+	/* The shim records itself too, but only after its exec and startup: a netnsd crash in
+	 * between would leave a running shim that the next netnsd cannot find.  Our child is
+	 * not reaped before we return to the loop, so its pid is stable here. */
+	write_shim_pid(p, p->shim_pid);
+	return 0;
+}
+
+/* Systemd could not be asked: start directly from now on, and say so once. */
+static void launch_fall_back(int err)
+{
+	M.launch.launcher = PROC_LAUNCHER_DIRECT;
+	M.launch_stats.launcher = PROC_LAUNCHER_DIRECT;
+	M.launch_stats.fallback_error = err;
+	if (M.launch.fallback_cb)
+		M.launch.fallback_cb(err, M.launch.userdata);
+}
+
+/* Spawn a shim for p's next run.  0, or -errno with nothing left running. */
 static int run_spawn(struct proc *p)
 {
-	int fds[3] = { -1, -1, -1 }, pipefds[2] = { -1, -1 };
+	int fds[3] = { -1, -1, -1 };
 	bool owned[3] = { false, false, false };
-	char *args[3], *env[1] = { NULL };
 	struct proc_run *run = NULL;
 	unsigned i;
 	int r;
@@ -1187,6 +1332,9 @@ static int run_spawn(struct proc *p)
 		unlinkat(p->dirfd, "pid", 0);
 		unlinkat(p->dirfd, "shim.pid", 0);
 	}
+	unlinkat(p->dirfd, "sync", 0);
+	p->unit[0] = '\0';
+	p->shim_pid = 0;
 	r = spec_write(p);
 	if (r < 0)
 		goto out;
@@ -1197,39 +1345,29 @@ static int run_spawn(struct proc *p)
 			goto out;
 		}
 	}
-	r = uv_pipe(pipefds, UV_NONBLOCK_PIPE, 0);
-	if (r < 0)
-		goto out;
 	run = run_alloc(p);
 	if (!run) {
 		r = -ENOMEM;
 		goto out;
 	}
-	run->sync_fd = pipefds[0];
-	pipefds[0] = -1;
-
-	args[0] = M.shim_path;
-	args[1] = p->dir;
-	args[2] = NULL;
-	r = spawn_shim(run, fds, pipefds[1], p, args, env);
-	if (r < 0)
-		goto out;
-
-	p->shim_pid = run->pid;
-	FAILPOINT(PROC_SPAWNED);
-	/* The shim records itself too, but only after its exec and startup: a netnsd crash in
-	 * between would leave a running shim that the next netnsd cannot find.  Our child is
-	 * not reaped before we return to the loop, so its pid is stable here. */
-	{
-		uint64_t st;
-		char text[64];
-
-		if (pid_starttime(p->shim_pid, &st) == 0) {
-			snprintf(text, sizeof(text), "pid=%d\nstarttime=%" PRIu64 "\n", p->shim_pid,
-				 st);
-			(void)write_at_atomic(p->dirfd, "shim.pid", text, 0600);
-		}
+	/* Extra fds cannot be handed to a transient unit: such processes start directly. */
+	r = -EAGAIN;
+	if (M.launch.launcher == PROC_LAUNCHER_SYSTEMD && p->n_extra == 0) {
+		r = launch_transient(p, run, fds);
+		if (r == 0)
+			M.launch_stats.systemd_runs++;
+		else if (M.launch.strict)
+			goto out;
+		else
+			launch_fall_back(r);
 	}
+	if (r < 0) {
+		r = launch_direct(p, run, fds);
+		if (r < 0)
+			goto out;
+		M.launch_stats.direct_runs++;
+	}
+
 	r = uv_poll_init(M.loop, &run->sync_poll, run->sync_fd);
 	if (r == 0) {
 		run->has_sync = true;
@@ -1252,10 +1390,6 @@ out:
 	for (i = 0; i < 3; i++)
 		if (owned[i] && fds[i] >= 0)
 			close(fds[i]);
-	if (pipefds[0] >= 0)
-		close(pipefds[0]);
-	if (pipefds[1] >= 0)
-		close(pipefds[1]);
 	return r;
 }
 
@@ -1532,6 +1666,23 @@ void proc_configure(const struct proc_config *cfg)
 		M.cfg.log_read_max = cfg->log_read_max;
 }
 
+void proc_set_launcher(const struct proc_launch_config *cfg)
+{
+	M.launch = *cfg;
+	M.launch_stats.launcher = cfg->launcher;
+	M.launch_stats.fallback_error = 0;
+}
+
+void proc_get_launch_stats(struct proc_launch_stats *ret)
+{
+	*ret = M.launch_stats;
+}
+
+const char *proc_launcher_to_string(enum proc_launcher l)
+{
+	return l == PROC_LAUNCHER_SYSTEMD ? "systemd" : "direct";
+}
+
 void proc_set_event_cb(proc_event_cb cb, void *userdata)
 {
 	M.event_cb = cb;
@@ -1798,6 +1949,19 @@ int proc_kill(const char *id, int sig)
 	if (p->state != PROC_RUNNING)
 		return -ESRCH;
 	return signal_payload(p, sig);
+}
+
+int proc_pidfd(const char *id)
+{
+	struct proc *p = find(id);
+	int fd;
+
+	if (!p)
+		return -ENOENT;
+	if (p->state != PROC_RUNNING || p->pidfd < 0)
+		return -ESRCH;
+	fd = fcntl(p->pidfd, F_DUPFD_CLOEXEC, 3);
+	return fd < 0 ? -errno : fd;
 }
 
 int proc_wait(const char *id, int64_t timeout_ms, proc_wait_cb cb, void *userdata,
@@ -2125,14 +2289,7 @@ static bool watch_shim(struct proc *p)
 		close(fd);
 		return false;
 	}
-	run->shim_pidfd = fd;
-	if (uv_poll_init(M.loop, &run->pidfd_poll, fd) < 0) {
-		run_close(run);
-		return false;
-	}
-	run->has_pidfd = true;
-	run->handles++;
-	if (uv_poll_start(&run->pidfd_poll, UV_READABLE, on_shim_pidfd) < 0) {
+	if (follow_shim(run, fd) < 0) {
 		run_close(run);
 		return false;
 	}

@@ -108,6 +108,9 @@ struct proc_info {
 	const char *error_stage;
 	int error;
 	const char *log_path; /* the stdout log file, else the stderr one, else NULL */
+	/* The transient systemd unit of the current or last run ("netnsd-proc-ID-RUN.service");
+	 * NULL if that run was started directly (or, for an adopted process, not known). */
+	const char *unit;
 };
 
 enum proc_event {
@@ -146,6 +149,35 @@ struct proc_config {
 struct proc_waiter;
 
 /*
+ * Who forks the shims.  DIRECT: netnsd itself (posix_spawn()), so every shim and payload
+ * inherits netnsd's own restrictions (capability bounding set, NoNewPrivileges, seccomp
+ * filters of its unit).  SYSTEMD: PID 1, one transient service per run (see transient.h),
+ * so the payload gets a fresh, unrestricted context; processes with extra fds still start
+ * directly (a transient unit cannot take them).
+ */
+enum proc_launcher {
+	PROC_LAUNCHER_DIRECT,
+	PROC_LAUNCHER_SYSTEMD,
+};
+
+struct proc_launch_config {
+	enum proc_launcher launcher;
+	/* SYSTEMD only: when systemd cannot be asked (no bus), fail the start instead of
+	 * switching to DIRECT for good. */
+	bool strict;
+	/* Called once when SYSTEMD falls back to DIRECT, with the -errno that caused it. */
+	void (*fallback_cb)(int err, void *userdata);
+	void *userdata;
+};
+
+struct proc_launch_stats {
+	enum proc_launcher launcher; /* the one in use now */
+	unsigned long systemd_runs;  /* shims started as transient units */
+	unsigned long direct_runs;   /* shims started by posix_spawn() */
+	int fallback_error;	     /* -errno of the fall-back to DIRECT, 0 if none */
+};
+
+/*
  * Start the module: creates <rundir>/procs (0700) if missing.  shim_path is the
  * netnsd-shim binary.  Does not look at existing entries: call proc_adopt_all() for that.
  * Returns 0 or -errno.
@@ -162,6 +194,12 @@ void proc_exit(void);
 
 /* Fields left 0 keep their current value.  Affects later decisions only. */
 void proc_configure(const struct proc_config *cfg);
+
+/* The launcher for later runs (default DIRECT).  SYSTEMD needs transient_init() done. */
+void proc_set_launcher(const struct proc_launch_config *cfg);
+void proc_get_launch_stats(struct proc_launch_stats *ret);
+/* "direct", "systemd". */
+const char *proc_launcher_to_string(enum proc_launcher l);
 
 /* One subscriber (the event bus); NULL to unsubscribe.  Called from loop callbacks, and
  * synchronously only from proc_forget() (REMOVED) and proc_adopt_all() (ADOPTED, and
@@ -196,6 +234,15 @@ int proc_foreach(const char *netns, int (*fn)(const struct proc_info *info, void
  * -ENOENT, -ESRCH (not running), -EAGAIN (still starting), -EINVAL.
  */
 int proc_kill(const char *id, int sig);
+
+/*
+ * A new close-on-exec descriptor of the running payload's pidfd.  netnsd opened that pidfd
+ * when the shim reported the start and kept it only if the process then had the pid and
+ * the start time the shim reported, so it never refers to another process that took the
+ * pid over.  Returns the descriptor, -ENOENT (unknown id) or -ESRCH (not running, or the
+ * payload had ended and been reaped by its shim before netnsd could open it).
+ */
+int proc_pidfd(const char *id);
 
 /*
  * Wait for the end of the current run of the payload (every run end, including one that a

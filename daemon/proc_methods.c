@@ -15,7 +15,8 @@
 #include "events.h"
 #include "links.h"
 #include "log.h"
-#include "methods.h"
+#include "method_ctx.h"
+#include "method_families.h"
 #include "netns.h"
 #include "proc.h"
 #include "state.h"
@@ -63,6 +64,8 @@ static json_t *proc_view(const struct proc_info *p)
 	}
 	if (p->log_path)
 		json_object_set_new(o, "log", json_string(p->log_path));
+	if (p->unit)
+		json_object_set_new(o, "unit", json_string(p->unit));
 	return o;
 }
 
@@ -97,7 +100,28 @@ static const char *stage_field(const char *stage)
 struct spawn_ctx {
 	struct call *call;
 	json_t *doc; /* the service's stored spec, put once it started; NULL if none */
+	bool pidfd;  /* pass the payload's pidfd with the reply */
 };
+
+/*
+ * The reply of a started proc.spawn; with "pidfd": true the payload's pidfd
+ * goes with it (SCM_RIGHTS) and "pidfd" is its index, or null when the
+ * payload had already ended (and been reaped by its shim) before netnsd
+ * could open one: its exit is in proc.get then.
+ */
+static void reply_spawned(struct spawn_ctx *ctx, const struct proc_info *info)
+{
+	json_t *o = proc_view(info), *idx = NULL;
+	int fd;
+
+	if (ctx->pidfd) {
+		fd = proc_pidfd(info->id);
+		if (fd >= 0)
+			idx = call_attach_fd(ctx->call, fd);
+		json_object_set_new(o, "pidfd", idx ?: json_null());
+	}
+	call_reply(ctx->call, o);
+}
 
 static void on_spawned(const struct proc_info *info, int r, void *userdata)
 {
@@ -111,7 +135,7 @@ static void on_spawned(const struct proc_info *info, int r, void *userdata)
 	} else {
 		if (ctx->doc)
 			state_put(PROC_COLL, info->id, json_incref(ctx->doc));
-		call_reply(ctx->call, proc_view(info));
+		reply_spawned(ctx, info);
 	}
 	json_decref(ctx->doc);
 	free(ctx);
@@ -324,9 +348,11 @@ static int spawn_from(json_t *spec, const int *fds, size_t nfds, struct call *c,
 	if (!ctx)
 		return -ENOMEM;
 	ctx->call = c;
+	ctx->pidfd = json_is_true(json_object_get(spec, "pidfd"));
 	if (c && p.restart != PROC_RESTART_NO) {
 		/* A service: remember how to start it again, without the fds. */
 		ctx->doc = json_deep_copy(spec);
+		json_object_del(ctx->doc, "pidfd");
 		for (i = 0; i < 3; i++)
 			if (json_object_get(json_object_get(ctx->doc, stdio_names[i]), "fd"))
 				json_object_set_new(ctx->doc, stdio_names[i], json_string("null"));
@@ -362,10 +388,13 @@ static void method_spawn(struct call *c, json_t *params)
 	int fds[MAX_FDS] = { 0 };
 	size_t nfds = 0;
 
-	if (methods_netns_writable(c, netns, "netns") < 0)
+	if (method_ctx_netns_writable(c, netns, "netns") < 0)
 		return;
 	if (need > MAX_FDS)
 		return call_fail_params(c, NULL, "Invalid params: at most %d descriptors", MAX_FDS);
+	/* Checked before anything starts: a process is never started for a reply that fails. */
+	if (json_is_true(json_object_get(params, "pidfd")) && call_fd_room(c) == 0)
+		return (void)method_ctx_attach_fd(c, -1);
 	while ((json_int_t)nfds < need) {
 		int fd = call_take_fd(c);
 
@@ -672,6 +701,7 @@ static const struct param p_spawn[] = {
 	{ .name = "restart", .type = P_STRING, .max = 16 },
 	{ .name = "name", .type = P_STRING, .max = 64, .check = check_name },
 	{ .name = "tty", .type = P_BOOL },
+	{ .name = "pidfd", .type = P_BOOL },
 	{ 0 },
 };
 

@@ -153,8 +153,8 @@ static bool remove_stale_peer(const struct link_desc *d)
 /*
  * Links, addresses and routes, in dependency order: devices borrowed from
  * elsewhere first (others may sit on them), then links without a parent,
- * then vlan/macvlan/vxlan on their parents; then masters, addresses, routes,
- * and "up" last, as a person would type it.
+ * then vlan/macvlan/vxlan on their parents; then masters, addresses, "up",
+ * routes and impairments, as a person would type it.
  */
 
 static bool has_parent(json_t *doc)
@@ -193,12 +193,12 @@ static struct nl *restore_nl(const char *kind, const char *key, json_t *doc)
 
 static void link_create(const char *key, json_t *doc, struct nl *nl)
 {
-	struct link_desc d, pd;
+	struct link_desc d;
 	const char *field, *msg;
 	json_t *peer_doc = NULL;
 	_cleanup_(freep) char *pk = NULL;
 	struct nl *failed_nl;
-	bool peer_failed;
+	const char *failed_field;
 	int r, intent;
 
 	r = spec_link_from_json(doc, &d, &field, &msg);
@@ -211,23 +211,19 @@ static void link_create(const char *key, json_t *doc, struct nl *nl)
 		/* The peer's own settings live in its own stored doc. */
 		if (spec_link_key(d.peer.netns, d.peer.name, &pk) == 0)
 			peer_doc = state_get(LINK_COLL, pk);
-		if (peer_doc && spec_link_from_json(peer_doc, &pd, &field, &msg) == 0) {
-			d.peer.mtu = pd.mtu;
-			d.peer.has_mac = pd.has_mac;
-			memcpy(d.peer.mac, pd.mac, sizeof(d.peer.mac));
-			d.peer.ipv6_ll = pd.ipv6_ll;
-		}
+		if (peer_doc)
+			spec_link_peer_from_json(peer_doc, &d);
 	}
 	/* Masters and up come later, once every link exists. */
 	intent = state_intent_begin(reconcile_intent(LINK_COLL, key, reconcile_link_intent(&d)));
-	r = links_create(nl, &d, true, &failed_nl, &peer_failed);
+	r = links_create(nl, &d, true, &failed_nl, &failed_field);
 	if (r == -EEXIST && remove_stale_peer(&d))
-		r = links_create(nl, &d, true, &failed_nl, &peer_failed);
+		r = links_create(nl, &d, true, &failed_nl, &failed_field);
 	/* The record is there already: once both ends carry the mark, it is complete. */
 	state_intent_end(intent);
 	if (r < 0)
 		return report("link", key, RECONCILE_FAILED, r, "%s%s",
-			      peer_failed ? "the veth peer: " : "",
+			      failed_field ? "the veth peer: " : "",
 			      nl_last_error(failed_nl) ?: strerror(-r));
 	if (pk && peer_doc) {
 		if (!made_with_peer)
@@ -331,48 +327,58 @@ static void links_apply(int phase)
 	}
 }
 
+/*
+ * Impairments last, on links that exist and are up: the kernel keeps a qdisc across a
+ * restart of netnsd (replacing it with the same settings changes nothing) and loses it
+ * with the link at a reboot.
+ */
+static void links_impair(void)
+{
+	json_t *c = state_collection(LINK_COLL), *doc;
+	const char *key;
+
+	json_object_foreach(c, key, doc) {
+		const char *netns = json_string_value(json_object_get(doc, "netns"));
+		const char *name = json_string_value(json_object_get(doc, "name"));
+		json_t *impair = json_object_get(doc, "impair");
+		const char *member, *msg;
+		struct link_impair imp;
+		struct nl *nl;
+		int r;
+
+		if (!impair || !name || (netns && links_netns_access(netns) != 1) ||
+		    nlcache_get(netns, &nl) < 0)
+			continue;
+		if (spec_impair_from_json(impair, &imp, &member, &msg) < 0) {
+			report("link", key, RECONCILE_FAILED, -EINVAL, "stored impair: %s", msg);
+			continue;
+		}
+		r = links_impair_apply(nl, name, &imp);
+		if (r < 0 && r != -ENODEV)
+			report("link", key, RECONCILE_FAILED, r, "cannot restore its impairment: %s",
+			       nl_last_error(nl) ?: strerror(-r));
+	}
+}
+
 static void addr_restore(const char *key, json_t *doc)
 {
 	const char *dev = json_string_value(json_object_get(doc, "dev"));
-	const char *address = json_string_value(json_object_get(doc, "address"));
 	struct nl_prefix p;
+	unsigned flags;
 	struct nl *nl;
 	int r;
 
 	nl = restore_nl("addr", key, doc);
 	if (!nl)
 		return;
-	if (!dev || !address || nl_parse_cidr(address, &p) < 0)
+	if (spec_addr_from_json(doc, &p, &flags) < 0)
 		return report("addr", key, RECONCILE_FAILED, -EINVAL, "unreadable stored address");
-	r = nl_addr_add(nl, NL_DEV(dev), &p,
-			json_is_true(json_object_get(doc, "nodad")) ? NL_ADDR_NODAD : 0);
+	r = nl_addr_add(nl, NL_DEV(dev), &p, flags);
 	if (r < 0 && r != -EEXIST)
 		report("addr", key, RECONCILE_FAILED, r, "%s", nl_last_error(nl) ?: strerror(-r));
 	else
 		report("addr", key, r == -EEXIST ? RECONCILE_ADOPTED : RECONCILE_RECREATED, 0,
 		       NULL);
-}
-
-/* A stored route doc as a request; -EINVAL when unreadable.  r points into doc. */
-static int route_from_doc(json_t *doc, struct nl_route_spec *r)
-{
-	const char *dst = json_string_value(json_object_get(doc, "dst"));
-	const char *via = json_string_value(json_object_get(doc, "via"));
-	const char *dev = json_string_value(json_object_get(doc, "dev"));
-	const char *type = json_string_value(json_object_get(doc, "type"));
-	json_t *metric = json_object_get(doc, "metric"), *table = json_object_get(doc, "table");
-
-	*r = (struct nl_route_spec){ .type = RTN_UNICAST };
-	if (!dst || nl_parse_cidr(dst, &r->dst) < 0 || (via && nl_parse_addr(via, &r->gateway) < 0))
-		return -EINVAL;
-	for (unsigned t = RTN_UNICAST; type && t <= RTN_PROHIBIT; t++)
-		if (!strcmp(type, view_route_type(t)))
-			r->type = (uint8_t)t;
-	if (dev)
-		r->dev = NL_DEV(dev);
-	r->metric = json_is_integer(metric) ? (uint32_t)json_integer_value(metric) : 0;
-	r->table = json_is_integer(table) ? (uint32_t)json_integer_value(table) : 0;
-	return 0;
 }
 
 static void route_restore(const char *key, json_t *doc)
@@ -384,7 +390,7 @@ static void route_restore(const char *key, json_t *doc)
 	nl = restore_nl("route", key, doc);
 	if (!nl)
 		return;
-	if (route_from_doc(doc, &r) < 0)
+	if (spec_route_from_json(doc, &r) < 0)
 		return report("route", key, RECONCILE_FAILED, -EINVAL, "unreadable stored route");
 	e = nl_route_add(nl, &r);
 	if (e < 0 && e != -EEXIST)
@@ -418,6 +424,7 @@ static void links_restore(void)
 	c = state_collection(ROUTE_COLL);
 	json_object_foreach(c, key, doc)
 		route_restore(key, doc);
+	links_impair();
 }
 
 /*
@@ -503,7 +510,7 @@ static void intent_undo(json_t *what, bool netns_pass)
 				return;
 			r = nl_addr_del(nl, NL_DEV(dev), &p);
 		} else if (!strcmp(kind, "route")) {
-			if (route_from_doc(doc, &rt) < 0)
+			if (spec_route_from_json(doc, &rt) < 0)
 				return;
 			r = nl_route_del(nl, &rt);
 		} else {

@@ -10,7 +10,8 @@
 #include <sys/socket.h>
 
 #include "links.h"
-#include "methods.h"
+#include "method_ctx.h"
+#include "method_families.h"
 #include "nlcache.h"
 #include "reconcile.h"
 #include "spec.h"
@@ -95,19 +96,19 @@ static struct nl *prepare(struct call *c, json_t *params, struct nl_route_spec *
 		call_fail_params(c, "dev", "Invalid params: dev: a route needs via, dev or both");
 		return NULL;
 	}
-	if (methods_netns_writable(c, netns, "netns") < 0)
+	if (method_ctx_netns_writable(c, netns, "netns") < 0)
 		return NULL;
 	if (!netns && (!dev || !links_dev_managed(NULL, dev))) {
 		call_fail(c, RPC_KIND_PERMISSION, EPERM, "dev",
 			  "Routes in the host need a dev that netnsd created or borrowed");
 		return NULL;
 	}
-	nl = methods_nl(c, netns, "netns");
+	nl = method_ctx_nl(c, netns, "netns");
 	if (!nl)
 		return NULL;
 	if (dev && nl_link_ifindex(nl, dev) < 0) {
 		call_fail(c, RPC_KIND_NOT_FOUND, ENODEV, "dev", "No device '%s' in %s", dev,
-			  methods_ns_str(netns));
+			  method_ctx_ns_str(netns));
 		return NULL;
 	}
 	if (dev)
@@ -218,7 +219,7 @@ static void method_list(struct call *c, json_t *params)
 					"inet6");
 	if (family)
 		fam = strcmp(family, "inet") ? AF_INET6 : AF_INET;
-	nl = methods_nl(c, netns, "netns");
+	nl = method_ctx_nl(c, netns, "netns");
 	if (!nl)
 		return;
 	n = nl_route_list(nl, fam, table ? (uint32_t)json_integer_value(table) : 0, &v);

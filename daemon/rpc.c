@@ -3,9 +3,11 @@
  *
  * Output is corked while a read is being processed, so the replies to a
  * pipelined burst leave in one write.  Descriptors a client passes with
- * SCM_RIGHTS are queued on its connection until a request takes them.  A peer whose replies pile up beyond
- * half of max_queued stops being read until it drains (backpressure); one
- * that would exceed max_queued is disconnected.  An over-long frame gets an
+ * SCM_RIGHTS are queued on its connection until a request takes them;
+ * descriptors a reply passes (netns.open, proc.spawn's pidfd) leave with
+ * the sendmsg() that writes the reply's first byte.  A peer whose replies
+ * pile up beyond half of max_queued stops being read until it drains
+ * (backpressure); one that would exceed max_queued is disconnected.  An over-long frame gets an
  * error and the connection is closed once the error is written.
  */
 #include <fcntl.h>
@@ -44,6 +46,14 @@
  * passes with a request (SCM_RIGHTS, for proc.spawn and netnsctl exec),
  * which libuv's stream reads would not hand over.
  */
+/* Descriptors to pass with the byte at stream position `at` of a connection's output. */
+struct out_fds {
+	struct out_fds *next;
+	uint64_t at;
+	unsigned n;
+	int fds[];
+};
+
 struct conn {
 	uv_poll_t poll;
 	int fd;
@@ -55,6 +65,9 @@ struct conn {
 	size_t out_off, out_len, out_cap; /* unsent bytes are out[out_off..out_len) */
 	int fds[MAX_QUEUED_FDS];	  /* received, not yet taken */
 	unsigned nfds;
+	uint64_t sent;				 /* bytes written since the connection opened */
+	struct out_fds *out_fds, **out_fds_tail; /* to pass, in stream order */
+	unsigned n_out_fds;
 	int events; /* UV_READABLE | UV_WRITABLE being polled */
 	bool corked, paused, closing, close_after_flush, eof;
 	bool backlog;	/* complete lines wait for the next turn */
@@ -122,12 +135,62 @@ static void maybe_finish(struct conn *c)
 
 static void conn_process(struct conn *c);
 
+static void out_fds_pop(struct conn *c)
+{
+	struct out_fds *a = c->out_fds;
+
+	for (unsigned i = 0; i < a->n; i++)
+		close(a->fds[i]);
+	c->n_out_fds -= a->n;
+	c->out_fds = a->next;
+	if (!c->out_fds)
+		c->out_fds_tail = &c->out_fds;
+	free(a);
+}
+
+/*
+ * Write up to len bytes; when descriptors belong to the first of them, they
+ * go in the same sendmsg() (the kernel attaches them to that first byte).
+ */
+static ssize_t conn_write(struct conn *c, size_t len)
+{
+	struct out_fds *a = c->out_fds;
+	struct iovec iov = { c->out + c->out_off, len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	char cbuf[CMSG_SPACE(DISPATCH_MAX_PEER_FDS * sizeof(int))];
+	ssize_t n;
+
+	if (a && a->at == c->sent) {
+		struct cmsghdr *cm;
+
+		memset(cbuf, 0, sizeof(cbuf));
+		msg.msg_control = cbuf;
+		msg.msg_controllen = CMSG_SPACE(a->n * sizeof(int));
+		cm = CMSG_FIRSTHDR(&msg);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(a->n * sizeof(int));
+		memcpy(CMSG_DATA(cm), a->fds, a->n * sizeof(int));
+	}
+	n = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (n > 0 && msg.msg_control)
+		out_fds_pop(c); /* the peer has them now; our copies go */
+	return n;
+}
+
 static void conn_flush(struct conn *c)
 {
 	while (conn_unsent(c) > 0 && !c->closing) {
-		ssize_t n =
-		    send(c->fd, c->out + c->out_off, conn_unsent(c), MSG_NOSIGNAL | MSG_DONTWAIT);
+		size_t len = conn_unsent(c);
+		ssize_t n;
 
+		/* Stop short of the next reply with descriptors: it starts a write of its own. */
+		if (c->out_fds && c->out_fds->at > c->sent && c->out_fds->at - c->sent < len)
+			len = (size_t)(c->out_fds->at - c->sent);
+		else if (c->out_fds && c->out_fds->at == c->sent && c->out_fds->next &&
+			 c->out_fds->next->at - c->sent < len)
+			len = (size_t)(c->out_fds->next->at - c->sent);
+		n = conn_write(c, len);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -137,6 +200,7 @@ static void conn_flush(struct conn *c)
 			return;
 		}
 		c->out_off += (size_t)n;
+		c->sent += (uint64_t)n;
 	}
 	if (c->closing)
 		return;
@@ -197,6 +261,41 @@ static int conn_send(struct dispatch_peer *p, char *frame, size_t len)
 	return 0;
 }
 
+static int conn_send_fds(struct dispatch_peer *p, char *frame, size_t len, int *fds, unsigned n)
+{
+	struct conn *c = container_of(p, struct conn, peer);
+	struct out_fds *a = NULL;
+	uint64_t at = c->sent + conn_unsent(c);
+
+	if (!c->closing && n > 0 && n <= DISPATCH_MAX_PEER_FDS)
+		a = malloc(sizeof(*a) + n * sizeof(int));
+	if (!a) {
+		for (unsigned i = 0; i < n; i++)
+			close(fds[i]);
+		if (n > 0 && !c->closing) {
+			/* The reply names descriptors it cannot carry: do not send it half. */
+			free(frame);
+			conn_close(c);
+			return -ENOMEM;
+		}
+		return conn_send(p, frame, len);
+	}
+	a->next = NULL;
+	a->at = at;
+	a->n = n;
+	memcpy(a->fds, fds, n * sizeof(int));
+	/* Queued before the bytes, so a flush inside conn_send() already sees it. */
+	*c->out_fds_tail = a;
+	c->out_fds_tail = &a->next;
+	c->n_out_fds += n;
+	return conn_send(p, frame, len);
+}
+
+static unsigned conn_pending_fds(struct dispatch_peer *p)
+{
+	return container_of(p, struct conn, peer)->n_out_fds;
+}
+
 /* Close and release. */
 
 static void close_fds(struct conn *c)
@@ -252,6 +351,8 @@ static const struct dispatch_peer_ops conn_ops = {
 	.hangup = conn_hangup,
 	.settled = conn_settled,
 	.take_fd = conn_take_fd,
+	.send_fds = conn_send_fds,
+	.pending_fds = conn_pending_fds,
 };
 
 static void on_conn_closed(uv_handle_t *h)
@@ -260,6 +361,8 @@ static void on_conn_closed(uv_handle_t *h)
 
 	close(c->fd);
 	close_fds(c);
+	while (c->out_fds)
+		out_fds_pop(c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -537,6 +640,7 @@ static void accept_one(int fd)
 	}
 	dispatch_peer_init(&c->peer, &conn_ops);
 	c->fd = fd;
+	c->out_fds_tail = &c->out_fds;
 	if (uv_poll_init(rpc.loop, &c->poll, fd) < 0) {
 		free(c);
 		close(fd);

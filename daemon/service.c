@@ -4,11 +4,13 @@
 #include <grp.h>
 #include <jansson.h>
 #include <string.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "dispatch.h"
 #include "events.h"
 #include "log.h"
+#include "method_families.h"
 #include "methods.h"
 #include "model.h"
 #include "netns.h"
@@ -18,6 +20,8 @@
 #include "rpc.h"
 #include "service.h"
 #include "state.h"
+#include "topology.h"
+#include "transient.h"
 
 /* How far service_start() got, so that undoing stops exactly what started. */
 enum stage {
@@ -32,6 +36,58 @@ enum stage {
 
 static enum stage stage;
 static bool closed;
+static bool transient_started;
+
+static void on_launch_fallback(int err, void *userdata)
+{
+	(void)userdata;
+	log_warning("Failed to ask systemd to start a process (%s): processes are started by "
+		    "netnsd itself from now on and inherit its sandbox",
+		    strerror(-err));
+}
+
+/*
+ * Choose who starts supervised processes (see proc_set_launcher()) and say why; the
+ * reason is one of the stable words daemon.info reports.  -errno only when systemd was
+ * demanded and cannot be reached.
+ */
+static int start_launcher(uv_loop_t *loop, const char *mode, const char **ret_reason)
+{
+	bool demanded = mode && strcmp(mode, "systemd") == 0;
+	int r;
+
+	if (mode && strcmp(mode, "direct") == 0) {
+		*ret_reason = "configured";
+		log_info("Processes are started by netnsd itself (--spawn=direct)");
+		return 0;
+	}
+	if (!demanded && sd_booted() <= 0) {
+		*ret_reason = "not-booted-with-systemd";
+		log_info("Not booted with systemd: processes are started by netnsd itself");
+		return 0;
+	}
+	r = transient_init(loop);
+	transient_started = true;
+	if (r < 0) {
+		if (demanded) {
+			log_error("Failed to connect to systemd over D-Bus (--spawn=systemd): %s",
+				  strerror(-r));
+			return r;
+		}
+		*ret_reason = "bus-unreachable";
+		log_notice(
+		    "systemd is unreachable over D-Bus (%s): processes are started by netnsd "
+		    "itself and inherit its sandbox",
+		    strerror(-r));
+		return 0;
+	}
+	proc_set_launcher(&(struct proc_launch_config){ .launcher = PROC_LAUNCHER_SYSTEMD,
+							.strict = demanded,
+							.fallback_cb = on_launch_fallback });
+	*ret_reason = demanded ? "configured" : "booted-with-systemd";
+	log_info("Processes are started by systemd as transient units netnsd-proc-ID-RUN.service");
+	return 0;
+}
 
 static gid_t lookup_group(const char *name)
 {
@@ -58,7 +114,7 @@ static void watch_managed(void)
 
 int service_start(uv_loop_t *loop, const struct service_config *cfg, bool *ret_activated)
 {
-	struct methods_context ctx = {
+	struct method_ctx ctx = {
 		.version = cfg->version,
 		.start_usec = now_usec(),
 		.socket_path = cfg->socket_path,
@@ -88,7 +144,13 @@ int service_start(uv_loop_t *loop, const struct service_config *cfg, bool *ret_a
 	dispatch_set_max_batch(cfg->max_batch);
 	events_init(loop, &(struct events_config){ .backlog_bytes = cfg->event_backlog,
 						   .stall_ms = (unsigned)cfg->event_stall_ms,
-						   .max_subscriptions = cfg->max_subscriptions });
+						   .max_subscriptions = cfg->max_subscriptions,
+						   .ring_events = cfg->event_ring,
+						   .ring_bytes = cfg->event_ring_bytes });
+	/* A transaction a crash cut short is rolled back before anything is restored. */
+	r = topology_recover();
+	if (r > 0)
+		log_notice("Rolled back %d unfinished topology transactions", r);
 	reconcile_run();
 	r = state_flush();
 	if (r < 0)
@@ -109,6 +171,10 @@ int service_start(uv_loop_t *loop, const struct service_config *cfg, bool *ret_a
 		goto fail;
 	}
 	stage = STAGE_PROC;
+	ctx.spawn = cfg->spawn ? cfg->spawn : "auto";
+	r = start_launcher(loop, cfg->spawn, &ctx.spawn_reason);
+	if (r < 0)
+		goto fail;
 	if (access(cfg->shim, X_OK) < 0)
 		log_warning("Supervisor '%s' is missing: proc.spawn will fail", cfg->shim);
 
@@ -126,7 +192,7 @@ int service_start(uv_loop_t *loop, const struct service_config *cfg, bool *ret_a
 	r = rpc_init(loop, &rcfg, ret_activated);
 	if (r < 0)
 		goto fail;
-	methods_set_socket_activated(*ret_activated);
+	method_ctx_set_socket_activated(*ret_activated);
 	stage = STAGE_RPC;
 	return 0;
 fail:
@@ -158,6 +224,9 @@ void service_close(void)
 	/* Supervised processes keep running; the next netnsd adopts them. */
 	if (stage >= STAGE_PROC)
 		proc_exit();
+	if (transient_started)
+		transient_exit();
+	transient_started = false;
 	if (stage >= STAGE_RPC)
 		rpc_exit();
 	if (stage >= STAGE_MODEL)

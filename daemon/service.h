@@ -13,8 +13,12 @@ struct service_config {
 	const char *version;
 	const char *socket_path, *state_dir, *runtime_dir, *shim, *admin_group;
 	bool reset_corrupt;
+	/* Who starts supervised processes: "auto" (systemd when booted with it and its bus
+	 * answers, else netnsd), "systemd" (or fail to start) or "direct" (netnsd). */
+	const char *spawn;
 	size_t max_message, max_batch, max_connections, max_queued, max_namespaces;
 	size_t event_backlog, event_stall_ms, max_subscriptions, monitor_rcvbuf;
+	size_t event_ring, event_ring_bytes;
 };
 
 /*

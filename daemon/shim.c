@@ -14,7 +14,9 @@
  *	netnsd-shim PROCDIR
  *
  *	fd 0, 1, 2	become the payload's stdin, stdout, stderr unchanged
- *	fd 3		sync pipe (write end); used only if it is a pipe or a socket
+ *	fd 3		sync pipe (write end); used only if it is a pipe or a socket;
+ *			otherwise PROCDIR/sync, if it is a FIFO with a reader, is the
+ *			sync channel (netnsd's way when systemd starts the shim)
  *	fd 4 .. 4+N-1	extra fds; they become the payload's fds 3 .. 3+N-1 (N = "fds")
  *	every other fd is made close-on-exec at once and never reaches the payload.
  *
@@ -160,6 +162,9 @@ struct child_ctx {
 	const struct creds *creds;
 	unsigned n_fds;
 	bool tty; /* a session of its own with stdin as its controlling terminal */
+	/* stdin is already our own session's controlling terminal (systemd makes a terminal
+	 * on a unit's stdin that): the payload's session takes it over. */
+	bool tty_steal;
 	char buf[PATH_MAX];
 	int report_fd; /* where the child reports a failure before exec */
 };
@@ -522,7 +527,7 @@ static NO_ASAN int child_main(void *arg)
 		/* A session of its own, led by the payload, whose controlling terminal is its
 		 * stdin: the terminal's foreground group is then the payload's. */
 		stage = "tty";
-		if (setsid() < 0 || ioctl(STDIN_FILENO, TIOCSCTTY, 0) < 0)
+		if (setsid() < 0 || ioctl(STDIN_FILENO, TIOCSCTTY, c->tty_steal ? 1 : 0) < 0)
 			goto fail;
 		stage = "fds";
 	} else {
@@ -834,6 +839,17 @@ int main(int argc, char *argv[])
 		fail(&f, "runtime", errno);
 		goto failed;
 	}
+	/* Started by systemd, we inherit no pipe: netnsd then listens on the FIFO PROCDIR/sync.
+	 * Opened without blocking, so a netnsd that is gone (no reader: ENXIO) never holds
+	 * us up, and written without blocking (two short lines always fit). */
+	if (sync_fd < 0) {
+		int fd = openat(dirfd, "sync", O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+
+		if (fd >= 0 && fstat(fd, &sst) == 0 && S_ISFIFO(sst.st_mode))
+			sync_fd = fd;
+		else if (fd >= 0)
+			close(fd);
+	}
 	if (load_spec(dirfd, &spec, &f) < 0)
 		goto failed;
 
@@ -905,6 +921,11 @@ int main(int argc, char *argv[])
 		goto failed;
 	}
 	ctx.tty = json_is_true(v);
+	if (ctx.tty) {
+		pid_t sid;
+
+		ctx.tty_steal = ioctl(STDIN_FILENO, TIOCGSID, &sid) == 0 && sid == getsid(0);
+	}
 
 	if (netns && enter_netns(netns, &f) < 0)
 		goto failed;

@@ -1,6 +1,7 @@
 /*
  * spec.c: JSON documents of the desired state <-> C specs (see spec.h).
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "spec.h"
@@ -212,6 +213,204 @@ static int read_mac(json_t *doc, const char *key, bool *has, uint8_t mac[NL_ETH_
 	return 0;
 }
 
+/* Impairments. */
+
+
+/*
+ * min: the smallest value other than 0, the precision values are read back with (finer
+ * ones would vanish in the kernel's units: a "delay" of 0 ns with a jitter).
+ */
+static const struct {
+	const char *name;
+	size_t off;
+	double min, max;
+	bool integer;
+} impair_members[] = {
+	{ "delay_ms", offsetof(struct link_impair, delay_ms), 0.001, SPEC_IMPAIR_MAX_MS, false },
+	{ "jitter_ms", offsetof(struct link_impair, jitter_ms), 0.001, SPEC_IMPAIR_MAX_MS, false },
+	{ "loss_pct", offsetof(struct link_impair, loss_pct), 0.0001, 100, false },
+	{ "duplicate_pct", offsetof(struct link_impair, duplicate_pct), 0.0001, 100, false },
+	{ "reorder_pct", offsetof(struct link_impair, reorder_pct), 0.0001, 100, false },
+	{ "corrupt_pct", offsetof(struct link_impair, corrupt_pct), 0.0001, 100, false },
+	{ "rate_kbit", offsetof(struct link_impair, rate_kbit), 1, (double)SPEC_IMPAIR_MAX_KBIT,
+	  true },
+};
+
+int spec_impair_from_json(json_t *v, struct link_impair *ret, const char **ret_member,
+			  const char **ret_msg)
+{
+	struct link_impair imp = { 0 };
+	const char *key;
+	json_t *val;
+
+	*ret_member = NULL;
+	if (json_is_null(v) || !v) {
+		*ret = imp;
+		return 0;
+	}
+	if (!json_is_object(v)) {
+		*ret_msg = "must be an object";
+		return -EINVAL;
+	}
+	json_object_foreach(v, key, val) {
+		size_t i;
+		double x;
+
+		for (i = 0; i < ELEMENTSOF(impair_members) && strcmp(key, impair_members[i].name);
+		     i++)
+			;
+		*ret_member = key;
+		if (i == ELEMENTSOF(impair_members)) {
+			*ret_msg = "unknown parameter";
+			return -EINVAL;
+		}
+		if (impair_members[i].integer ? !json_is_integer(val) : !json_is_number(val)) {
+			*ret_msg = impair_members[i].integer ? "must be an integer" : "must be a number";
+			return -EINVAL;
+		}
+		x = json_number_value(val);
+		if (!(x >= 0 && x <= impair_members[i].max)) {
+			*ret_msg = impair_members[i].max == 100 ? "must be a percentage in the range 0..100"
+				   : impair_members[i].integer ? "must be in the range 0..1000000000"
+							       : "must be in the range 0..60000";
+			return -EINVAL;
+		}
+		if (x > 0 && x < impair_members[i].min) {
+			*ret_msg = impair_members[i].max == 100
+				       ? "must be 0 or at least 0.0001 (percent)"
+				       : "must be 0 or at least 0.001 (one microsecond)";
+			return -EINVAL;
+		}
+		if (impair_members[i].integer)
+			*(long long *)((char *)&imp + impair_members[i].off) = json_integer_value(val);
+		else
+			*(double *)((char *)&imp + impair_members[i].off) = x == 0 ? 0.0 : x; /* -0 */
+	}
+	/* netem: jitter varies a delay and reordering sends some packets ahead of delayed ones. */
+	if (imp.jitter_ms > 0 && !(imp.delay_ms > 0)) {
+		*ret_member = "jitter_ms";
+		*ret_msg = "jitter needs a delay (delay_ms)";
+		return -EINVAL;
+	}
+	if (imp.reorder_pct > 0 && !(imp.delay_ms > 0)) {
+		*ret_member = "reorder_pct";
+		*ret_msg = "reordering needs a delay (delay_ms)";
+		return -EINVAL;
+	}
+	*ret_member = NULL;
+	*ret = imp;
+	return 0;
+}
+
+const char *spec_impair_check(json_t *v, const char **ret_sub)
+{
+	struct link_impair imp;
+	const char *msg = NULL;
+
+	if (spec_impair_from_json(v, &imp, ret_sub, &msg) < 0)
+		return msg;
+	return NULL;
+}
+
+bool spec_impair_is_set(const struct link_impair *imp)
+{
+	return imp->delay_ms > 0 || imp->jitter_ms > 0 || imp->loss_pct > 0 ||
+	       imp->duplicate_pct > 0 || imp->reorder_pct > 0 || imp->corrupt_pct > 0 ||
+	       imp->rate_kbit > 0;
+}
+
+/* Rounds x >= 0 to the nearest integer (no libm for this). */
+static double round_pos(double x)
+{
+	return (double)(long long)(x + 0.5);
+}
+
+/* An integer when the value is one, so that 10 reads back as 10, not 10.0. */
+static json_t *number(double x)
+{
+	if (x < 1e15 && x == (double)(long long)x)
+		return json_integer((json_int_t)x);
+	return json_real(x);
+}
+
+json_t *spec_impair_to_json(const struct link_impair *imp)
+{
+	json_t *o = json_object();
+
+	for (size_t i = 0; i < ELEMENTSOF(impair_members); i++) {
+		const char *p = (const char *)imp + impair_members[i].off;
+
+		if (impair_members[i].integer) {
+			if (*(const long long *)p > 0)
+				json_object_set_new(o, impair_members[i].name,
+						    json_integer(*(const long long *)p));
+		} else if (*(const double *)p > 0) {
+			json_object_set_new(o, impair_members[i].name, number(*(const double *)p));
+		}
+	}
+	return o;
+}
+
+static uint32_t pct_to_prob(double pct)
+{
+	double p = pct / 100.0 * (double)TC_PROB_MAX;
+
+	return p >= (double)TC_PROB_MAX ? TC_PROB_MAX : p <= 0 ? 0 : (uint32_t)round_pos(p);
+}
+
+/* Percentages to 1/10000 %, milliseconds to microseconds: finer than the kernel keeps them. */
+static double pct_from_prob(uint32_t prob)
+{
+	return round_pos((double)prob * 100.0 / (double)TC_PROB_MAX * 10000.0) / 10000.0;
+}
+
+static uint64_t ms_to_ns(double ms)
+{
+	return (uint64_t)round_pos(ms * 1e6);
+}
+
+static double ms_from_ns(uint64_t ns)
+{
+	return round_pos((double)ns / 1e3) / 1e3;
+}
+
+void spec_impair_to_tc(const struct link_impair *imp, struct tc_impair *t)
+{
+	*t = (struct tc_impair){
+		.delay_ns = ms_to_ns(imp->delay_ms),
+		.jitter_ns = ms_to_ns(imp->jitter_ms),
+		.loss = pct_to_prob(imp->loss_pct),
+		.duplicate = pct_to_prob(imp->duplicate_pct),
+		.reorder = pct_to_prob(imp->reorder_pct),
+		.corrupt = pct_to_prob(imp->corrupt_pct),
+		.rate = (uint64_t)imp->rate_kbit * 125, /* 1000 bit/s = 125 bytes/s */
+	};
+}
+
+void spec_impair_from_tc(const struct tc_impair *t, struct link_impair *imp)
+{
+	*imp = (struct link_impair){
+		.delay_ms = ms_from_ns(t->delay_ns),
+		.jitter_ms = ms_from_ns(t->jitter_ns),
+		.loss_pct = pct_from_prob(t->loss),
+		.duplicate_pct = pct_from_prob(t->duplicate),
+		.reorder_pct = pct_from_prob(t->reorder),
+		.corrupt_pct = pct_from_prob(t->corrupt),
+		.rate_kbit = (long long)((t->rate + 62) / 125),
+	};
+}
+
+/* "impair.MEMBER" or "peer.impair.MEMBER" for an error; valid until the next call. */
+static const char *impair_field(const char *prefix, const char *member)
+{
+	static char buf[96];
+
+	if (!member)
+		return prefix;
+	snprintf(buf, sizeof(buf), "%s.%s", prefix, member);
+	return buf;
+}
+
 int spec_link_from_json(json_t *doc, struct link_desc *d, const char **ret_field,
 			const char **ret_msg)
 {
@@ -256,6 +455,10 @@ int spec_link_from_json(json_t *doc, struct link_desc *d, const char **ret_field
 		FAIL("address", "must be a unicast MAC address like 02:00:00:00:00:01");
 	if (d->master && !ifname_valid(d->master))
 		FAIL("master", "invalid interface name");
+	if (spec_impair_from_json(json_object_get(doc, "impair"), &d->impair, &s, ret_msg) < 0) {
+		*ret_field = impair_field("impair", s);
+		return -EINVAL;
+	}
 	if (d->origin != LINK_CREATED)
 		return 0;
 
@@ -294,6 +497,11 @@ int spec_link_from_json(json_t *doc, struct link_desc *d, const char **ret_field
 		}
 		if (read_mac(peer, "address", &d->peer.has_mac, d->peer.mac) < 0)
 			FAIL("peer.address", "must be a unicast MAC address");
+		if (spec_impair_from_json(json_object_get(peer, "impair"), &d->peer.impair, &s,
+					  ret_msg) < 0) {
+			*ret_field = impair_field("peer.impair", s);
+			return -EINVAL;
+		}
 		if (!strcmp(d->peer.name, d->name) &&
 		    ((d->netns && d->peer.netns && !strcmp(d->netns, d->peer.netns)) ||
 		     (!d->netns && !d->peer.netns)))
@@ -433,6 +641,8 @@ json_t *spec_link_to_json(const struct link_desc *d)
 		json_object_set_new(o, "ipv6_ll", json_boolean(d->ipv6_ll));
 	if (d->master)
 		json_object_set_new(o, "master", json_string(d->master));
+	if (spec_impair_is_set(&d->impair))
+		json_object_set_new(o, "impair", spec_impair_to_json(&d->impair));
 	if (d->peer.name) {
 		json_t *p = json_pack("{s:s,s:o}", "name", d->peer.name, "netns",
 				      d->peer.netns ? json_string(d->peer.netns) : json_null());
@@ -464,4 +674,55 @@ json_t *spec_link_to_json(const struct link_desc *d)
 int spec_link_key(const char *netns, const char *name, char **ret)
 {
 	return asprintf(ret, "%s/%s", netns ? netns : "", name) < 0 ? -ENOMEM : 0;
+}
+
+int spec_link_peer_from_json(json_t *peer_doc, struct link_desc *d)
+{
+	const char *field, *msg;
+	struct link_desc pd;
+
+	if (spec_link_from_json(peer_doc, &pd, &field, &msg) < 0)
+		return -EINVAL;
+	d->peer.mtu = pd.mtu;
+	d->peer.has_mac = pd.has_mac;
+	memcpy(d->peer.mac, pd.mac, sizeof(d->peer.mac));
+	d->peer.ipv6_ll = pd.ipv6_ll;
+	d->peer.master = pd.master;
+	d->peer.up = pd.up;
+	d->peer.impair = pd.impair;
+	return 0;
+}
+
+#include <linux/rtnetlink.h>
+
+#include "views.h"
+
+int spec_route_from_json(json_t *doc, struct nl_route_spec *r)
+{
+	const char *dst = str(doc, "dst"), *via = str(doc, "via"), *dev = str(doc, "dev");
+	const char *type = str(doc, "type");
+	json_t *metric = json_object_get(doc, "metric"), *table = json_object_get(doc, "table");
+
+	memset(r, 0, sizeof(*r));
+	r->type = RTN_UNICAST;
+	if (!dst || nl_parse_cidr(dst, &r->dst) < 0 || (via && nl_parse_addr(via, &r->gateway) < 0))
+		return -EINVAL;
+	for (unsigned t = RTN_UNICAST; type && t <= RTN_PROHIBIT; t++)
+		if (!strcmp(type, view_route_type(t)))
+			r->type = (uint8_t)t;
+	if (dev)
+		r->dev = NL_DEV(dev);
+	r->metric = json_is_integer(metric) ? (uint32_t)json_integer_value(metric) : 0;
+	r->table = json_is_integer(table) ? (uint32_t)json_integer_value(table) : 0;
+	return 0;
+}
+
+int spec_addr_from_json(json_t *doc, struct nl_prefix *ret, unsigned *ret_flags)
+{
+	const char *address = str(doc, "address");
+
+	if (!str(doc, "dev") || !address || nl_parse_cidr(address, ret) < 0)
+		return -EINVAL;
+	*ret_flags = json_is_true(json_object_get(doc, "nodad")) ? NL_ADDR_NODAD : 0;
+	return 0;
 }

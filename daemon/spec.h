@@ -53,6 +53,41 @@ enum link_origin {
 };
 
 /*
+ * Impairments of one link end (the doc member "impair"), in the units of the protocol:
+ * milliseconds (fractions allowed), percent (0..100, fractions allowed), kbit/s (1000 bit/s).
+ * Zero means "none" for every member.
+ */
+struct link_impair {
+	double delay_ms, jitter_ms;
+	double loss_pct, duplicate_pct, reorder_pct, corrupt_pct;
+	long long rate_kbit;
+};
+
+#define SPEC_IMPAIR_MAX_MS   60000.0	   /* one minute of delay or jitter */
+#define SPEC_IMPAIR_MAX_KBIT 1000000000LL /* 1 Tbit/s */
+
+/*
+ * Read an "impair" object ({delay_ms?, jitter_ms?, loss_pct?, duplicate_pct?, reorder_pct?,
+ * corrupt_pct?, rate_kbit?}; null or {} is no impairment), checking types, ranges, unknown
+ * members and what netem needs (jitter and reorder need a delay).  Returns 0, or -EINVAL
+ * with *ret_member naming the member (NULL: the object itself) and *ret_msg saying why.
+ */
+int spec_impair_from_json(json_t *v, struct link_impair *ret, const char **ret_member,
+			  const char **ret_msg);
+/* The same as a dispatch param check (see struct param). */
+const char *spec_impair_check(json_t *v, const char **ret_sub);
+/* Whether imp asks for anything. */
+bool spec_impair_is_set(const struct link_impair *imp);
+/* The members that are set (an empty object for none). */
+json_t *spec_impair_to_json(const struct link_impair *imp);
+
+#include "tc.h"
+
+/* Protocol units <-> the kernel's (tc.h); the way back rounds to what the protocol shows. */
+void spec_impair_to_tc(const struct link_impair *imp, struct tc_impair *ret);
+void spec_impair_from_tc(const struct tc_impair *t, struct link_impair *ret);
+
+/*
  * One link of the desired state, as C.  Strings borrow from the JSON document
  * it was read from.  The same shape serves link.add params and stored docs.
  */
@@ -69,6 +104,7 @@ struct link_desc {
 	int up;	     /* -1: leave, 0: down, 1: up */
 	int ipv6_ll; /* -1: leave, 0: no IPv6 link-local address, 1: EUI-64 */
 	const char *master;
+	struct link_impair impair;
 
 	struct {
 		const char *name, *netns;
@@ -77,6 +113,7 @@ struct link_desc {
 		uint8_t mac[NL_ETH_ALEN];
 		int up, ipv6_ll;
 		const char *master;
+		struct link_impair impair;
 	} peer;
 
 	const char *parent; /* vlan, macvlan */
@@ -120,3 +157,21 @@ json_t *spec_link_to_json(const struct link_desc *d);
 
 /* Key of a link, address or route in the desired state; *ret malloc'd. */
 int spec_link_key(const char *netns, const char *name, char **ret);
+
+/*
+ * The settings of a veth's other end, read from that end's own stored doc
+ * (mtu, MAC, ipv6_ll, master, up, impair), into d's peer.  Returns 0, or -EINVAL
+ * when peer_doc is unreadable.
+ */
+int spec_link_peer_from_json(json_t *peer_doc, struct link_desc *d);
+
+/* Routes and addresses. */
+
+/*
+ * A stored route doc ({dst, via?, dev?, metric?, table?, type?}) as the nl
+ * spec that adds or deletes it (dev borrows from doc).  Returns 0 or -EINVAL.
+ */
+int spec_route_from_json(json_t *doc, struct nl_route_spec *ret);
+
+/* A stored address doc ({dev, address, nodad?}): its prefix and nl flags.  0 or -EINVAL. */
+int spec_addr_from_json(json_t *doc, struct nl_prefix *ret, unsigned *ret_flags);

@@ -155,7 +155,10 @@ int write_at_atomic(int dirfd, const char *name, const char *text, mode_t mode)
 	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
 		return -errno;
-	r = write_all(fd, text, strlen(text));
+	/* Exactly mode, whatever the umask (netnsd's unit sets UMask=0077). */
+	r = fchmod(fd, mode) < 0 ? -errno : 0;
+	if (r == 0)
+		r = write_all(fd, text, strlen(text));
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
 	FAILPOINT(RUNTIME_RENAME);
@@ -239,8 +242,11 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
 		return -errno;
+	/* Exactly mode, whatever the umask (netnsd's unit sets UMask=0077). */
+	r = fchmod(fd, mode) < 0 ? -errno : 0;
 	FAILPOINT(FILE_WRITE);
-	r = write_all(fd, data, len);
+	if (r == 0)
+		r = write_all(fd, data, len);
 	FAILPOINT(FILE_FSYNC);
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
@@ -265,11 +271,16 @@ int mkdir_p(const char *path, mode_t mode)
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		if (mkdir(buf, mode) == 0)
+			(void)chmod(buf, mode); /* exactly mode, whatever the umask */
+		else if (errno != EEXIST)
 			return -errno;
 		*p = '/';
 	}
-	if (mkdir(buf, mode) < 0) {
+	if (mkdir(buf, mode) == 0) {
+		if (chmod(buf, mode) < 0)
+			return -errno;
+	} else {
 		struct stat st;
 
 		if (errno != EEXIST)

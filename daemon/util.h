@@ -81,6 +81,7 @@ ssize_t read_at(int dirfd, const char *name, char *buf, size_t size);
  * Replace dirfd/name with text through a rename, so a reader never sees a
  * partial file.  No fsync: for runtime files on tmpfs, which must survive a
  * crash of the writer, not a reboot (that is write_file_atomic()'s job).
+ * The file gets exactly mode, whatever the umask.
  */
 int write_at_atomic(int dirfd, const char *name, const char *text, mode_t mode);
 
@@ -89,11 +90,12 @@ int pid_starttime(pid_t pid, uint64_t *ret);
 
 /*
  * Write data to path atomically: temp file in the same directory, fsync,
- * rename, fsync of the directory.  mode is the new file's mode.
+ * rename, fsync of the directory.  mode is the new file's mode, exactly,
+ * whatever the umask.
  */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
-/* mkdir -p with the given mode for every created component. */
+/* mkdir -p with exactly the given mode (whatever the umask) for every created component. */
 int mkdir_p(const char *path, mode_t mode);
 
 /* Write all bytes, retrying on EINTR and short writes. */

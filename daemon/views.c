@@ -11,6 +11,15 @@
 #include "util.h"
 #include "views.h"
 
+/* The topology that owns a stored object, when one does (topology.apply tags its objects). */
+static void view_topology(json_t *o, json_t *rec)
+{
+	json_t *t = json_object_get(rec, "topology");
+
+	if (json_is_string(t))
+		json_object_set(o, "topology", t);
+}
+
 json_t *view_link(const char *netns, const struct nl_link_info *l)
 {
 	json_t *rec = links_get(netns, l->name), *o;
@@ -26,6 +35,7 @@ json_t *view_link(const char *netns, const struct nl_link_info *l)
 		      nl_format_mac(l->mac, l->mac_len, mac), "up", l->up, "carrier", l->carrier,
 		      "operstate", nl_operstate_to_string(l->operstate));
 	json_object_set_new(o, "master", l->master_ifindex ? json_string(l->master) : json_null());
+	view_topology(o, rec);
 	if (l->addrgen != NL_ADDRGEN_KEEP)
 		json_object_set_new(o, "ipv6_ll", json_boolean(l->addrgen != NL_ADDRGEN_NONE));
 	if (l->ifalias[0])
@@ -62,6 +72,18 @@ json_t *view_link(const char *netns, const struct nl_link_info *l)
 	return o;
 }
 
+void view_link_impair(json_t *view, const struct tc_root *root, bool always)
+{
+	struct link_impair imp = { 0 };
+
+	if (root && root->impair)
+		spec_impair_from_tc(&root->imp, &imp);
+	if (always || spec_impair_is_set(&imp))
+		json_object_set_new(view, "impair", spec_impair_to_json(&imp));
+	else
+		json_object_del(view, "impair");
+}
+
 json_t *view_addr(const char *netns, const struct nl_addr_info *a)
 {
 	_cleanup_(freep) char *key = NULL;
@@ -79,6 +101,8 @@ json_t *view_addr(const char *netns, const struct nl_addr_info *a)
 						    : "other");
 	json_object_set_new(
 	    o, "managed", json_boolean(links_addr_key(o, &key) == 0 && state_get(ADDR_COLL, key)));
+	if (key)
+		view_topology(o, state_get(ADDR_COLL, key));
 	if (a->flags & 0x40) /* IFA_F_TENTATIVE */
 		json_object_set_new(o, "tentative", json_true());
 	return o;
@@ -125,6 +149,8 @@ json_t *view_route(const char *netns, const struct nl_route_info *r)
 	json_object_set_new(
 	    o, "managed",
 	    json_boolean(links_route_key(k, &key) == 0 && state_get(ROUTE_COLL, key)));
+	if (key)
+		view_topology(o, state_get(ROUTE_COLL, key));
 	json_decref(k);
 	return o;
 }

@@ -8,7 +8,7 @@
 #   CC         the compiler (default clang); it must support -fsanitize=fuzzer
 #   FUZZ_OUT   build and work directory, kept (default: a new mktemp directory,
 #              removed again unless something was found)
-#   FUZZ_ONLY  run only this harness (jsonrpc, state, netnsctl or topology)
+#   FUZZ_ONLY  run only this harness (jsonrpc, state, linkspec, topology or netnsctl)
 #
 # Exit status: 0 when every harness ran its time without a finding, 1 when one
 # crashed, leaked, timed out or broke an invariant (the reproducer is saved
@@ -66,28 +66,23 @@ build() {
 }
 build jsonrpc "$d/jsonrpc.c" "$d/dispatch.c" "$d/state.c" "$d/util.c" "$d/log.c"
 build state "$d/state.c" "$d/util.c" "$d/log.c"
+if ! mnl=$(pkg-config --cflags --libs libmnl 2>/dev/null); then
+	echo "$0: pkg-config cannot find libmnl" >&2
+	exit 2
+fi
+# shellcheck disable=SC2086 # a word list
+build linkspec "$d/spec.c" "$d/nl.c" "$d/tc.c" "$d/util.c" "$d/log.c" $mnl
+# shellcheck disable=SC2086 # a word list
+build topology "$d/topology_doc.c" "$d/spec.c" "$d/nl.c" "$d/tc.c" "$d/links.c" "$d/state.c" \
+	"$d/netns.c" "$d/nlcache.c" "$d/views.c" "$d/util.c" "$d/log.c" $mnl
 # netnsctl whole, main() renamed; the harness stands in for the daemon (see it).
 extra="-I$top/client -Dmain=netnsctl_main"
 # shellcheck disable=SC2046 # one word per client source
 build netnsctl $(ls "$top"/client/*.c)
 extra=
-names="jsonrpc state netnsctl"
-# The topology document parser, where the tree has it; it links what the
-# compiled objects are checked with (specs, keys), none of which runs here.
-if [ -f "$d/topology_doc.c" ]; then
-	topo=
-	for f in topology_doc spec nl util log links netns nlcache state views tc; do
-		[ -f "$d/$f.c" ] && topo="$topo $d/$f.c"
-	done
-	extra_libs=$(pkg-config --libs libmnl 2>/dev/null)
-	# shellcheck disable=SC2086
-	build topology $topo
-	extra_libs=
-	names="$names topology"
-fi
 
 status=0
-for name in $names; do
+for name in jsonrpc state linkspec topology netnsctl; do
 	if [ -n "${FUZZ_ONLY:-}" ] && [ "$FUZZ_ONLY" != "$name" ]; then
 		continue
 	fi

@@ -478,7 +478,7 @@ static void test_openrpc(void)
 	   "table: past the end -> NULL");
 
 	/* The document the daemon serves (rpc.discover) is the one in the tree. */
-	embedded = json_loads(methods_openrpc_text(), JSON_REJECT_DUPLICATES, &e);
+	embedded = json_loads(method_ctx_openrpc_text(), JSON_REJECT_DUPLICATES, &e);
 	OK(embedded != NULL, "openrpc: the embedded document parses");
 
 	if (!top) {

@@ -128,6 +128,21 @@ static void step(struct client *c, short events)
 		client_read(c);
 }
 
+/* Open descriptors of this process (the daemon's and the client's). */
+static size_t count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	size_t n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
 /* Run the loop a little without waiting for anything in particular. */
 static void settle(void)
 {
@@ -558,7 +573,7 @@ static void test_daemon_methods(struct client *c)
 	json_decref(r);
 
 	r = call(c, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"rpc.discover\"}");
-	doc = json_loads(methods_openrpc_text(), 0, NULL);
+	doc = json_loads(method_ctx_openrpc_text(), 0, NULL);
 	OK(doc && json_equal(json_object_get(r, "result"), doc),
 	   "rpc.discover: the embedded OpenRPC document");
 	json_decref(doc);
@@ -668,7 +683,7 @@ static void test_limits(void)
 static void test_backpressure(void)
 {
 	static const char req[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"rpc.discover\"}\n";
-	size_t one = strlen(methods_openrpc_text()), n = (2 * MAX_QUEUED) / one + 2, got = 0;
+	size_t one = strlen(method_ctx_openrpc_text()), n = (2 * MAX_QUEUED) / one + 2, got = 0;
 	struct client *c = client_new();
 	char *burst = malloc(n * (sizeof(req) - 1)), *line;
 
@@ -935,6 +950,38 @@ static void test_netns_cycle(struct client *c)
 		OK(found, "netns.list: lists it as managed");
 	}
 	json_decref(r);
+
+	/*
+	 * netns.open: the reply passes the namespace (SCM_RIGHTS).  This client
+	 * reads with read(), so the kernel discards the descriptor: the reply
+	 * still names it, and neither side keeps a copy (daemon and client are
+	 * this one process, so its descriptor count says it).
+	 */
+	{
+		size_t before = count_fds();
+
+		snprintf(req, sizeof(req),
+			 "{\"jsonrpc\":\"2.0\",\"id\":41,\"method\":\"netns.open\","
+			 "\"params\":{\"name\":\"%s\"}}",
+			 ns_name);
+		r = call(c, req);
+		res = json_object_get(r, "result");
+		OK(json_integer_value(json_object_get(res, "fd")) == 0 &&
+			   json_is_integer(json_object_get(res, "fd")),
+		   "netns.open: the result names descriptor 0");
+		OK(json_is_true(json_object_get(res, "managed")), "netns.open: managed");
+		snprintf(req, sizeof(req), NETNS_RUN_DIR "/%s", ns_name);
+		OK(stat(req, &st) == 0 &&
+			   (json_int_t)st.st_ino == json_integer_value(json_object_get(res, "inode")),
+		   "netns.open: inode of the namespace mounted at the name");
+		json_decref(r);
+		settle();
+		OK(count_fds() == before, "netns.open: read() lost the descriptor, nobody leaked it");
+		r = call(c, "{\"jsonrpc\":\"2.0\",\"id\":42,\"method\":\"netns.open\","
+			    "\"params\":{\"name\":\"netnsd-inproc-does-not-exist\"}}");
+		expect_error(r, 1, "not_found", "name", "netns.open of a missing name");
+		json_decref(r);
+	}
 
 	snprintf(req, sizeof(req),
 		 "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"netns.delete\",\"params\":{\"name\":\"%s\"}}",

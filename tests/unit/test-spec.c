@@ -1,7 +1,8 @@
 /*
  * test-spec.c: unit tests of the namespace spec <-> JSON translation
  * (daemon/spec.c): sysctl checks, from_json/to_json round trips and the
- * recorded identity.
+ * recorded identity; link impairments: validation with field paths, and
+ * the conversion to the kernel's units and back.
  */
 #include <string.h>
 
@@ -327,9 +328,236 @@ static void test_netns_json(void)
 	json_decref(doc);
 }
 
+/* Impairments. */
+
+static json_t *load_impair(const char *text)
+{
+	json_error_t e;
+	json_t *v = json_loads(text, JSON_DECODE_ANY, &e);
+
+	if (!v) {
+		printf("# bad test input %s: %s\n", text, e.text);
+		abort();
+	}
+	return v;
+}
+
+/* An impair object that must be rejected, naming member want (NULL: the object) and why. */
+static void impair_bad(const char *text, const char *want_member, const char *want_msg)
+{
+	json_t *v = load_impair(text);
+	struct link_impair imp;
+	const char *member = "untouched", *msg = NULL, *sub = "untouched", *err;
+	char d[256];
+	int r;
+
+	r = spec_impair_from_json(v, &imp, &member, &msg);
+	snprintf(d, sizeof(d), "impair %s: rejected", text);
+	EQ_INT(r, -EINVAL, d);
+	snprintf(d, sizeof(d), "impair %s: names %s", text, want_member ? want_member : "itself");
+	if (want_member)
+		EQ_STR(member, want_member, d);
+	else
+		OK(member == NULL, d);
+	snprintf(d, sizeof(d), "impair %s: says '%s'", text, want_msg);
+	OK(msg && strstr(msg, want_msg), d);
+	if (!msg || !strstr(msg, want_msg))
+		printf("# message: %s\n", msg ? msg : "(none)");
+	/* The dispatch check says the same. */
+	err = spec_impair_check(v, &sub);
+	snprintf(d, sizeof(d), "impair %s: the param check agrees", text);
+	OK(err && msg && !strcmp(err, msg) &&
+	       (want_member ? sub && !strcmp(sub, want_member) : sub == NULL),
+	   d);
+	json_decref(v);
+}
+
+static void test_impair_parse(void)
+{
+	struct link_impair imp;
+	const char *member = "untouched", *msg = NULL;
+	json_t *v, *out;
+	char *text;
+	int r;
+
+	v = load_impair("{}");
+	r = spec_impair_from_json(v, &imp, &member, &msg);
+	OK(r == 0 && !spec_impair_is_set(&imp) && member == NULL, "impair {}: none");
+	json_decref(v);
+	r = spec_impair_from_json(json_null(), &imp, &member, &msg);
+	OK(r == 0 && !spec_impair_is_set(&imp), "impair null: none");
+	r = spec_impair_from_json(NULL, &imp, &member, &msg);
+	OK(r == 0 && !spec_impair_is_set(&imp), "impair absent: none");
+
+	v = load_impair("{\"delay_ms\":50,\"jitter_ms\":2.5,\"loss_pct\":0.5,\"duplicate_pct\":1,"
+			"\"reorder_pct\":25,\"corrupt_pct\":100,\"rate_kbit\":1000}");
+	r = spec_impair_from_json(v, &imp, &member, &msg);
+	EQ_INT(r, 0, "impair full: accepted");
+	OK(imp.delay_ms == 50 && imp.jitter_ms == 2.5 && imp.loss_pct == 0.5 &&
+	       imp.duplicate_pct == 1 && imp.reorder_pct == 25 && imp.corrupt_pct == 100 &&
+	       imp.rate_kbit == 1000,
+	   "impair full: every member read");
+	OK(spec_impair_is_set(&imp), "impair full: set");
+	out = spec_impair_to_json(&imp);
+	text = json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS);
+	EQ_STR(text,
+	       "{\"corrupt_pct\":100,\"delay_ms\":50,\"duplicate_pct\":1,\"jitter_ms\":2.5,"
+	       "\"loss_pct\":0.5,\"rate_kbit\":1000,\"reorder_pct\":25}",
+	       "impair full: to_json writes integers as integers, fractions as reals");
+	OK(json_equal(out, v), "impair full: round trip");
+	free(text);
+	json_decref(out);
+	json_decref(v);
+
+	/* Zeros are "none": not written back. */
+	v = load_impair("{\"delay_ms\":0,\"loss_pct\":0,\"rate_kbit\":0}");
+	r = spec_impair_from_json(v, &imp, &member, &msg);
+	OK(r == 0 && !spec_impair_is_set(&imp), "impair zeros: none");
+	out = spec_impair_to_json(&imp);
+	EQ_INT(json_object_size(out), 0, "impair zeros: to_json is {}");
+	json_decref(out);
+	json_decref(v);
+	/* The bounds themselves are allowed. */
+	v = load_impair("{\"delay_ms\":60000,\"jitter_ms\":60000,\"rate_kbit\":1000000000}");
+	EQ_INT(spec_impair_from_json(v, &imp, &member, &msg), 0, "impair at the bounds: accepted");
+	json_decref(v);
+
+	impair_bad("[]", NULL, "must be an object");
+	impair_bad("{\"delay_ms\":-1}", "delay_ms", "range 0..60000");
+	impair_bad("{\"delay_ms\":60000.5}", "delay_ms", "range 0..60000");
+	impair_bad("{\"delay_ms\":\"10ms\"}", "delay_ms", "must be a number");
+	impair_bad("{\"loss_pct\":100.01}", "loss_pct", "percentage in the range 0..100");
+	impair_bad("{\"duplicate_pct\":-0.1}", "duplicate_pct", "percentage");
+	impair_bad("{\"corrupt_pct\":true}", "corrupt_pct", "must be a number");
+	impair_bad("{\"loss_pct\":null}", "loss_pct", "must be a number");
+	impair_bad("{\"rate_kbit\":1.5}", "rate_kbit", "must be an integer");
+	impair_bad("{\"rate_kbit\":-1}", "rate_kbit", "range 0..1000000000");
+	impair_bad("{\"rate_kbit\":1000000001}", "rate_kbit", "range 0..1000000000");
+	impair_bad("{\"jitter_ms\":5}", "jitter_ms", "needs a delay");
+	impair_bad("{\"jitter_ms\":5,\"delay_ms\":0}", "jitter_ms", "needs a delay");
+	impair_bad("{\"reorder_pct\":10,\"loss_pct\":1}", "reorder_pct", "needs a delay");
+	impair_bad("{\"delay_ms\":0.0009}", "delay_ms", "at least 0.001");
+	impair_bad("{\"delay_ms\":1,\"jitter_ms\":1e-9}", "jitter_ms", "at least 0.001");
+	impair_bad("{\"loss_pct\":0.00001}", "loss_pct", "at least 0.0001");
+	impair_bad("{\"rate\":\"1mbit\"}", "rate", "unknown parameter");
+	impair_bad("{\"delay_ms\":10,\"latency\":1}", "latency", "unknown parameter");
+}
+
+static void test_impair_kernel_units(void)
+{
+	static const double pcts[] = { 0.0001, 0.1, 0.5, 1, 12.3456, 33.3333, 50, 99.9999, 100 };
+	static const double mss[] = { 0.001, 0.5, 1, 10.25, 50, 1234.567, 60000 };
+	struct link_impair imp = { .delay_ms = 10.5, .loss_pct = 1, .rate_kbit = 1000 }, back;
+	struct tc_impair t;
+	char d[128];
+
+	spec_impair_to_tc(&imp, &t);
+	EQ_INT(t.delay_ns, 10500000, "to_tc: 10.5 ms is 10500000 ns");
+	EQ_INT(t.loss, 42949673, "to_tc: 1 % is 2^32/100, rounded");
+	EQ_INT(t.rate, 125000, "to_tc: 1000 kbit/s is 125000 bytes/s");
+	OK(tc_impair_is_set(&t) && tc_impair_needs_netem(&t), "to_tc: delay and loss need netem");
+	imp = (struct link_impair){ .corrupt_pct = 100, .duplicate_pct = 0 };
+	spec_impair_to_tc(&imp, &t);
+	EQ_INT(t.corrupt, TC_PROB_MAX, "to_tc: 100 % is always");
+	EQ_INT(t.duplicate, 0, "to_tc: 0 % is never");
+	imp = (struct link_impair){ .rate_kbit = 1000000000 };
+	spec_impair_to_tc(&imp, &t);
+	EQ_INT(t.rate, 125000000000ull, "to_tc: 1 Tbit/s in 64 bits");
+	OK(tc_impair_is_set(&t) && !tc_impair_needs_netem(&t), "to_tc: a rate alone is a tbf");
+	imp = (struct link_impair){ 0 };
+	spec_impair_to_tc(&imp, &t);
+	OK(!tc_impair_is_set(&t), "to_tc: none is none");
+
+	/* What the kernel keeps reads back as what was asked, at the protocol's precision. */
+	for (size_t i = 0; i < ELEMENTSOF(pcts); i++) {
+		imp = (struct link_impair){ .delay_ms = 1, .loss_pct = pcts[i],
+					    .reorder_pct = pcts[i] };
+		spec_impair_to_tc(&imp, &t);
+		spec_impair_from_tc(&t, &back);
+		snprintf(d, sizeof(d), "kernel round trip: %g %%", pcts[i]);
+		OK(back.loss_pct == pcts[i] && back.reorder_pct == pcts[i], d);
+		if (back.loss_pct != pcts[i])
+			printf("# got %.10g\n", back.loss_pct);
+	}
+	for (size_t i = 0; i < ELEMENTSOF(mss); i++) {
+		imp = (struct link_impair){ .delay_ms = mss[i], .jitter_ms = mss[i] };
+		spec_impair_to_tc(&imp, &t);
+		spec_impair_from_tc(&t, &back);
+		snprintf(d, sizeof(d), "kernel round trip: %g ms", mss[i]);
+		OK(back.delay_ms == mss[i] && back.jitter_ms == mss[i], d);
+		if (back.delay_ms != mss[i])
+			printf("# got %.10g\n", back.delay_ms);
+	}
+	t = (struct tc_impair){ .rate = 625000 };
+	spec_impair_from_tc(&t, &back);
+	EQ_INT(back.rate_kbit, 5000, "from_tc: 625000 bytes/s is 5000 kbit/s");
+}
+
+/* A link doc that must be rejected, naming want_field. */
+static void link_bad(const char *text, const char *want_field, const char *desc)
+{
+	json_t *doc = load_impair(text);
+	const char *field = NULL, *msg = NULL;
+	struct link_desc ld;
+	char d[128];
+
+	snprintf(d, sizeof(d), "link doc, %s: rejected", desc);
+	EQ_INT(spec_link_from_json(doc, &ld, &field, &msg), -EINVAL, d);
+	snprintf(d, sizeof(d), "link doc, %s: field path", desc);
+	EQ_STR(field, want_field, d);
+	json_decref(doc);
+}
+
+/* The impair member of link docs, peer included, with the field path of errors. */
+static void test_link_impair(void)
+{
+	struct link_desc desc;
+	const char *field = NULL, *msg = NULL;
+	json_t *doc, *out;
+	int r;
+
+	doc = load_impair("{\"netns\":\"a\",\"name\":\"e0\",\"kind\":\"veth\",\"impair\":{\"delay_ms\":"
+			  "20,\"loss_pct\":2},\"peer\":{\"name\":\"e1\",\"impair\":{\"rate_kbit\":"
+			  "512}}}");
+	r = spec_link_from_json(doc, &desc, &field, &msg);
+	EQ_INT(r, 0, "link doc with impair: accepted");
+	OK(desc.impair.delay_ms == 20 && desc.impair.loss_pct == 2 &&
+	       desc.peer.impair.rate_kbit == 512,
+	   "link doc with impair: both ends read");
+	out = spec_link_to_json(&desc);
+	OK(json_equal(json_object_get(out, "impair"), json_object_get(doc, "impair")),
+	   "link doc with impair: stored doc keeps it");
+	json_decref(out);
+	json_decref(doc);
+
+	doc = load_impair("{\"name\":\"e0\",\"kind\":\"bridge\",\"impair\":{}}");
+	r = spec_link_from_json(doc, &desc, &field, &msg);
+	OK(r == 0 && !spec_impair_is_set(&desc.impair), "link doc with impair {}: none");
+	out = spec_link_to_json(&desc);
+	OK(!json_object_get(out, "impair"), "link doc with impair {}: not stored");
+	json_decref(out);
+	json_decref(doc);
+
+	link_bad("{\"name\":\"e0\",\"kind\":\"dummy\",\"impair\":{\"loss_pct\":200}}",
+		 "impair.loss_pct", "bad impair");
+	link_bad("{\"name\":\"e0\",\"kind\":\"veth\",\"peer\":{\"name\":\"e1\",\"impair\":"
+		 "{\"jitter_ms\":1}}}",
+		 "peer.impair.jitter_ms", "bad peer impair");
+	link_bad("{\"name\":\"e0\",\"kind\":\"dummy\",\"impair\":5}", "impair",
+		 "impair not an object");
+	/* Stored docs of links netnsd did not create may carry impairments too. */
+	doc = load_impair("{\"name\":\"lo\",\"origin\":\"existing\",\"impair\":{\"rate_kbit\":1}}");
+	r = spec_link_from_json(doc, &desc, &field, &msg);
+	OK(r == 0 && desc.impair.rate_kbit == 1, "existing link doc with impair: read");
+	json_decref(doc);
+}
+
 int main(void)
 {
 	test_sysctls_check();
 	test_netns_json();
+	test_impair_parse();
+	test_impair_kernel_units();
+	test_link_impair();
 	return tap_done();
 }

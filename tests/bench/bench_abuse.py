@@ -184,14 +184,20 @@ def abuse_main(path, nsubs, max_message, ready, stop, result, per_kind=20):
                     pass
                 registered.pop(id(a))
                 old = None
+            # A closed socket left the epoll set by itself, and its fd number may be
+            # reused at once: register or modify, whichever the kernel agrees to.
             if fd is not None and ev:
-                if old is None:
-                    poller.register(fd, ev)
-                elif old[1] != ev:
-                    poller.modify(fd, ev)
+                if old is None or old[1] != ev:
+                    try:
+                        poller.modify(fd, ev)
+                    except FileNotFoundError:
+                        poller.register(fd, ev)
                 registered[id(a)] = (fd, ev)
             elif old is not None:
-                poller.unregister(fd)
+                try:
+                    poller.unregister(old[0])
+                except (OSError, ValueError):
+                    pass
                 registered.pop(id(a))
         byfd = {a.sock.fileno(): a for a in abusers if a.sock is not None}
         for fd, ev in poller.poll(0.02):

@@ -688,22 +688,26 @@ static int cmp_int(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* A fresh listing of the intents directory (its own fd), or NULL. */
+static DIR *intents_open(void)
+{
+	int fd = st.intents_fd < 0 ? -1 : openat(st.intents_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+
+	if (!d && fd >= 0)
+		close(fd);
+	return d;
+}
+
 void state_intent_recover(void (*fn)(json_t *what, void *data), void *data)
 {
 	_cleanup_(freep) int *ids = NULL;
 	size_t n = 0, cap = 0;
 	struct dirent *de;
-	DIR *d;
-	int fd;
+	DIR *d = intents_open();
 
-	if (st.intents_fd < 0)
+	if (!d)
 		return;
-	fd = openat(st.intents_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
 	while ((de = readdir(d))) {
 		char *end;
 		long v = strtol(de->d_name, &end, 10);
@@ -738,17 +742,10 @@ void state_intent_recover(void (*fn)(json_t *what, void *data), void *data)
 void state_intent_clear(void)
 {
 	struct dirent *de;
-	DIR *d;
-	int fd;
+	DIR *d = intents_open();
 
-	if (st.intents_fd < 0)
+	if (!d)
 		return;
-	fd = openat(st.intents_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
 	while ((de = readdir(d)))
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
 			(void)unlinkat(st.intents_fd, de->d_name, 0);

@@ -21,7 +21,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 from netnsd_test import NETNSD, Skip, main, test
 import crashlib
@@ -68,12 +67,8 @@ def one_run(fp, nth):
             v.append("netnsd exited with %d, not at the failpoint:\n%s" % (status, d.log_tail()))
         d.start()
         conn = d.conn()
-        v += wl.check(conn) + wl.orphan_shims(d.runtime_dir, conn)
         # The processes end within a second; their exit codes must be exact.
-        deadline = time.time() + 10
-        while wl.model.procs and time.time() < deadline:
-            time.sleep(0.1)
-            v += wl.check(conn)
+        v += wl.final_check(conn, d.runtime_dir)
         if wl.model.procs:
             v.append("processes never ended: %s" % sorted(wl.model.procs))
         # Everything is still netnsd's to delete, and then nothing is left.

@@ -22,6 +22,7 @@ import random
 import socket
 import subprocess
 import threading
+import time
 
 NSFS_DEV = os.stat("/proc/self/ns/net").st_dev
 LINK_MARK = "netnsd"
@@ -439,19 +440,33 @@ class Workload:
     def orphan_shims(self, runtime_dir, conn):
         """Shims alive whose process netnsd does not list."""
         listed = set(p["id"] for p in conn.call("proc.list")["processes"])
-        out = []
-        procs = os.path.join(runtime_dir, "procs")
-        for pid in os.listdir("/proc"):
-            if not pid.isdigit():
-                continue
-            try:
-                with open("/proc/%s/cmdline" % pid, "rb") as f:
-                    argv = f.read().split(b"\0")
-            except OSError:
-                continue
-            if len(argv) >= 2 and argv[0].endswith(b"netnsd-shim") and \
-                    argv[1].decode(errors="replace").startswith(procs + "/"):
-                pid_id = os.path.basename(argv[1].decode())
-                if pid_id not in listed:
-                    out.append("shim %s for %s: running, not known to netnsd" % (pid, pid_id))
-        return out
+        return ["shim %d for %s: running, not known to netnsd" % (pid, pid_id)
+                for pid, pid_id in shims_of(runtime_dir) if pid_id not in listed]
+
+    def final_check(self, conn, runtime_dir, wait_s=10):
+        """check() and orphan_shims() after a restart, then again until the processes
+        of the model ended (their exit codes are checked as they do)."""
+        v = self.check(conn) + self.orphan_shims(runtime_dir, conn)
+        deadline = time.time() + wait_s
+        while self.model.procs and time.time() < deadline:
+            time.sleep(0.2)
+            v += self.check(conn)
+        return v
+
+
+def shims_of(runtime_dir):
+    """(pid, process id) of the netnsd-shim processes working for this runtime dir."""
+    out = []
+    procs = os.path.join(runtime_dir, "procs") + "/"
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if len(argv) >= 2 and argv[0].endswith(b"netnsd-shim") and \
+                argv[1].decode(errors="replace").startswith(procs):
+            out.append((int(pid), os.path.basename(argv[1].decode(errors="replace"))))
+    return out

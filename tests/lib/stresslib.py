@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -145,20 +144,7 @@ class Netnsd:
 
 def shims_of(runtime_dir):
     """PIDs of netnsd-shim processes working for this runtime dir."""
-    out = []
-    procs = os.path.join(runtime_dir, "procs") + "/"
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open("/proc/%s/cmdline" % pid, "rb") as f:
-                argv = f.read().split(b"\0")
-        except OSError:
-            continue
-        if len(argv) >= 2 and argv[0].endswith(b"netnsd-shim") and \
-                argv[1].decode(errors="replace").startswith(procs):
-            out.append(int(pid))
-    return out
+    return [pid for pid, _ in crashlib.shims_of(runtime_dir)]
 
 
 def host_links(prefix=None):

@@ -108,11 +108,7 @@ def main():
         # The last kill is checked too, then the workload waits for its processes.
         d.start()
         conn = d.conn()
-        v = wl.check(conn) + wl.orphan_shims(d.runtime_dir, conn)
-        deadline = time.time() + 10
-        while wl.model.procs and time.time() < deadline:
-            time.sleep(0.2)
-            v += wl.check(conn)
+        v = wl.final_check(conn, d.runtime_dir)
         conn.close()
         for x in v:
             counts[classify(x)] += 1

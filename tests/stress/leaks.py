@@ -29,6 +29,22 @@ import stresslib  # noqa: E402
 WARMUP = 50
 
 
+def cycle(c, prefix, procns, i, slots=7):
+    """One wired node made and deleted, one process run and deleted, on connection c."""
+    ns, host = "%sn%d" % (prefix, i % slots), "%sh%d" % (prefix, i % slots)
+    c.call("netns.add", {"name": ns})
+    c.call("link.add", {"netns": ns, "name": "eth0", "kind": "veth", "up": True,
+                        "peer": {"name": host, "netns": None, "up": True}})
+    c.call("addr.add", {"netns": ns, "dev": "eth0", "address": "10.66.%d.2/24" % (i % slots)})
+    c.call("route.add", {"netns": ns, "dst": "10.67.0.0/16", "via": "10.66.%d.1" % (i % slots)})
+    c.call("netns.delete", {"name": ns, "grace_ms": 0})
+    p = c.call("proc.spawn", {"netns": procns, "argv": ["true"]})
+    w = c.call("proc.wait", {"id": p["id"], "timeout_ms": 10000})
+    if w.get("exit_code") != 0:
+        raise RuntimeError("proc %s ended %r" % (p["id"], w))
+    c.call("proc.delete", {"id": p["id"], "grace_ms": 0})
+
+
 def sample(d, cycles, t0, prefix):
     """Other users of the machine make namespaces and links too: count ours by prefix
     (the totals are there for the record)."""
@@ -61,27 +77,13 @@ def main():
         c = d.conn()
         c.call("netns.add", {"name": procns})
 
-        def cycle(i):
-            ns, host = "%sn%d" % (prefix, i % 7), "%sh%d" % (prefix, i % 7)
-            c.call("netns.add", {"name": ns})
-            c.call("link.add", {"netns": ns, "name": "eth0", "kind": "veth", "up": True,
-                                "peer": {"name": host, "netns": None, "up": True}})
-            c.call("addr.add", {"netns": ns, "dev": "eth0", "address": "10.66.%d.2/24" % (i % 7)})
-            c.call("route.add", {"netns": ns, "dst": "10.67.0.0/16", "via": "10.66.%d.1" % (i % 7)})
-            c.call("netns.delete", {"name": ns, "grace_ms": 0})
-            p = c.call("proc.spawn", {"netns": procns, "argv": ["true"]})
-            w = c.call("proc.wait", {"id": p["id"], "timeout_ms": 10000})
-            if w.get("exit_code") != 0:
-                raise RuntimeError("proc %s ended %r" % (p["id"], w))
-            c.call("proc.delete", {"id": p["id"], "grace_ms": 0})
-
         for i in range(WARMUP):
-            cycle(i)
+            cycle(c, prefix, procns, i)
         # Closing handles finishes on the next loop turns; let them settle first.
         time.sleep(0.5)
         samples.append(sample(d, 0, t0, prefix))
         for i in range(1, args.n + 1):
-            cycle(i)
+            cycle(c, prefix, procns, i)
             if i % every == 0 or i == args.n:
                 time.sleep(0.5)
                 samples.append(sample(d, i, t0, prefix))

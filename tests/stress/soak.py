@@ -35,6 +35,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, os.path.join(HERE, "..", "bench"))
 import crashlib  # noqa: E402
 import stresslib  # noqa: E402
+sys.path.insert(0, HERE)
+import leaks  # noqa: E402
 
 
 def cycles(d, prefix, stop, counter):
@@ -48,7 +50,7 @@ def cycles(d, prefix, stop, counter):
             cycles_on(c, prefix, procns, stop, counter, i)
         except (OSError, RuntimeError, ValueError):
             i = counter[0] + 1
-            for ns in ("%sn%d" % (prefix, k) for k in range(5)):
+            for ns in ("%sn%d" % (prefix, k) for k in range(5)):  # leaks.cycle's names
                 try:
                     d.call("netns.delete", {"name": ns, "grace_ms": 0})
                 except (OSError, RuntimeError, ValueError):
@@ -58,20 +60,10 @@ def cycles(d, prefix, stop, counter):
 
 
 def cycles_on(c, prefix, procns, stop, counter, i):
-    if True:
-        while not stop.is_set():
-            ns, host = "%sn%d" % (prefix, i % 5), "%sh%d" % (prefix, i % 5)
-            c.call("netns.add", {"name": ns})
-            c.call("link.add", {"netns": ns, "name": "eth0", "kind": "veth", "up": True,
-                                "peer": {"name": host, "netns": None, "up": True}})
-            c.call("addr.add", {"netns": ns, "dev": "eth0", "address": "10.68.%d.2/24" % (i % 5)})
-            c.call("route.add", {"netns": ns, "dst": "10.69.0.0/16", "via": "10.68.%d.1" % (i % 5)})
-            c.call("netns.delete", {"name": ns, "grace_ms": 0})
-            p = c.call("proc.spawn", {"netns": procns, "argv": ["true"]})
-            c.call("proc.wait", {"id": p["id"], "timeout_ms": 10000})
-            c.call("proc.delete", {"id": p["id"], "grace_ms": 0})
-            i += 1
-            counter[0] = i
+    while not stop.is_set():
+        leaks.cycle(c, prefix, procns, i, slots=5)
+        i += 1
+        counter[0] = i
 
 
 def reaper(d, wl, stop, violations):
@@ -175,11 +167,7 @@ def main():
         d.stop()
         d.start()
         conn = d.conn()
-        v = wl.check(conn) + wl.orphan_shims(d.runtime_dir, conn)
-        deadline = time.time() + 10
-        while wl.model.procs and time.time() < deadline:
-            time.sleep(0.2)
-            v += wl.check(conn)
+        v = wl.final_check(conn, d.runtime_dir)
         conn.close()
         figures["violations"] = reap_v + v
         figures["acked"] = wl.model.acked

@@ -183,6 +183,21 @@ def cleanup(prefix, daemon=None):
         shutil.rmtree(daemon.tmp, ignore_errors=True)
 
 
+def finish(daemon, prefix, namespaces):
+    """Delete the namespaces through netnsd while it runs (so its shims stop too), stop
+    it, then remove whatever the prefix still names."""
+    try:
+        if daemon.proc and daemon.proc.poll() is None:
+            for name in namespaces:
+                try:
+                    daemon.call("netns.delete", {"name": name, "grace_ms": 0})
+                except Exception:
+                    pass
+            daemon.stop()
+    finally:
+        cleanup(prefix, daemon)
+
+
 def prefix_for(tag):
     return "%s%04x" % (tag, os.getpid() & 0xFFFF)
 

@@ -123,16 +123,7 @@ def main():
         if args.keep_log and figures["violations"]:
             import shutil
             shutil.copy(d.log_path, args.keep_log)
-        try:
-            if d.proc and d.proc.poll() is None:
-                for n in [k[1] for k in wl.model.objs if k[0] == "netns"] + [procns]:
-                    try:
-                        d.call("netns.delete", {"name": n, "grace_ms": 0})
-                    except Exception:
-                        pass
-                d.stop()
-        finally:
-            stresslib.cleanup(prefix, d)
+        stresslib.finish(d, prefix, [k[1] for k in wl.model.objs if k[0] == "netns"] + [procns])
     stresslib.emit(figures, args.json)
     return 1 if figures["violations"] else 0
 

@@ -183,17 +183,7 @@ def main():
         if k9 is not None and k9.poll() is None:
             k9.terminate()
             k9.wait()
-        try:
-            if d.proc and d.proc.poll() is None:
-                for key in list(wl.model.objs):
-                    if key[0] == "netns":
-                        try:
-                            d.call("netns.delete", {"name": key[1], "grace_ms": 0})
-                        except Exception:
-                            pass
-                d.stop()
-        finally:
-            stresslib.cleanup(prefix, d)
+        stresslib.finish(d, prefix, [k[1] for k in wl.model.objs if k[0] == "netns"])
     stresslib.emit(figures, args.json)
     ok = figures.get("alive") and not figures["violations"] and \
         not figures.get("kill9", {}).get("violations")

@@ -20,6 +20,7 @@ the binary (default: build/daemon/netnsd).
 import argparse
 import os
 import random
+import signal
 import sys
 import time
 
@@ -129,4 +130,6 @@ def main():
 
 
 if __name__ == "__main__":
+    # Stopped from outside (the soak, a test's timeout): clean up all the same.
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(1))
     sys.exit(main())

@@ -20,6 +20,7 @@ where they started and RSS grew by at most --rss-slack-kib; 1 otherwise;
 
 import argparse
 import os
+import signal
 import sys
 import time
 
@@ -116,4 +117,6 @@ def main():
 
 
 if __name__ == "__main__":
+    # Stopped from outside (the soak, a test's timeout): clean up all the same.
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(1))
     sys.exit(main())

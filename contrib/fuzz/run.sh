@@ -71,7 +71,9 @@ if ! mnl=$(pkg-config --cflags --libs libmnl 2>/dev/null); then
 	exit 2
 fi
 # shellcheck disable=SC2086 # a word list
-build linkspec "$d/spec.c" "$d/nl.c" "$d/tc.c" "$d/util.c" "$d/log.c" $mnl
+# spec.c reads route types through views.c, which brings links.c and what it needs.
+build linkspec "$d/spec.c" "$d/nl.c" "$d/tc.c" "$d/views.c" "$d/links.c" "$d/state.c" \
+	"$d/netns.c" "$d/nlcache.c" "$d/util.c" "$d/log.c" $mnl
 # shellcheck disable=SC2086 # a word list
 build topology "$d/topology_doc.c" "$d/spec.c" "$d/nl.c" "$d/tc.c" "$d/links.c" "$d/state.c" \
 	"$d/netns.c" "$d/nlcache.c" "$d/views.c" "$d/util.c" "$d/log.c" $mnl

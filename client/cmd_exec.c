@@ -410,6 +410,10 @@ static int cmd_exec(struct ctx *c, int argc, char **argv)
 		}
 	}
 
+	/* The record is ours: if we are killed before we delete it, netnsd forgets it once
+	 * the program ends (the program itself runs on, as ip netns exec's would). */
+	json_object_set_new(params, "ephemeral", json_true());
+
 	sigaction(SIGPIPE, &ign, &old_pipe);
 	x.sigfd = signals_take(sigs, &old_mask);
 	if (x.sigfd < 0) {

@@ -145,7 +145,7 @@ static int link_add(struct ctx *c, int argc, char **argv)
 		return bad_args(c, "missing 'type KIND' (veth, bridge, dummy, vlan, macvlan, "
 				   "vxlan)");
 	/* Like ip, the peer is made where the link is unless 'netns' says otherwise. */
-	if (peer && c->netns && !json_object_get(peer, "netns"))
+	if (peer && json_object_get(params, "netns") && !json_object_get(peer, "netns"))
 		json_object_set(peer, "netns", json_object_get(params, "netns"));
 	return call_quiet(c, "link.add", TAKE_PTR(params));
 }

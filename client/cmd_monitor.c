@@ -170,7 +170,7 @@ static int cmd_monitor(struct ctx *c, int argc, char **argv)
 	_cleanup_(json_decrefp) json_t *params = json_object();
 	json_t *topics = NULL, *result = NULL;
 	const char *ns = c->netns, *arrow = "->", *cs;
-	bool timestamp = false, host_only;
+	bool timestamp = false;
 	sigset_t old_mask;
 	int sigfd, r, status = EXIT_FAIL;
 
@@ -227,9 +227,10 @@ static int cmd_monitor(struct ctx *c, int argc, char **argv)
 		}
 		json_array_append_new(topics, json_string(w));
 	}
-	/* netnsd filters by namespace name; the host's events alone are picked here. */
-	host_only = ns && !strcmp(ns, "host");
-	if (ns && !host_only) {
+	/* netnsd filters: one namespace by its name, or the host alone. */
+	if (ns && !strcmp(ns, "host")) {
+		json_object_set_new(params, "host", json_true());
+	} else if (ns) {
 		json_t *v = json_string(ns);
 
 		if (!v)
@@ -264,9 +265,6 @@ static int cmd_monitor(struct ctx *c, int argc, char **argv)
 			if (strcmp(json_string_value(json_object_get(msg, "method")) ?: "",
 				   "event") ||
 			    !json_is_object(ev))
-				continue;
-			if (host_only && !json_is_null(json_object_get(ev, "netns")) &&
-			    strcmp(json_string_value(json_object_get(ev, "topic")) ?: "", "daemon"))
 				continue;
 			if (c->json) {
 				json_dumpf(ev, stdout, JSON_COMPACT);

@@ -81,11 +81,13 @@ int proc_exit_status(json_t *p)
 
 /* The options of proc run and exec (exec takes those marked for_exec). */
 enum spawn_opt_type {
-	SO_STRING,  /* --opt TEXT: a string param */
-	SO_RESTART, /* --restart no|on-failure|always */
-	SO_ENV,	    /* --env KEY=VALUE, repeatable */
-	SO_FLAG,    /* --opt: true */
-	SO_STDIO,   /* --stdout log|null|FILE */
+	SO_STRING,    /* --opt TEXT: a string param */
+	SO_RESTART,   /* --restart no|on-failure|always */
+	SO_ENV,	      /* --env KEY=VALUE, repeatable */
+	SO_FLAG,      /* --opt: true */
+	SO_STDIO,     /* --stdout log|null|FILE */
+	SO_LOG_MAX,   /* --log-max-bytes N (0: no cap) */
+	SO_LOG_FILES, /* --log-files N (1 to 100) */
 };
 
 static const struct spawn_opt {
@@ -102,6 +104,8 @@ static const struct spawn_opt {
 	{ "--env-replace", "env_replace", SO_FLAG, false },
 	{ "--stdout", "stdout", SO_STDIO, false },
 	{ "--stderr", "stderr", SO_STDIO, false },
+	{ "--log-max-bytes", "log_max_bytes", SO_LOG_MAX, false },
+	{ "--log-files", "log_files", SO_LOG_FILES, false },
 };
 
 /* Set the param of spawn option o from its value v; 0 or EXIT_USAGE. */
@@ -126,6 +130,17 @@ static int spawn_opt_set(const struct ctx *c, json_t *params, const struct spawn
 	case SO_FLAG:
 		val = json_true();
 		break;
+	case SO_LOG_MAX:
+	case SO_LOG_FILES: {
+		long long n, lo = o->type == SO_LOG_MAX ? 0 : 1;
+		long long hi = o->type == SO_LOG_MAX ? 1LL << 50 : 100;
+
+		if (!parse_int(v, lo, hi, &n))
+			return bad_args(c, "%s wants a number from %lld to %lld, not '%s'", o->opt,
+					lo, hi, v);
+		val = json_integer(n);
+		break;
+	}
 	case SO_STDIO:
 		if (!strcmp(v, "log") || !strcmp(v, "null")) {
 			val = json_string(v);
@@ -406,10 +421,10 @@ static json_t *id_int_params(struct ctx *c, int argc, char **argv, const struct 
 static int proc_show(struct ctx *c, int argc, char **argv)
 {
 	static const char *const shown[] = {
-		"id",	       "name",	      "netns",	  "argv",      "state",
-		"pid",	       "restart",     "restarts", "service",   "adopted",
-		"created",     "started",     "exited",	  "exit_code", "signal",
-		"core_dumped", "error_stage", "errno",	  "log",
+		"id",	   "name",	"netns",	 "argv",	"state",       "pid",
+		"restart", "restarts",	"service",	 "adopted",	"created",     "started",
+		"exited",  "exit_code", "signal",	 "core_dumped", "error_stage", "errno",
+		"log",	   "stopped",	"log_max_bytes", "log_files",
 	};
 	json_t *params, *result = NULL, *v;
 	_cleanup_(freep) char *cmd = NULL;
@@ -437,6 +452,7 @@ static int proc_show(struct ctx *c, int argc, char **argv)
 	   json_integer_value(json_object_get(result, "restarts")));
 	kv("service", "%s", json_is_true(json_object_get(result, "service")) ? "yes" : "no");
 	kv("adopted", "%s", json_is_true(json_object_get(result, "adopted")) ? "yes" : "no");
+	kv("stopped", "%s", json_is_true(json_object_get(result, "stopped")) ? "yes" : "no");
 	for (const char *const *k = (const char *const[]){ "created", "started", "exited", NULL };
 	     *k; k++)
 		if ((v = json_object_get(result, *k)) && !json_is_null(v))
@@ -456,8 +472,17 @@ static int proc_show(struct ctx *c, int argc, char **argv)
 
 		kv("error", "%s%s%s", stage, e > 0 ? ": " : "", e > 0 ? strerror((int)e) : "");
 	}
-	if ((v = json_object_get(result, "log")))
+	if ((v = json_object_get(result, "log"))) {
+		json_int_t max = json_integer_value(json_object_get(result, "log_max_bytes"));
+
 		kv("log", "%s", json_string_value(v) ?: "?");
+		if (max > 0)
+			kv("log cap",
+			   "%" JSON_INTEGER_FORMAT " bytes, %" JSON_INTEGER_FORMAT " files", max,
+			   json_integer_value(json_object_get(result, "log_files")));
+		else
+			kv("log cap", "none");
+	}
 	/* Whatever else the daemon reports. */
 	json_object_foreach(result, key, v) {
 		bool known = false;
@@ -550,12 +575,20 @@ static int proc_delete(struct ctx *c, int argc, char **argv)
 	return params ? call_quiet(c, "proc.delete", params) : EXIT_USAGE;
 }
 
+static int proc_stop(struct ctx *c, int argc, char **argv)
+{
+	static const struct id_int_opt o = { "--grace", "grace_ms", "milliseconds", 600000 };
+	json_t *params = id_int_params(c, argc, argv, &o);
+
+	return params ? call_quiet(c, "proc.stop", params) : EXIT_USAGE;
+}
+
 static const struct verb proc_verbs[] = {
 	{
 	    .name = "run",
 	    .run = proc_run,
-	    .words =
-		"--name --restart --user --group --cwd --env --env-replace --stdout --stderr --",
+	    .words = "--name --restart --user --group --cwd --env --env-replace --stdout --stderr "
+		     "--log-max-bytes --log-files --",
 	    .uses_netns = true,
 	    .args = "NS [OPTION]... -- CMD [ARG]...",
 	    .summary = "start a supervised process in a namespace",
@@ -587,6 +620,10 @@ static const struct verb proc_verbs[] = {
 		    "                     relative path is taken from the current directory)\n"
 		    "  --stderr WHERE     the same for standard error (default log: the same\n"
 		    "                     file as standard output)\n"
+		    "  --log-max-bytes N  rotate a log file before it grows beyond N bytes (0:\n"
+		    "                     no cap; default: netnsd's --log-max-bytes, 8 MiB)\n"
+		    "  --log-files N      log files kept, the current one and N - 1 rotated\n"
+		    "                     ones, FILE.1 the newest (default 2)\n"
 		    "Standard input is /dev/null.  Put '--' before CMD.",
 	},
 	{
@@ -613,8 +650,9 @@ static const struct verb proc_verbs[] = {
 	    .help = "Show everything netnsd knows about process ID (its ID or its name) as\n"
 		    "\"key: value\" lines: name, namespace, command, state, PID, restart policy\n"
 		    "and count, whether it is a service (restarted after a reboot) and whether\n"
-		    "it was adopted after a restart of netnsd, its times, its exit status, the\n"
-		    "error that stopped its start, and its log file.",
+		    "it was adopted after a restart of netnsd, whether it was stopped for good\n"
+		    "(proc stop), its times, its exit status, the error that stopped its start,\n"
+		    "and its log file with its size cap.",
 	},
 	{
 	    .name = "kill",
@@ -624,7 +662,9 @@ static const struct verb proc_verbs[] = {
 	    .help = "Send SIGNAL (default TERM; a number, or a name with or without SIG,\n"
 		    "e.g. KILL, HUP, INT, USR1) to the running program of process ID.  netnsd\n"
 		    "sends it through a pidfd, so a recycled PID is never hit.  The restart\n"
-		    "policy still applies: to stop a service for good, use 'proc delete'.",
+		    "policy still applies: to stop a service for good, use 'proc stop'.  A\n"
+		    "service waiting to be restarted (backoff) has no program to signal: TERM,\n"
+		    "KILL, INT, QUIT or HUP then cancel the restart, as 'proc stop' does.",
 	},
 	{
 	    .name = "wait",
@@ -649,6 +689,20 @@ static const struct verb proc_verbs[] = {
 		    "standard output and error with the default --stdout/--stderr log (the\n"
 		    "log file survives restarts of the program).  --tail N prints only the\n"
 		    "last N lines.  netnsd reads at most the last 1 MiB.",
+	},
+	{
+	    .name = "stop",
+	    .run = proc_stop,
+	    .words = "--grace",
+	    .args = "ID [--grace MS]",
+	    .summary = "stop a process for good, whatever its state",
+	    .help = "Stop process ID for good, as 'systemctl stop' does: no more restarts, a\n"
+		    "restart waiting in backoff is cancelled, and a running program gets\n"
+		    "SIGTERM and SIGKILL if it still runs after MS milliseconds (default\n"
+		    "3000).  Returns once it has ended.  The process stays listed (stopped),\n"
+		    "also across restarts of netnsd, and a service is still started again\n"
+		    "after a reboot; 'proc delete' forgets it.  Prints nothing; with --json,\n"
+		    "the process as it ended.",
 	},
 	{
 	    .name = "delete",
@@ -687,6 +741,7 @@ const struct verb verb_proc = {
 	    "  netnsctl proc show web\n"
 	    "  netnsctl proc logs web --tail 20\n"
 	    "  netnsctl proc kill web HUP\n"
+	    "  netnsctl proc stop web\n"
 	    "  netnsctl proc delete web\n"
 	    "\n"
 	    "  # A one-off job: start it, wait for it, use its exit status.\n"

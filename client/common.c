@@ -318,12 +318,16 @@ const char *next_word(char **argv, int *i)
 	return argv[++*i];
 }
 
-/* Params of a command that acts in -n's namespace: {"netns": NS}, or {} for the host. */
+/*
+ * Params of a command that acts in -n's namespace: {"netns": NS}, or {} for the host
+ * (no -n, or -n host: 'host' means the host everywhere in netnsctl).
+ */
 json_t *ns_params(const struct ctx *c)
 {
 	json_t *p = json_object();
 
-	if (p && c->netns && json_object_set_new(p, "netns", json_string(c->netns)) < 0) {
+	if (p && c->netns && strcmp(c->netns, "host") != 0 &&
+	    json_object_set_new(p, "netns", json_string(c->netns)) < 0) {
 		json_decref(p);
 		return NULL;
 	}

@@ -74,7 +74,7 @@ void help_main(void)
 	       "  -n, --netns NAME   the namespace that link, addr and route commands act in\n"
 	       "                     (default: the host, where netnsd runs); for proc run,\n"
 	       "                     exec, proc list and monitor, the namespace to run in or\n"
-	       "                     to list or watch\n"
+	       "                     to list or watch; 'host' is the host everywhere\n"
 	       "  -h, --help         show this help, or a command's help, and exit\n"
 	       "  -V, --version      show netnsctl's version and exit\n"
 	       "\n"

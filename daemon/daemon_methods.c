@@ -25,7 +25,18 @@ static json_t *restore_report(void)
 {
 	json_t *o = json_pack("{s:[],s:[],s:[]}", "adopted", "recreated", "failed");
 	const struct reconcile_item *it;
+	const char *const *foreign;
 	size_t n;
+
+	/* Present only when there is something: it is rare, and older clients compare. */
+	foreign = proc_foreign(&n);
+	if (n)
+		json_object_set_new(o, "ignored", json_array());
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(json_object_get(o, "ignored"),
+				      json_pack("{s:s,s:s,s:s}", "kind", "proc", "name", foreign[i],
+						"message",
+						"made by a netnsd of another state directory"));
 
 	it = reconcile_report(&n);
 	for (size_t i = 0; i < n; i++) {
@@ -67,6 +78,10 @@ static void method_info(struct call *c, json_t *params)
 		      "uptime_ms", (json_int_t)((now_usec() - ctx->start_usec) / 1000), "socket",
 		      cfg->socket_path, "socket_activated", ctx->socket_activated, "state_dir",
 		      ctx->state_dir);
+	if (ctx->runtime_dir)
+		json_object_set_new(o, "runtime_dir", json_string(ctx->runtime_dir));
+	if (state_identity())
+		json_object_set_new(o, "state_id", json_string(state_identity()));
 	json_object_set_new(o, "counts",
 			    json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "namespaces",
 				      count("netns"), "links", count("link"), "addresses",
@@ -81,6 +96,13 @@ static void method_info(struct call *c, json_t *params)
 			  (json_int_t)cfg->max_connections, "max_queued_bytes",
 			  (json_int_t)cfg->max_queued, "max_namespaces",
 			  (json_int_t)ctx->max_namespaces));
+	/* 0: no cap on the log files of supervised processes. */
+	json_object_set_new(json_object_get(o, "limits"), "log_max_bytes",
+			    json_integer(proc_get_config()->log_max_bytes > 0
+					     ? proc_get_config()->log_max_bytes
+					     : 0));
+	json_object_set_new(json_object_get(o, "limits"), "log_files",
+			    json_integer(proc_get_config()->log_files));
 	json_object_set_new(o, "state",
 			    json_pack("{s:I,s:I,s:I,s:I,s:I,s:s,s:s}", "commits",
 				      (json_int_t)ss.commits, "records", (json_int_t)ss.records,

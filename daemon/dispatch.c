@@ -287,8 +287,6 @@ static const char *validate_value(const struct param *p, json_t *v, char *field,
 		       "not starting with '.' or '-'";
 	if (p->type == P_IFNAME && !ifname_valid(json_string_value(v)))
 		return "invalid interface name: 1-15 bytes, no '/', ':' or whitespace";
-	if (p->type == P_STRING && memchr(json_string_value(v), '\0', json_string_length(v)))
-		return "must not contain NUL characters";
 	if (p->min || p->max) {
 		long long n = p->type == P_INT	   ? json_integer_value(v)
 			      : p->type == P_ARRAY ? (long long)json_array_size(v)
@@ -327,12 +325,76 @@ static const char *validate_value(const struct param *p, json_t *v, char *field,
 	return NULL;
 }
 
+/*
+ * A member name as a field path element: a NUL in it (decoded as JSONRPC_NUL_MARK) is
+ * written as the escape the client sent.
+ */
+static void name_for_field(char *out, size_t outlen, const char *key)
+{
+	size_t n = 0;
+
+	for (const char *k = key; *k && n + 7 < outlen;) {
+		if (!strncmp(k, JSONRPC_NUL_MARK, strlen(JSONRPC_NUL_MARK))) {
+			memcpy(out + n, "\\u0000", 6);
+			n += 6;
+			k += strlen(JSONRPC_NUL_MARK);
+		} else {
+			out[n++] = *k++;
+		}
+	}
+	out[n] = '\0';
+}
+
+/*
+ * Every string below v, names and values, at any depth: none may hold U+0000, which
+ * each C string API (paths, names, argv, the environment) would cut short.  Checked here,
+ * once for every method, before any spec or handler looks at the values.
+ */
+static const char *find_nul(json_t *v, char *field, size_t fieldlen)
+{
+	size_t plen = strlen(field), sep = plen ? 1 : 0, i;
+	const char *key, *err;
+	json_t *m;
+
+	if (json_is_string(v))
+		return jsonrpc_has_nul(json_string_value(v), json_string_length(v))
+			   ? "must not contain NUL characters (U+0000)"
+			   : NULL;
+	if (json_is_object(v)) {
+		json_object_foreach(v, key, m) {
+			/* No buffer per level: params may nest as deep as the parser allows. */
+			if (plen + sep + 1 < fieldlen) {
+				field[plen] = '.';
+				name_for_field(field + plen + sep, fieldlen - plen - sep, key);
+			}
+			if (jsonrpc_has_nul(key, strlen(key)))
+				return "member names must not contain NUL characters (U+0000)";
+			err = find_nul(m, field, fieldlen);
+			if (err)
+				return err;
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, m) {
+			snprintf(field + plen, fieldlen - plen, "%s%zu", plen ? "." : "", i);
+			err = find_nul(m, field, fieldlen);
+			if (err)
+				return err;
+		}
+	}
+	field[plen] = '\0';
+	return NULL;
+}
+
 const char *dispatch_validate(const struct param *spec, json_t *params, char *field,
 			      size_t fieldlen)
 {
 	static const struct param none[] = { { 0 } };
+	const char *err;
 
 	field[0] = '\0';
+	err = find_nul(params, field, fieldlen);
+	if (err)
+		return err;
 	return validate_object(spec ? spec : none, params, field, fieldlen);
 }
 

@@ -22,6 +22,7 @@ struct events_sub {
 	unsigned long long id, seq, lost;
 	unsigned topics;
 	char *netns;
+	bool host_only;
 	const struct events_sub_ops *ops;
 	void *owner;
 	uint64_t over_since; /* monotonic usec when it went over the limit; 0: not over */
@@ -148,7 +149,7 @@ void events_get_stats(struct events_stats *ret)
 	*ret = bus.stats;
 }
 
-struct events_sub *events_subscribe(unsigned topics, const char *netns,
+struct events_sub *events_subscribe(unsigned topics, const char *netns, bool host_only,
 				    const struct events_sub_ops *ops, void *owner)
 {
 	struct events_sub *s;
@@ -165,6 +166,7 @@ struct events_sub *events_subscribe(unsigned topics, const char *netns,
 	}
 	s->id = bus.next_id++;
 	s->topics = topics ? topics : EVENT_ALL;
+	s->host_only = host_only && !netns;
 	s->ops = ops;
 	s->owner = owner;
 	s->next = bus.subs;
@@ -310,7 +312,11 @@ static bool matches(const struct events_sub *s, enum event_topic topic, const ch
 {
 	if (!(s->topics & topic))
 		return false;
-	if (!s->netns || topic == EVENT_DAEMON)
+	if (topic == EVENT_DAEMON)
+		return true;
+	if (s->host_only)
+		return !netns;
+	if (!s->netns)
 		return true;
 	return netns && !strcmp(netns, s->netns);
 }

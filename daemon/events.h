@@ -64,11 +64,13 @@ void events_exit(void);
 const struct events_config *events_config(void);
 
 /*
- * Subscribe: topics is a mask of enum event_topic, netns NULL for every
- * namespace.  Returns the subscription (its id is events_sub_id()), or NULL
+ * Subscribe: topics is a mask of enum event_topic; netns names the one
+ * namespace whose events pass, or with host_only only the host's pass (netns
+ * must then be NULL); netns NULL and !host_only: every namespace.  Events of
+ * topic daemon pass either filter.  Returns the subscription (its id is events_sub_id()), or NULL
  * with errno ENOSPC when max_subscriptions are in use.
  */
-struct events_sub *events_subscribe(unsigned topics, const char *netns,
+struct events_sub *events_subscribe(unsigned topics, const char *netns, bool host_only,
 				    const struct events_sub_ops *ops, void *owner);
 void events_unsubscribe(struct events_sub *s);
 unsigned long long events_sub_id(const struct events_sub *s);

@@ -109,10 +109,15 @@ static void method_subscribe(struct call *c, json_t *params)
 	unsigned long long since = (unsigned long long)json_integer_value(since_j), lost = 0;
 	struct dispatch_peer *peer = call_peer(c);
 	struct subscription *s;
+	bool host = json_is_true(json_object_get(params, "host"));
 	unsigned mask = 0, n = 0;
 	bool same;
 	size_t i;
 
+	if (host && netns)
+		return call_fail_params(c, "host",
+					"Invalid params: host: the host alone, or one namespace "
+					"(netns), not both");
 	if (json_is_null(since_j))
 		since_j = NULL;
 	if (since_j && !instance)
@@ -142,7 +147,7 @@ static void method_subscribe(struct call *c, json_t *params)
 	if (!s)
 		return call_fail(c, RPC_KIND_LIMIT, ENOMEM, NULL, "Out of memory");
 	s->peer = peer;
-	s->sub = events_subscribe(mask, netns, &sub_ops, s);
+	s->sub = events_subscribe(mask, netns, host, &sub_ops, s);
 	if (!s->sub) {
 		free(s);
 		return call_fail(c, RPC_KIND_LIMIT, errno, NULL,
@@ -203,6 +208,7 @@ void events_methods_exit(void)
 static const struct param p_subscribe[] = {
 	{ .name = "topics", .type = P_ARRAY, .max = 16, .check = check_topics },
 	{ .name = "netns", .type = P_NETNS },
+	{ .name = "host", .type = P_BOOL },
 	{ .name = "initial_state", .type = P_BOOL },
 	{ .name = "since", .type = P_INT, .min = 0, .max = 0x7fffffffffffffffLL },
 	{ .name = "instance", .type = P_STRING, .min = 1, .max = 64 },

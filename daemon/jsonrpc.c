@@ -73,12 +73,73 @@ enum rpc_kind jsonrpc_kind_from_errno(int errnum)
 	}
 }
 
+/*
+ * jansson decodes U+0000 in string values (JSON_ALLOW_NUL) but never in member names.
+ * RFC 8259 allows both, and refusing the whole frame would lose the id.  So when that is
+ * the only trouble, each \u0000 escape inside a member name is rewritten to \uffff (same
+ * length, so error positions stay right) and the copy decoded: the names then hold
+ * JSONRPC_NUL_MARK, which the envelope and the params checks refuse.  Values are left
+ * alone.  Returns a malloc'd copy, or NULL when there was nothing to rewrite.
+ */
+static char *mark_nul_in_names(const char *buf, size_t len)
+{
+	size_t i = 0, marks[64], nmarks = 0;
+	bool in_string = false, changed = false;
+	char *copy = malloc(len ? len : 1);
+
+	if (!copy)
+		return NULL;
+	memcpy(copy, buf, len);
+	while (i < len) {
+		char ch = copy[i];
+
+		if (!in_string) {
+			if (ch == '"') {
+				in_string = true;
+				nmarks = 0;
+			}
+			i++;
+		} else if (ch == '\\' && i + 1 < len) {
+			if (copy[i + 1] == 'u' && i + 6 <= len &&
+			    !memcmp(copy + i + 2, "0000", 4) && nmarks < ELEMENTSOF(marks))
+				marks[nmarks++] = i + 2;
+			i += copy[i + 1] == 'u' ? 6 : 2;
+		} else if (ch == '"') {
+			size_t j = i + 1;
+
+			while (j < len && copy[j] && strchr(" \t\r\n", copy[j]))
+				j++;
+			if (j < len && copy[j] == ':')
+				for (size_t k = 0; k < nmarks; k++) {
+					memcpy(copy + marks[k], "ffff", 4);
+					changed = true;
+				}
+			in_string = false;
+			i++;
+		} else {
+			i++;
+		}
+	}
+	if (!changed) {
+		free(copy);
+		return NULL;
+	}
+	return copy;
+}
+
 int jsonrpc_decode(const char *buf, size_t len, json_t **ret, char *errbuf, size_t errlen)
 {
+	const size_t flags = JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL;
 	json_error_t jerr;
 	json_t *msg;
 
-	msg = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+	msg = json_loadb(buf, len, flags, &jerr);
+	if (!msg && json_error_code(&jerr) == json_error_null_byte_in_key) {
+		_cleanup_(freep) char *marked = mark_nul_in_names(buf, len);
+
+		if (marked)
+			msg = json_loadb(marked, len, flags, &jerr);
+	}
 	if (!msg) {
 		snprintf(errbuf, errlen, "Parse error: %s at line %d column %d", jerr.text,
 			 jerr.line, jerr.column);
@@ -96,6 +157,11 @@ int jsonrpc_decode(const char *buf, size_t len, json_t **ret, char *errbuf, size
 	}
 	*ret = msg;
 	return 0;
+}
+
+bool jsonrpc_has_nul(const char *s, size_t len)
+{
+	return memchr(s, '\0', len) || memmem(s, len, JSONRPC_NUL_MARK, strlen(JSONRPC_NUL_MARK));
 }
 
 static void invalid(struct jsonrpc_request *r, const char *msg)
@@ -121,11 +187,14 @@ void jsonrpc_request_parse(json_t *item, struct jsonrpc_request *r)
 		return invalid(r, "Invalid Request: id must be a string, a number or null");
 
 	v = json_object_get(item, "jsonrpc");
-	if (!json_is_string(v) || strcmp(json_string_value(v), "2.0"))
+	if (!json_is_string(v) || json_string_length(v) != 3 || strcmp(json_string_value(v), "2.0"))
 		return invalid(r, "Invalid Request: jsonrpc must be \"2.0\"");
 	v = json_object_get(item, "method");
 	if (!json_is_string(v))
 		return invalid(r, "Invalid Request: method must be a string");
+	/* A C string would end at the NUL: "daemon.ping\u0000x" must not run daemon.ping. */
+	if (jsonrpc_has_nul(json_string_value(v), json_string_length(v)))
+		return invalid(r, "Invalid Request: method must not contain NUL characters");
 	r->method = json_string_value(v);
 	v = json_object_get(item, "params");
 	if (v && !json_is_object(v) && !json_is_array(v))
@@ -134,7 +203,10 @@ void jsonrpc_request_parse(json_t *item, struct jsonrpc_request *r)
 	json_object_foreach(item, key, v) {
 		if (strcmp(key, "jsonrpc") && strcmp(key, "method") && strcmp(key, "params") &&
 		    strcmp(key, "id"))
-			return invalid(r, "Invalid Request: unknown member in request");
+			return invalid(r, jsonrpc_has_nul(key, strlen(key))
+					      ? "Invalid Request: member names must not contain "
+						"NUL characters"
+					      : "Invalid Request: unknown member in request");
 	}
 }
 

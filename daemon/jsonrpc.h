@@ -55,13 +55,27 @@ struct jsonrpc_request {
 };
 
 /*
- * Decode one frame (one line without its newline).  Returns 0 and the
- * message (an object or a non-empty array) in *ret, or a JSON-RPC error code
+ * Decode one frame (one line without its newline).  U+0000 (the escape
+ * \u0000) is decoded in strings, as RFC 8259 allows, so that the request can
+ * be answered with its id; values holding it are refused later (the method
+ * by jsonrpc_request_parse(), params by dispatch_validate()).  In member
+ * names, which jansson cannot hold it in, it is decoded as JSONRPC_NUL_MARK.
+ * Returns 0 and the message (an object or a non-empty array) in *ret, or a
+ * JSON-RPC error code
  * (JSONRPC_PARSE_ERROR for unparsable text, JSONRPC_INVALID_REQUEST for an
  * empty batch or a frame that is neither object nor array) with a message in
  * errbuf.  The caller owns *ret.
  */
 int jsonrpc_decode(const char *buf, size_t len, json_t **ret, char *errbuf, size_t errlen);
+
+/* What a U+0000 in a member name decodes to: U+FFFF, a noncharacter, in UTF-8. */
+#define JSONRPC_NUL_MARK "\xef\xbf\xbf"
+
+/*
+ * True when s (len bytes) holds U+0000 or JSONRPC_NUL_MARK: a C string API
+ * would see only part of it.
+ */
+bool jsonrpc_has_nul(const char *s, size_t len);
 
 /* Classify one element of a frame (the frame itself or a batch item). */
 void jsonrpc_request_parse(json_t *item, struct jsonrpc_request *ret);

@@ -35,6 +35,7 @@ static struct {
 	const char *socket_path, *state_dir, *admin_group, *runtime_dir, *shim, *spawn;
 	size_t max_message, max_batch, max_connections, max_queued, max_namespaces;
 	size_t event_backlog, event_stall_ms, max_subscriptions, monitor_rcvbuf;
+	size_t log_max_bytes, log_files;
 	size_t event_ring, event_ring_bytes;
 	bool reset_corrupt;
 	int log_level;
@@ -53,6 +54,8 @@ static struct {
 	.event_stall_ms = 5000,
 	.max_subscriptions = 1024,
 	.monitor_rcvbuf = 32 << 20,
+	.log_max_bytes = 8 << 20,
+	.log_files = 2,
 	.event_ring = 4096,
 	.event_ring_bytes = 8 << 20,
 	.log_level = LOG_INFO,
@@ -80,7 +83,8 @@ static void help(void)
 	    "                               (default " DEFAULT_STATE_DIR ")\n"
 	    "  -r, --runtime-dir DIR        per-process supervisor records (DIR/procs)\n"
 	    "                               (default " DEFAULT_RUNTIME_DIR "); keep it across\n"
-	    "                               restarts of netnsd so running processes are adopted\n"
+	    "                               restarts of netnsd so running processes are adopted;\n"
+	    "                               one per state dir (it is locked, see netnsd(8))\n"
 	    "      --shim PATH              the per-process supervisor (default: netnsd-shim\n"
 	    "                               beside netnsd, else " NETNSD_LIBEXECDIR
 	    "/netnsd-shim)\n"
@@ -119,6 +123,11 @@ static void help(void)
 	    "                               allocation); when the kernel overruns it,\n"
 	    "                               netnsd re-reads that namespace and sends a resync\n"
 	    "                               event\n"
+	    "      --log-max-bytes N        log files of supervised processes are rotated before\n"
+	    "                               they grow beyond N bytes (default 8388608; 0: no\n"
+	    "                               cap); proc.spawn may set its own\n"
+	    "      --log-files N            log files kept per process, the current one and\n"
+	    "                               N - 1 rotated ones (default 2, at most 100)\n"
 	    "      --reset-corrupt-state    if the state files are unreadable, move them aside\n"
 	    "                               (FILE.corrupt-TIME) and start empty instead of\n"
 	    "                               refusing to start\n"
@@ -169,6 +178,8 @@ static int parse_args(int argc, char **argv)
 		OPT_EVENT_STALL,
 		OPT_MONITOR_RCVBUF,
 		OPT_SHIM,
+		OPT_LOG_MAX_BYTES,
+		OPT_LOG_FILES,
 		OPT_EVENT_RING,
 		OPT_EVENT_RING_BYTES,
 		OPT_SPAWN,
@@ -194,6 +205,8 @@ static int parse_args(int argc, char **argv)
 		{ "event-backlog-bytes", required_argument, NULL, OPT_EVENT_BACKLOG },
 		{ "event-stall-ms", required_argument, NULL, OPT_EVENT_STALL },
 		{ "monitor-rcvbuf", required_argument, NULL, OPT_MONITOR_RCVBUF },
+		{ "log-max-bytes", required_argument, NULL, OPT_LOG_MAX_BYTES },
+		{ "log-files", required_argument, NULL, OPT_LOG_FILES },
 		{ "event-ring", required_argument, NULL, OPT_EVENT_RING },
 		{ "event-ring-bytes", required_argument, NULL, OPT_EVENT_RING_BYTES },
 		{ "list-failpoints", no_argument, NULL, OPT_LIST_FAILPOINTS },
@@ -279,6 +292,12 @@ static int parse_args(int argc, char **argv)
 		case OPT_MONITOR_RCVBUF:
 			target = &arg.monitor_rcvbuf, min = 1024;
 			break;
+		case OPT_LOG_MAX_BYTES:
+			target = &arg.log_max_bytes, min = 0;
+			break;
+		case OPT_LOG_FILES:
+			target = &arg.log_files;
+			break;
 		case OPT_LIST_FAILPOINTS:
 #if ENABLE_FAILPOINTS
 			failpoint_list();
@@ -311,6 +330,11 @@ static int parse_args(int argc, char **argv)
 	}
 	if (optind < argc) {
 		fprintf(stderr, "netnsd: unexpected argument '%s'\n", argv[optind]);
+		return -EINVAL;
+	}
+	if (arg.log_files > 100) {
+		fprintf(stderr, "netnsd: invalid value %zu for --log-files (1 to 100)\n",
+			arg.log_files);
 		return -EINVAL;
 	}
 #if ENABLE_FAILPOINTS
@@ -470,6 +494,8 @@ int main(int argc, char **argv)
 			      .event_stall_ms = arg.event_stall_ms,
 			      .max_subscriptions = arg.max_subscriptions,
 			      .monitor_rcvbuf = arg.monitor_rcvbuf,
+			      .log_max_bytes = arg.log_max_bytes,
+			      .log_files = arg.log_files,
 			      .event_ring = arg.event_ring,
 			      .event_ring_bytes = arg.event_ring_bytes,
 			  },

@@ -18,6 +18,7 @@ struct method_ctx {
 	const char *version;
 	const char *socket_path;
 	const char *state_dir;
+	const char *runtime_dir;
 	bool socket_activated;
 	uint64_t start_usec; /* monotonic */
 	size_t max_namespaces;

@@ -32,6 +32,7 @@ extern const size_t topology_methods_count;
 /* The proc family: events from the supervisor, and services started again after a reboot. */
 int proc_methods_init(void);
 int proc_methods_restore(void);
+void proc_methods_exit(void);
 
 /* The events family registers a hook for peers that go away. */
 void events_methods_init(void);

@@ -31,6 +31,7 @@ int methods_init(const struct method_ctx *ctx)
 void methods_exit(void)
 {
 	events_methods_exit();
+	proc_methods_exit();
 	daemon_methods_exit();
 	netns_methods_exit();
 	dispatch_exit();

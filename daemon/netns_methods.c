@@ -667,8 +667,20 @@ static const struct param p_name[] = {
 	{ 0 },
 };
 
+/*
+ * netnsctl (like `ip link set ... netns host` users expect) takes "host" for the host's own
+ * namespace everywhere, so a managed namespace of that name could never be named there.
+ * One made by others stays reachable through the methods that take a name.
+ */
+static const char *check_not_reserved(json_t *v, const char **ret_sub)
+{
+	return strcmp(json_string_value(v), "host") ? NULL
+						    : "'host' is reserved: it means the host's "
+						      "own namespace";
+}
+
 static const struct param p_add[] = {
-	{ .name = "name", .type = P_NETNS, .required = true },
+	{ .name = "name", .type = P_NETNS, .required = true, .check = check_not_reserved },
 	{ .name = "nsid", .type = P_INT, .min = 0, .max = 0x7fffffff },
 	{ .name = "sysctls", .type = P_OBJECT, .check = spec_sysctls_check },
 	{ .name = "resolv_conf", .type = P_STRING, .max = 65536 },

@@ -57,6 +57,7 @@ enum timer_mode {
 	TIMER_NONE,
 	TIMER_RESTART, /* backoff before the next run */
 	TIMER_KILL,    /* the grace period of a stop ran out */
+	TIMER_COLLECT, /* a collected process ended: forget it (outside the caller's stack) */
 };
 
 struct proc;
@@ -127,10 +128,14 @@ struct proc {
 	struct timespec created, start_time, exit_time;
 	bool has_exit, core;
 	int exit_code, exit_signal;
+	uint64_t log_max_bytes; /* 0: no cap */
+	unsigned log_files;
 	char error_stage[STAGE_MAX];
 	int error;
 	bool ever_started, stopping, adopted;
-	char unit[64]; /* the current or last run's transient unit, "" if started directly */
+	bool ephemeral; /* its record belongs to a client (kept in spec.json) */
+	bool collect;	/* forget it once it is terminal */
+	char unit[64];	/* the current or last run's transient unit, "" if started directly */
 
 	unsigned restarts, backoff_step;
 	uint64_t restart_ts[MAX_BURST]; /* ring of uv_now() of recent restarts */
@@ -159,6 +164,9 @@ static struct {
 	struct stop_group *groups;
 	struct proc_run *orphans; /* runs of forgotten procs whose shim is still exiting */
 	struct proc_config cfg;
+	char owner[65]; /* the state identity written into each record; "" if none */
+	char **foreign; /* ids of records another state made, left alone */
+	size_t nforeign;
 	proc_event_cb event_cb;
 	void *event_data;
 	struct proc_launch_config launch;
@@ -172,6 +180,8 @@ static const struct proc_config default_config = {
 	.restart_burst = 5,
 	.restart_interval_ms = 10000,
 	.log_read_max = 1024 * 1024,
+	.log_max_bytes = -1,
+	.log_files = 2,
 };
 
 static const char *const state_names[] = {
@@ -410,6 +420,9 @@ static void fill_info(const struct proc *p, struct proc_info *info)
 		.error_stage = p->error_stage[0] ? p->error_stage : NULL,
 		.error = p->error,
 		.log_path = log_path_of(p),
+		.log_max_bytes = p->log_max_bytes,
+		.log_files = p->log_files,
+		.stopped = p->stopping,
 		.unit = p->unit[0] ? p->unit : NULL,
 	};
 }
@@ -651,6 +664,17 @@ static void waiter_fire(struct proc_waiter *w, int r)
 	waiter_destroy(w);
 }
 
+static void on_timer(uv_timer_t *t);
+
+/* A collected process that has ended is forgotten, from the loop, after its waiters. */
+static void maybe_collect(struct proc *p)
+{
+	if (!p->collect || p->removed || !is_terminal(p->state) || p->timer_mode != TIMER_NONE)
+		return;
+	p->timer_mode = TIMER_COLLECT;
+	uv_timer_start(&p->timer, on_timer, 0, 0);
+}
+
 static void fire_waiters(struct proc *p, int r)
 {
 	struct proc_waiter *w, *next;
@@ -670,6 +694,7 @@ static void fire_waiters(struct proc *p, int r)
 			w->done_cb(r, w->userdata);
 		waiter_destroy(w);
 	}
+	maybe_collect(p);
 }
 
 static void waiter_timer_cb(uv_timer_t *t)
@@ -771,6 +796,26 @@ static int spec_write(struct proc *p)
 	if (!spec)
 		return -ENOMEM;
 	if (p->tty && json_object_set_new(spec, "tty", json_true()) < 0)
+		return -ENOMEM;
+	if (p->ephemeral && json_object_set_new(spec, "ephemeral", json_true()) < 0)
+		return -ENOMEM;
+	if (M.owner[0] && json_object_set_new(spec, "owner", json_string(M.owner)) < 0)
+		return -ENOMEM;
+	/* Log files the shim copies into and rotates (see shim.c). */
+	if (p->log_max_bytes &&
+	    (p->stdio[1].kind == PROC_STDIO_LOG || p->stdio[2].kind == PROC_STDIO_LOG)) {
+		json_t *log = json_pack(
+		    "{s:I,s:i,s:o,s:o}", "max_bytes", (json_int_t)p->log_max_bytes, "files",
+		    (int)p->log_files, "stdout",
+		    str_or_null(p->stdio[1].kind == PROC_STDIO_LOG ? p->stdio[1].path : NULL),
+		    "stderr",
+		    str_or_null(p->stdio[2].kind == PROC_STDIO_LOG ? p->stdio[2].path : NULL));
+
+		if (!log || json_object_set_new(spec, "log", log) < 0)
+			return -ENOMEM;
+	}
+	/* A stop survives a restart of netnsd: the adopted record must not restart. */
+	if (p->stopping && json_object_set_new(spec, "stopped", json_true()) < 0)
 		return -ENOMEM;
 	text = json_dumps(spec, JSON_COMPACT);
 	if (!text)
@@ -1514,6 +1559,11 @@ static void on_timer(uv_timer_t *t)
 	int r;
 
 	p->timer_mode = TIMER_NONE;
+	if (mode == TIMER_COLLECT) {
+		if (!p->removed && is_terminal(p->state))
+			proc_forget(p->id);
+		return;
+	}
 	if (mode == TIMER_KILL) {
 		if (p->state == PROC_RUNNING) {
 			stop_kill(p);
@@ -1642,6 +1692,7 @@ void proc_exit(void)
 		close(M.null_fd);
 	free(M.procs_path);
 	free(M.shim_path);
+	strv_free(M.foreign);
 	memset(&M, 0, sizeof(M));
 	M.procs_fd = -1;
 	M.null_fd = -1;
@@ -1664,6 +1715,18 @@ void proc_configure(const struct proc_config *cfg)
 		M.cfg.restart_interval_ms = cfg->restart_interval_ms;
 	if (cfg->log_read_max)
 		M.cfg.log_read_max = cfg->log_read_max;
+	if (cfg->owner)
+		snprintf(M.owner, sizeof(M.owner), "%s", cfg->owner);
+	if (cfg->log_max_bytes)
+		M.cfg.log_max_bytes = cfg->log_max_bytes;
+	if (cfg->log_files)
+		M.cfg.log_files =
+		    cfg->log_files > PROC_LOG_FILES_MAX ? PROC_LOG_FILES_MAX : cfg->log_files;
+}
+
+const struct proc_config *proc_get_config(void)
+{
+	return &M.cfg;
 }
 
 void proc_set_launcher(const struct proc_launch_config *cfg)
@@ -1747,6 +1810,10 @@ static int validate_params(const struct proc_spawn_params *pp)
 	if ((pp->user && !pp->user[0]) || (pp->group && !pp->group[0]))
 		return -EINVAL;
 	if ((unsigned)pp->restart > PROC_RESTART_ALWAYS)
+		return -EINVAL;
+	if (pp->ephemeral && pp->restart != PROC_RESTART_NO)
+		return -EINVAL;
+	if (pp->log_max_bytes < -1 || pp->log_files > PROC_LOG_FILES_MAX)
 		return -EINVAL;
 	for (i = 0; i < 3; i++) {
 		const struct proc_stdio *s = &pp->stdio[i];
@@ -1838,7 +1905,14 @@ int proc_spawn(const struct proc_spawn_params *pp, proc_spawn_cb cb, void *userd
 	if (!p->argv || !p->env)
 		goto fail;
 	p->restart = pp->restart;
+	{
+		int64_t max = pp->log_max_bytes ? pp->log_max_bytes : M.cfg.log_max_bytes;
+
+		p->log_max_bytes = max > 0 ? (uint64_t)max : 0;
+		p->log_files = pp->log_files ? pp->log_files : M.cfg.log_files;
+	}
 	p->tty = pp->tty;
+	p->ephemeral = pp->ephemeral;
 	p->created = now_realtime();
 
 	r = make_dir(p);
@@ -1936,6 +2010,14 @@ int proc_foreach(const char *netns, int (*fn)(const struct proc_info *info, void
 	return 0;
 }
 
+static int stop_proc(struct proc *p, unsigned grace_ms, proc_done_cb cb, void *userdata);
+
+/* The signals that ask a process to end (systemctl kill/stop would end it with them). */
+static bool ends_process(int sig)
+{
+	return sig == SIGTERM || sig == SIGKILL || sig == SIGINT || sig == SIGQUIT || sig == SIGHUP;
+}
+
 int proc_kill(const char *id, int sig)
 {
 	struct proc *p = find(id);
@@ -1946,6 +2028,12 @@ int proc_kill(const char *id, int sig)
 		return -ENOENT;
 	if (p->state == PROC_STARTING)
 		return -EAGAIN;
+	if (p->state == PROC_BACKOFF && ends_process(sig)) {
+		/* Nothing runs to take the signal: what the caller means is "stop it". */
+		int r = stop_proc(p, 0, NULL, NULL);
+
+		return r < 0 ? r : 1;
+	}
 	if (p->state != PROC_RUNNING)
 		return -ESRCH;
 	return signal_payload(p, sig);
@@ -1989,13 +2077,20 @@ static int stop_proc(struct proc *p, unsigned grace_ms, proc_done_cb cb, void *u
 	uint64_t deadline;
 	int r;
 
-	p->stopping = true;
+	if (!p->stopping) {
+		p->stopping = true;
+		/* Best effort: without the mark a later netnsd would restart it on adoption. */
+		if (p->dirfd >= 0)
+			(void)spec_write(p);
+	}
 	if (p->state == PROC_BACKOFF) {
 		uv_timer_stop(&p->timer);
 		p->timer_mode = TIMER_NONE;
 		p->state = p->has_exit ? PROC_EXITED : PROC_FAILED;
+		emit(p, PROC_EVENT_STOPPED);
 		/* They waited for a run that will not come. */
 		defer_waiters(p);
+		maybe_collect(p);
 	}
 	if (cb) {
 		r = waiter_add(p, -1, NULL, cb, userdata, NULL);
@@ -2075,22 +2170,18 @@ int proc_stop_netns(const char *netns, unsigned grace_ms, proc_done_cb cb, void 
 	return n;
 }
 
-int proc_logs(const char *id, unsigned tail, char **ret_path, char **ret_text, size_t *ret_len)
+/*
+ * Read the last *room bytes of path (or less) in front of buf[*start..]: the text is
+ * built from its end, newest file first.  *room shrinks by what was read.  *truncated:
+ * the window begins inside this file.  0, or -errno (-ENOENT: no such file).
+ */
+static int read_tail_into(const char *path, char *buf, size_t *start, size_t *room, bool *truncated)
 {
-	struct proc *p = find(id);
 	_cleanup_(closep) int fd = -1;
-	_cleanup_(freep) char *buf = NULL, *path = NULL;
-	size_t want, len = 0, start = 0;
 	struct stat st;
+	size_t want, len = 0;
 	off_t off;
 
-	if (!p)
-		return -ENOENT;
-	if (!log_path_of(p))
-		return -ENODATA;
-	path = strdup(log_path_of(p));
-	if (!path)
-		return -ENOMEM;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
@@ -2098,13 +2189,10 @@ int proc_logs(const char *id, unsigned tail, char **ret_path, char **ret_text, s
 		return -errno;
 	if (!S_ISREG(st.st_mode))
 		return -EINVAL;
-	want = (size_t)st.st_size < M.cfg.log_read_max ? (size_t)st.st_size : M.cfg.log_read_max;
+	want = (size_t)st.st_size < *room ? (size_t)st.st_size : *room;
 	off = st.st_size - (off_t)want;
-	buf = malloc(want + 1);
-	if (!buf)
-		return -ENOMEM;
 	while (len < want) {
-		ssize_t n = pread(fd, buf + len, want - len, off + (off_t)len);
+		ssize_t n = pread(fd, buf + *start - want + len, want - len, off + (off_t)len);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -2115,8 +2203,55 @@ int proc_logs(const char *id, unsigned tail, char **ret_path, char **ret_text, s
 			break; /* truncated meanwhile */
 		len += (size_t)n;
 	}
-	/* A window that starts inside the file starts with a partial line: drop it. */
-	if (off > 0) {
+	if (len < want) /* keep the text contiguous */
+		memmove(buf + *start - len, buf + *start - want, len);
+	*start -= len;
+	*room -= len;
+	*truncated = off > 0;
+	return 0;
+}
+
+int proc_logs(const char *id, unsigned tail, char **ret_path, char **ret_text, size_t *ret_len)
+{
+	struct proc *p = find(id);
+	_cleanup_(freep) char *buf = NULL, *path = NULL;
+	size_t cap = M.cfg.log_read_max, start, room, len;
+	bool truncated = false;
+	int r;
+
+	if (!p)
+		return -ENOENT;
+	if (!log_path_of(p))
+		return -ENODATA;
+	path = strdup(log_path_of(p));
+	buf = malloc(cap + 1);
+	if (!path || !buf)
+		return -ENOMEM;
+	start = room = cap;
+	r = read_tail_into(path, buf, &start, &room, &truncated);
+	if (r < 0)
+		return r;
+	/* Then the files it was rotated into, newest first, while there is room. */
+	for (unsigned i = 1; p->log_max_bytes && i < p->log_files && room > 0 && !truncated; i++) {
+		char rotated[PATH_MAX];
+
+		if (tail) {
+			unsigned lines = 0;
+
+			for (size_t k = start; k < cap; k++)
+				lines += buf[k] == '\n';
+			if (lines > tail)
+				break; /* enough lines already */
+		}
+		snprintf(rotated, sizeof(rotated), "%s.%u", path, i);
+		if (read_tail_into(rotated, buf, &start, &room, &truncated) < 0)
+			break;
+	}
+	len = cap - start;
+	memmove(buf, buf + start, len);
+	start = 0;
+	/* A window that starts inside a file starts with a partial line: drop it. */
+	if (truncated) {
 		char *nl = memchr(buf, '\n', len);
 
 		start = nl ? (size_t)(nl - buf) + 1 : len;
@@ -2138,11 +2273,21 @@ int proc_logs(const char *id, unsigned tail, char **ret_path, char **ret_text, s
 	len -= start;
 	buf[len] = '\0';
 	if (ret_path)
-		*ret_path = path, path = NULL;
-	*ret_text = buf;
-	buf = NULL;
+		*ret_path = TAKE_PTR(path);
+	*ret_text = TAKE_PTR(buf);
 	if (ret_len)
 		*ret_len = len;
+	return 0;
+}
+
+int proc_collect(const char *id)
+{
+	struct proc *p = find(id);
+
+	if (!p)
+		return -ENOENT;
+	p->collect = true;
+	maybe_collect(p);
 	return 0;
 }
 
@@ -2221,6 +2366,10 @@ static int load_spec(struct proc *p)
 	spec = json_loadfd(fd, 0, NULL);
 	if (!json_is_object(spec))
 		return -EINVAL;
+	/* Made by a netnsd of another state that shares this runtime directory. */
+	v = json_object_get(spec, "owner");
+	if (M.owner[0] && json_is_string(v) && strcmp(json_string_value(v), M.owner) != 0)
+		return -EXDEV;
 	if (json_strdup_opt(spec, "name", &p->name) < 0 ||
 	    json_strdup_opt(spec, "netns", &p->netns) < 0 ||
 	    json_strdup_opt(spec, "cwd", &p->cwd) < 0 ||
@@ -2237,6 +2386,17 @@ static int load_spec(struct proc *p)
 				     &p->restart) < 0)
 		p->restart = PROC_RESTART_NO;
 	p->tty = json_is_true(json_object_get(spec, "tty"));
+	p->stopping = json_is_true(json_object_get(spec, "stopped"));
+	v = json_object_get(spec, "log");
+	if (json_is_object(v)) {
+		json_int_t max = json_integer_value(json_object_get(v, "max_bytes"));
+		json_int_t files = json_integer_value(json_object_get(v, "files"));
+
+		p->log_max_bytes = max > 0 ? (uint64_t)max : 0;
+		p->log_files = files >= 1 && files <= PROC_LOG_FILES_MAX ? (unsigned)files : 1;
+	}
+	/* Its client went with the previous netnsd: nobody will ask for it any more. */
+	p->ephemeral = p->collect = json_is_true(json_object_get(spec, "ephemeral"));
 	v = json_object_get(spec, "restarts");
 	p->restarts =
 	    json_is_integer(v) && json_integer_value(v) > 0 ? (unsigned)json_integer_value(v) : 0;
@@ -2326,6 +2486,30 @@ static bool known_id(const char *id)
 	return false;
 }
 
+/* Remember a record of another state (once), for proc_foreign(). */
+static void note_foreign(const char *id)
+{
+	char **v;
+
+	for (size_t i = 0; i < M.nforeign; i++)
+		if (strcmp(M.foreign[i], id) == 0)
+			return;
+	v = realloc(M.foreign, (M.nforeign + 2) * sizeof(char *));
+	if (!v)
+		return;
+	M.foreign = v;
+	v[M.nforeign] = strdup(id);
+	if (v[M.nforeign])
+		M.nforeign++;
+	v[M.nforeign] = NULL;
+}
+
+const char *const *proc_foreign(size_t *ret_n)
+{
+	*ret_n = M.nforeign;
+	return (const char *const *)M.foreign;
+}
+
 int proc_adopt_all(void)
 {
 	struct adopted *list = NULL;
@@ -2333,7 +2517,7 @@ int proc_adopt_all(void)
 	struct dirent *de;
 	struct status st;
 	DIR *d;
-	int fd;
+	int fd, r;
 
 	if (!M.initialized)
 		return -EINVAL;
@@ -2342,8 +2526,7 @@ int proc_adopt_all(void)
 		return -errno;
 	d = fdopendir(fd);
 	if (!d) {
-		int r = -errno;
-
+		r = -errno;
 		close(fd);
 		return r;
 	}
@@ -2368,7 +2551,10 @@ int proc_adopt_all(void)
 			break;
 		memcpy(p->id, de->d_name, PROC_ID_LEN + 1);
 		p->dirfd = openat(M.procs_fd, p->id, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (p->dirfd < 0 || load_spec(p) < 0) {
+		r = p->dirfd < 0 ? -errno : load_spec(p);
+		if (r == -EXDEV)
+			note_foreign(p->id);
+		if (r < 0) {
 			/* Not ours, or half-written by a netnsd that died in proc_spawn(). */
 			proc_release_fds(p);
 			proc_unref(p);
@@ -2424,6 +2610,7 @@ int proc_adopt_all(void)
 			run_ended(p, list[i].started);
 		else if (p->state == PROC_LOST)
 			emit(p, PROC_EVENT_LOST);
+		maybe_collect(p);
 	}
 	free(list);
 	return (int)n;

@@ -70,10 +70,20 @@ struct proc_spawn_params {
 	const int *extra_fds;	    /* borrowed; become the payload's fds 3, 4, ... */
 	unsigned n_extra_fds;
 	enum proc_restart restart;
+	/* Log files (PROC_STDIO_LOG) are rotated by the shim before they grow beyond
+	 * log_max_bytes, keeping log_files files (the current one and log_files - 1 rotated
+	 * ones, PATH.1 the newest).  log_max_bytes 0: proc_config's; -1: no cap (the payload
+	 * then writes into the file itself).  log_files 0: proc_config's. */
+	int64_t log_max_bytes;
+	unsigned log_files;
 	/* The payload gets a session of its own with stdin as its controlling terminal (job
 	 * control for an interactive shell); stdin must then be a terminal, else the start
 	 * fails at stage "tty" with -ENOTTY. */
 	bool tty;
+	/* The record belongs to a client that will collect it (proc_collect() when it goes);
+	 * kept in the runtime directory, so that a netnsd that adopts the process forgets it
+	 * once it has ended, its client being gone by then.  Not with a restart policy. */
+	bool ephemeral;
 };
 
 /*
@@ -107,7 +117,10 @@ struct proc_info {
 	 * (0 for "restart-limit"). */
 	const char *error_stage;
 	int error;
-	const char *log_path; /* the stdout log file, else the stderr one, else NULL */
+	const char *log_path;	/* the stdout log file, else the stderr one, else NULL */
+	uint64_t log_max_bytes; /* 0: no cap */
+	unsigned log_files;
+	bool stopped; /* proc_stop() (or a kill during backoff) ended it for good */
 	/* The transient systemd unit of the current or last run ("netnsd-proc-ID-RUN.service");
 	 * NULL if that run was started directly (or, for an adopted process, not known). */
 	const char *unit;
@@ -122,6 +135,8 @@ enum proc_event {
 	PROC_EVENT_LOST,       /* the shim vanished without recording a status */
 	PROC_EVENT_ADOPTED,    /* found again by proc_adopt_all() */
 	PROC_EVENT_REMOVED,    /* forgotten */
+	PROC_EVENT_STOPPED,    /* a scheduled restart was cancelled by a stop: now terminal */
+	_PROC_EVENT_MAX,
 };
 
 /* Called once: r > 0 is the payload's pid; r < 0 is -errno with info->error_stage set. */
@@ -144,6 +159,13 @@ struct proc_config {
 	unsigned restart_burst;
 	unsigned restart_interval_ms;
 	size_t log_read_max; /* bytes proc_logs() reads at most (default 1 MiB) */
+	/* Defaults of proc_spawn_params' log_max_bytes (-1: no cap, the default here) and
+	 * log_files (default 2, at most PROC_LOG_FILES_MAX). */
+	int64_t log_max_bytes;
+	unsigned log_files;
+	/* The identity of the state this netnsd serves (state_identity()): written into
+	 * every record, and records holding another one are never adopted.  NULL keeps. */
+	const char *owner;
 };
 
 struct proc_waiter;
@@ -194,6 +216,8 @@ void proc_exit(void);
 
 /* Fields left 0 keep their current value.  Affects later decisions only. */
 void proc_configure(const struct proc_config *cfg);
+/* The configuration in force (owner aside). */
+const struct proc_config *proc_get_config(void);
 
 /* The launcher for later runs (default DIRECT).  SYSTEMD needs transient_init() done. */
 void proc_set_launcher(const struct proc_launch_config *cfg);
@@ -230,8 +254,11 @@ int proc_foreach(const char *netns, int (*fn)(const struct proc_info *info, void
 
 /*
  * Send sig to the running payload through its pidfd, so a recycled pid is never hit.
- * Restart policy still applies to the resulting exit (see proc_stop()).  Returns 0,
- * -ENOENT, -ESRCH (not running), -EAGAIN (still starting), -EINVAL.
+ * Restart policy still applies to the resulting exit (see proc_stop()).  A process in
+ * backoff has no payload to signal: SIGTERM, SIGKILL, SIGINT, SIGQUIT or SIGHUP then
+ * cancel the pending restart as proc_stop() does, and 1 is returned.  Returns 0 (sent),
+ * 1, -ENOENT, -ESRCH (not running, or in backoff for another signal), -EAGAIN (still
+ * starting), -EINVAL.
  */
 int proc_kill(const char *id, int sig);
 
@@ -259,8 +286,9 @@ int proc_wait(const char *id, int64_t timeout_ms, proc_wait_cb cb, void *userdat
 void proc_wait_cancel(struct proc_waiter *waiter);
 
 /*
- * Stop a process for good: restarts are disabled (a scheduled one is cancelled), the
- * payload gets SIGTERM and, if still running after grace_ms, SIGKILL.  cb (optional) runs
+ * Stop a process for good: restarts are disabled (a scheduled one is cancelled, and the
+ * mark is kept in the runtime directory so that a later netnsd does not restart it
+ * either), the payload gets SIGTERM and, if still running after grace_ms, SIGKILL.  cb (optional) runs
  * once the process is in a terminal state, never from within this call.  0, -ENOENT or
  * -ENOMEM.
  */
@@ -274,14 +302,24 @@ int proc_stop(const char *id, unsigned grace_ms, proc_done_cb cb, void *userdata
  */
 int proc_stop_netns(const char *netns, unsigned grace_ms, proc_done_cb cb, void *userdata);
 
+#define PROC_LOG_FILES_MAX 100
+
 /*
- * The last `tail` lines (0 = all that fit) of the stdout log (else the stderr log), read
- * with a bounded read of at most log_read_max bytes from the end of the file.
+ * The last `tail` lines (0 = all that fit) of the stdout log (else the stderr log) and
+ * the files it was rotated into (PATH.1 ... oldest first in the text), read with bounded
+ * reads of at most log_read_max bytes in all from the end.
  * *ret_path and *ret_text (NUL-terminated, *ret_len bytes) are the caller's to free.
  * Returns 0, -ENOENT (unknown id), -ENODATA (no log file configured), or the -errno of
  * reading the file.
  */
 int proc_logs(const char *id, unsigned tail, char **ret_path, char **ret_text, size_t *ret_len);
+
+/*
+ * Forget the process once it is in a terminal state: now (from the loop, not from within
+ * this call) if it already is, else when it gets there, after its waiters have been
+ * answered.  0 or -ENOENT.
+ */
+int proc_collect(const char *id);
 
 /*
  * Forget a process in a terminal state: its runtime directory, including the default log
@@ -298,6 +336,13 @@ int proc_forget(const char *id);
  * the number of processes adopted, or -errno if the directory cannot be read.
  */
 int proc_adopt_all(void);
+
+/*
+ * The ids of the records proc_adopt_all() left alone because another state made them
+ * (their "owner" is not ours; records without one predate the mark and are adopted).
+ * Borrowed; valid until the next proc_adopt_all() or proc_exit().
+ */
+const char *const *proc_foreign(size_t *ret_n);
 
 const char *proc_state_to_string(enum proc_state s);
 const char *proc_restart_to_string(enum proc_restart r);

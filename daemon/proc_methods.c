@@ -50,6 +50,7 @@ static json_t *proc_view(const struct proc_info *p)
 		      "restarts", (int)p->restarts, "pid", p->pid, "adopted", p->adopted, "created",
 		      ts_json(&p->created), "started", ts_json(&p->start_time));
 	json_object_set_new(o, "service", json_boolean(state_get(PROC_COLL, p->id) != NULL));
+	json_object_set_new(o, "stopped", json_boolean(p->stopped));
 	if (p->has_exit_status) {
 		json_object_set_new(o, "exit_code",
 				    p->exit_code >= 0 ? json_integer(p->exit_code) : json_null());
@@ -62,8 +63,11 @@ static json_t *proc_view(const struct proc_info *p)
 		json_object_set_new(o, "error_stage", json_string(p->error_stage));
 		json_object_set_new(o, "errno", json_integer(-p->error));
 	}
-	if (p->log_path)
+	if (p->log_path) {
 		json_object_set_new(o, "log", json_string(p->log_path));
+		json_object_set_new(o, "log_max_bytes", json_integer((json_int_t)p->log_max_bytes));
+		json_object_set_new(o, "log_files", json_integer(p->log_files));
+	}
 	if (p->unit)
 		json_object_set_new(o, "unit", json_string(p->unit));
 	return o;
@@ -93,6 +97,56 @@ static const char *stage_field(const char *stage)
 		if (!strcmp(stage, map[i].stage))
 			return map[i].field;
 	return NULL;
+}
+
+/*
+ * Ephemeral processes (proc.spawn "ephemeral": true, what netnsctl exec asks for): the
+ * record belongs to the connection that made it.  That client normally waits and deletes
+ * it; if the connection closes first (the client was killed), the record is forgotten as
+ * soon as the program ends.  The program itself is left alone, as `ip netns exec`'s
+ * command outlives the death of its parent; it still holds the client's descriptors.
+ */
+struct owned {
+	struct owned *next;
+	struct dispatch_peer *peer; /* not referenced: the entry goes when the peer goes */
+	char id[32];
+};
+
+static struct owned *owned_list;
+
+static int owned_add(struct dispatch_peer *peer, const char *id)
+{
+	struct owned *o = calloc(1, sizeof(*o));
+
+	if (!o)
+		return -ENOMEM;
+	o->peer = peer;
+	snprintf(o->id, sizeof(o->id), "%s", id);
+	o->next = owned_list;
+	owned_list = o;
+	return 0;
+}
+
+/* Drop the entries of a peer (collecting their processes), or of a forgotten process. */
+static void owned_drop(struct dispatch_peer *peer, const char *id)
+{
+	struct owned **pp = &owned_list, *o;
+
+	while ((o = *pp)) {
+		if ((peer && o->peer == peer) || (id && !strcmp(o->id, id))) {
+			*pp = o->next;
+			if (peer)
+				(void)proc_collect(o->id);
+			free(o);
+		} else {
+			pp = &o->next;
+		}
+	}
+}
+
+static void on_peer_gone(struct dispatch_peer *peer)
+{
+	owned_drop(peer, NULL);
 }
 
 /* proc.spawn */
@@ -166,8 +220,7 @@ static int parse_stdio(json_t *v, int which, const int *fds, size_t nfds, struct
 	}
 	if (json_is_object(v) && json_object_size(v) == 1 && which > 0 &&
 	    (m = json_object_get(v, "file")) && json_is_string(m) &&
-	    json_string_value(m)[0] == '/' &&
-	    strlen(json_string_value(m)) == json_string_length(m)) {
+	    json_string_value(m)[0] == '/') {
 		ret->kind = PROC_STDIO_LOG;
 		ret->path = json_string_value(m);
 		return 0;
@@ -216,8 +269,6 @@ static const char *check_argv(json_t *v, const char **ret_sub)
 		*ret_sub = idx;
 		if (!json_is_string(a))
 			return "must be a string";
-		if (strlen(json_string_value(a)) != json_string_length(a))
-			return "must not contain NUL characters";
 		if (i == 0 && json_string_length(a) == 0)
 			return "the program must not be empty";
 	}
@@ -236,9 +287,8 @@ static const char *check_env(json_t *v, const char **ret_sub)
 		*ret_sub = key;
 		if (!key[0] || strchr(key, '='))
 			return "a variable name must be non-empty and contain no '='";
-		if (!json_is_string(val) ||
-		    strlen(json_string_value(val)) != json_string_length(val))
-			return "must be a string without NUL characters";
+		if (!json_is_string(val))
+			return "must be a string";
 	}
 	*ret_sub = NULL;
 	return NULL;
@@ -255,8 +305,7 @@ static const char *check_credential(json_t *v, const char **ret_sub)
 		return json_integer_value(v) >= 0 && json_integer_value(v) < 0xffffffffLL
 			   ? NULL
 			   : "must be in the range 0..4294967294";
-	if (json_is_string(v) && json_string_length(v) > 0 && json_string_length(v) <= 256 &&
-	    strlen(json_string_value(v)) == json_string_length(v))
+	if (json_is_string(v) && json_string_length(v) > 0 && json_string_length(v) <= 256)
 		return NULL;
 	return "must be a name or a number";
 }
@@ -318,6 +367,11 @@ static int spawn_from(json_t *spec, const int *fds, size_t nfds, struct call *c,
 	p.env = env;
 	p.env_merge = !json_is_true(json_object_get(spec, "env_replace"));
 	p.tty = json_is_true(json_object_get(spec, "tty"));
+	p.ephemeral = c && json_is_true(json_object_get(spec, "ephemeral"));
+	v = json_object_get(spec, "log_max_bytes");
+	if (json_is_integer(v))
+		p.log_max_bytes = json_integer_value(v) > 0 ? json_integer_value(v) : -1;
+	p.log_files = (unsigned)json_integer_value(json_object_get(spec, "log_files"));
 	p.cwd = json_string_value(json_object_get(spec, "cwd"));
 	if (json_is_integer(user))
 		snprintf(ubuf, sizeof(ubuf), "%lld", (long long)json_integer_value(user));
@@ -342,6 +396,12 @@ static int spawn_from(json_t *spec, const int *fds, size_t nfds, struct call *c,
 			call_fail_params(c, "restart",
 					 "Invalid params: restart: must be no, "
 					 "on-failure or always");
+		return -EINVAL;
+	}
+	if (p.ephemeral && p.restart != PROC_RESTART_NO) {
+		call_fail_params(c, "ephemeral",
+				 "Invalid params: ephemeral: a service (restart policy) belongs "
+				 "to the desired state, not to a connection");
 		return -EINVAL;
 	}
 	ctx = calloc(1, sizeof(*ctx));
@@ -374,6 +434,8 @@ static int spawn_from(json_t *spec, const int *fds, size_t nfds, struct call *c,
 		}
 		return r;
 	}
+	if (p.ephemeral && owned_add(call_peer(c), id) < 0)
+		(void)proc_collect(id); /* no memory to remember the owner: collect at once */
 	if (!c)
 		free(ctx);
 	if (ret_id)
@@ -510,9 +572,19 @@ static void method_kill(struct call *c, json_t *params)
 	if (!lookup(c, params, &info))
 		return;
 	r = proc_kill(info.id, sig);
-	if (r == -ESRCH)
-		return call_fail(c, RPC_KIND_NOT_FOUND, ESRCH, "id", "Process '%s' is not running",
+	if (r == 1)
+		return call_reply(c, json_pack("{s:s,s:i,s:b}", "id", info.id, "signal", sig,
+					       "restart_cancelled", true));
+	if (r == -ESRCH && info.state == PROC_BACKOFF)
+		return call_fail(c, RPC_KIND_NOT_FOUND, ESRCH, "id",
+				 "Process '%s' is not running (it waits to be restarted); "
+				 "proc.stop (or signal TERM or KILL) stops it for good",
 				 info.id);
+	if (r == -ESRCH)
+		return call_fail(c, RPC_KIND_NOT_FOUND, ESRCH, "id",
+				 "Process '%s' is not running (%s); proc.get shows how it ended, "
+				 "proc.delete forgets it",
+				 info.id, proc_state_to_string(info.state));
 	if (r == -EAGAIN)
 		return call_fail(c, RPC_KIND_BUSY, EAGAIN, "id", "Process '%s' is still starting",
 				 info.id);
@@ -582,19 +654,32 @@ static void method_logs(struct call *c, json_t *params)
 				o ? o : json_string("")));
 }
 
-/* proc.delete: stop for good, forget, and drop the service from the desired state. */
+/*
+ * proc.stop: stop for good whatever the state, as systemctl stop; the record (and a
+ * service's place in the desired state) stays.  proc.delete: the same, then forget both.
+ * Both answer once the process has ended.
+ */
 
-struct delete_ctx {
+struct stop_ctx {
 	struct call *call;
+	bool forget;
 	char id[32];
 };
 
 static void on_stopped(int r, void *userdata)
 {
-	struct delete_ctx *ctx = userdata;
+	struct stop_ctx *ctx = userdata;
 	struct proc_info info;
 
-	if (proc_get(ctx->id, &info) == 0) {
+	if (proc_get(ctx->id, &info) < 0) {
+		if (ctx->forget) {
+			state_del(PROC_COLL, ctx->id);
+			call_reply(ctx->call, json_pack("{s:s}", "id", ctx->id));
+		} else {
+			call_fail(ctx->call, RPC_KIND_NOT_FOUND, ENOENT, "id",
+				  "Process '%s' was deleted while stopping", ctx->id);
+		}
+	} else if (ctx->forget) {
 		json_t *view = proc_view(&info);
 
 		state_del(PROC_COLL, ctx->id);
@@ -602,16 +687,15 @@ static void on_stopped(int r, void *userdata)
 		json_object_set_new(view, "service", json_false());
 		call_reply(ctx->call, view);
 	} else {
-		state_del(PROC_COLL, ctx->id);
-		call_reply(ctx->call, json_pack("{s:s}", "id", ctx->id));
+		call_reply(ctx->call, proc_view(&info));
 	}
 	free(ctx);
 }
 
-static void method_delete(struct call *c, json_t *params)
+static void stop_call(struct call *c, json_t *params, bool forget)
 {
 	json_t *grace = json_object_get(params, "grace_ms");
-	struct delete_ctx *ctx;
+	struct stop_ctx *ctx;
 	struct proc_info info;
 	int r;
 
@@ -621,12 +705,23 @@ static void method_delete(struct call *c, json_t *params)
 	if (!ctx)
 		return call_fail(c, RPC_KIND_LIMIT, ENOMEM, NULL, "Out of memory");
 	ctx->call = c;
+	ctx->forget = forget;
 	snprintf(ctx->id, sizeof(ctx->id), "%s", info.id);
 	r = proc_stop(info.id, grace ? (unsigned)json_integer_value(grace) : 3000, on_stopped, ctx);
 	if (r < 0) {
 		free(ctx);
 		call_fail_errno(c, r, "id", "Failed to stop '%s': %s", info.id, strerror(-r));
 	}
+}
+
+static void method_stop(struct call *c, json_t *params)
+{
+	stop_call(c, params, false);
+}
+
+static void method_delete(struct call *c, json_t *params)
+{
+	stop_call(c, params, true);
 }
 
 /* Events and restore. */
@@ -641,15 +736,29 @@ static void on_proc_event(enum proc_event ev, const struct proc_info *info, void
 		[PROC_EVENT_LOST] = "lost",
 		[PROC_EVENT_ADOPTED] = "adopted",
 		[PROC_EVENT_REMOVED] = "removed",
+		[PROC_EVENT_STOPPED] = "stopped",
 	};
 
+	if (ev == PROC_EVENT_REMOVED)
+		owned_drop(NULL, info->id);
 	events_publish(EVENT_PROC, actions[ev], info->netns, "proc", proc_view(info), NULL);
 }
 
 int proc_methods_init(void)
 {
 	proc_set_event_cb(on_proc_event, NULL);
+	dispatch_on_peer_gone(on_peer_gone);
 	return 0;
+}
+
+void proc_methods_exit(void)
+{
+	while (owned_list) {
+		struct owned *o = owned_list;
+
+		owned_list = o->next;
+		free(o);
+	}
 }
 
 int proc_methods_restore(void)
@@ -701,6 +810,9 @@ static const struct param p_spawn[] = {
 	{ .name = "restart", .type = P_STRING, .max = 16 },
 	{ .name = "name", .type = P_STRING, .max = 64, .check = check_name },
 	{ .name = "tty", .type = P_BOOL },
+	{ .name = "ephemeral", .type = P_BOOL },
+	{ .name = "log_max_bytes", .type = P_INT, .min = 0, .max = 1LL << 50 },
+	{ .name = "log_files", .type = P_INT, .min = 1, .max = PROC_LOG_FILES_MAX },
 	{ .name = "pidfd", .type = P_BOOL },
 	{ 0 },
 };
@@ -750,6 +862,7 @@ const struct method proc_methods[] = {
 	{ .name = "proc.kill", .fn = method_kill, .params = p_kill, .access = ACCESS_ADMIN },
 	{ .name = "proc.wait", .fn = method_wait, .params = p_wait, .access = ACCESS_ADMIN },
 	{ .name = "proc.logs", .fn = method_logs, .params = p_logs, .access = ACCESS_ADMIN },
+	{ .name = "proc.stop", .fn = method_stop, .params = p_delete, .access = ACCESS_ADMIN },
 	{ .name = "proc.delete",
 	  .fn = method_delete,
 	  .params = p_delete,

@@ -36,6 +36,55 @@ enum stage {
 
 static enum stage stage;
 static bool closed;
+static int runtime_lock_fd = -1;
+static char *runtime_dir; /* a copy: daemon.info reports it for the daemon's lifetime */
+
+/*
+ * A runtime directory holds the records of the processes of one state: two netnsd with
+ * different state directories sharing it would adopt each other's processes.  Held for
+ * the daemon's lifetime; the kernel drops it when netnsd dies.
+ */
+static int lock_runtime_dir(const char *dir)
+{
+	_cleanup_(freep) char *path = NULL;
+	pid_t holder;
+	int r;
+
+	r = mkdir_p(dir, 0755);
+	if (r < 0) {
+		log_error("Failed to create runtime directory '%s': %s", dir, strerror(-r));
+		return r;
+	}
+	if (asprintf(&path, "%s/lock", dir) < 0)
+		return -ENOMEM;
+	r = lock_file(path, &holder);
+	if (r == -EBUSY && holder > 0)
+		log_error("Runtime directory '%s' is in use by another netnsd (pid %d); give each "
+			  "netnsd its own --runtime-dir",
+			  dir, (int)holder);
+	else if (r == -EBUSY)
+		log_error("Runtime directory '%s' is in use by another netnsd; give each netnsd "
+			  "its own --runtime-dir",
+			  dir);
+	else if (r < 0)
+		log_error("Failed to lock runtime directory '%s': %s", dir, strerror(-r));
+	if (r < 0)
+		return r;
+	runtime_lock_fd = r;
+	return 0;
+}
+
+static void log_foreign(const char *dir, const char *state_dir)
+{
+	const char *const *ids;
+	size_t n;
+
+	ids = proc_foreign(&n);
+	for (size_t i = 0; i < n; i++)
+		log_warning("Not adopting supervised process %s in '%s/procs': another netnsd "
+			    "state (not '%s') made it",
+			    ids[i], dir, state_dir);
+}
 static bool transient_started;
 
 static void on_launch_fallback(int err, void *userdata)
@@ -131,6 +180,11 @@ int service_start(uv_loop_t *loop, const struct service_config *cfg, bool *ret_a
 	int r;
 
 	closed = false;
+	free(runtime_dir);
+	runtime_dir = strdup(cfg->runtime_dir);
+	if (!runtime_dir)
+		return -ENOMEM;
+	ctx.runtime_dir = runtime_dir;
 	r = netns_init();
 	if (r < 0) {
 		log_error("Failed to open the host network namespace: %s", strerror(-r));
@@ -141,6 +195,9 @@ int service_start(uv_loop_t *loop, const struct service_config *cfg, bool *ret_a
 	if (r < 0)
 		goto fail;
 	stage = STAGE_STATE;
+	r = lock_runtime_dir(cfg->runtime_dir);
+	if (r < 0)
+		goto fail;
 	dispatch_set_max_batch(cfg->max_batch);
 	events_init(loop, &(struct events_config){ .backlog_bytes = cfg->event_backlog,
 						   .stall_ms = (unsigned)cfg->event_stall_ms,
@@ -171,6 +228,11 @@ int service_start(uv_loop_t *loop, const struct service_config *cfg, bool *ret_a
 		goto fail;
 	}
 	stage = STAGE_PROC;
+	proc_configure(&(struct proc_config){
+	    .owner = state_identity(),
+	    .log_max_bytes = cfg->log_max_bytes ? (int64_t)cfg->log_max_bytes : -1,
+	    .log_files = (unsigned)cfg->log_files,
+	});
 	ctx.spawn = cfg->spawn ? cfg->spawn : "auto";
 	r = start_launcher(loop, cfg->spawn, &ctx.spawn_reason);
 	if (r < 0)
@@ -184,6 +246,7 @@ int service_start(uv_loop_t *loop, const struct service_config *cfg, bool *ret_a
 	r = proc_adopt_all();
 	if (r > 0)
 		log_notice("Adopted %d supervised processes", r);
+	log_foreign(cfg->runtime_dir, cfg->state_dir);
 	r = proc_methods_restore();
 	if (r > 0)
 		log_notice("Started %d services again", r);
@@ -243,7 +306,11 @@ void service_free(void)
 		methods_exit();
 	nlcache_exit();
 	reconcile_exit();
+	topology_exit();
 	if (stage >= STAGE_NETNS)
 		netns_exit();
+	if (runtime_lock_fd >= 0)
+		close(TAKE_FD(runtime_lock_fd));
+	free(TAKE_PTR(runtime_dir));
 	stage = STAGE_NONE;
 }

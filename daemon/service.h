@@ -18,6 +18,8 @@ struct service_config {
 	const char *spawn;
 	size_t max_message, max_batch, max_connections, max_queued, max_namespaces;
 	size_t event_backlog, event_stall_ms, max_subscriptions, monitor_rcvbuf;
+	size_t log_max_bytes; /* of supervised processes' log files; 0: no cap */
+	size_t log_files;     /* 0: the default */
 	size_t event_ring, event_ring_bytes;
 };
 

@@ -8,7 +8,8 @@
  * its own session, has no parent-death signal and never writes to netnsd after the start
  * report, so a crash or restart of netnsd leaves the workload running, and a restarted
  * netnsd learns the exact exit status from the status file.  Output never flows through
- * the shim: the payload's stdio are the files/fds netnsd put on the shim's fds 0-2.
+ * netnsd: the payload's stdio are the files/fds netnsd put on the shim's fds 0-2, except
+ * that log files with a size cap are fed through the shim, which rotates them.
  *
  * Invocation
  *	netnsd-shim PROCDIR
@@ -36,6 +37,10 @@
  *	  "fds": N,			optional, number of extra fds (see above)
  *	  "tty": true			optional; the payload gets fd 0, which must be a
  *					terminal, as its controlling terminal (see below)
+ *	  "log": {"max_bytes": N,	optional; fd 1 and/or 2 are log files at these paths
+ *		  "files": K,		(null: not a log) that must not grow beyond N bytes:
+ *		  "stdout": "PATH",	see "Log rotation" below
+ *		  "stderr": "PATH"}
  *	}
  *
  * Files written in PROCDIR (each atomically: temp file + rename; key=value lines):
@@ -74,6 +79,16 @@
  * SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH and SIGCONT sent to the shim
  * are forwarded to the payload.
  *
+ * Log rotation ("log" in the spec): the payload's fd 1 and/or 2 become the write end of a
+ * pipe (one pipe per log file, so stdout and stderr into the same file keep their order)
+ * and the shim copies what comes out of it into the log file it was given.  Before a
+ * write would take the file beyond max_bytes, the file is rotated: PATH.(K-2) is renamed
+ * to PATH.(K-1), ..., PATH to PATH.1, and a new PATH is made (with K = 1, PATH is cut to
+ * zero instead), so at most K files of at most max_bytes each exist, as with conmon's
+ * log-size-max.  This runs in the shim, so it goes on while netnsd is down.  What the
+ * payload wrote before it ended is in the file before its status is written; output of
+ * leftovers killed after it is copied until the pipe's end.
+ *
  * Exit status of the shim: 0 once the payload ran (whatever its own status), 1 when the
  * start failed, 2 on usage errors.  When the payload exits, descendants it left behind
  * (reparented to the shim, which is a child subreaper) are killed with SIGKILL and reaped,
@@ -91,6 +106,7 @@
 #include <grp.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
@@ -102,6 +118,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -121,6 +138,21 @@
 #define FIRST_EXTRA_FD 4
 #define MAX_EXTRA_FDS  64
 #define CHILD_STACK    (64 * 1024)
+
+/* A log file fed through a pipe, rotated at max_bytes (see "Log rotation"). */
+struct sink {
+	char *path;
+	int fd;	     /* the log file, O_APPEND */
+	int pipe_fd; /* read end; -1 at its end */
+	uint64_t size;
+};
+
+struct logcfg {
+	uint64_t max_bytes;
+	unsigned files;
+	struct sink sinks[2];
+	unsigned n;
+};
 
 static void closedirp(DIR **d)
 {
@@ -798,6 +830,264 @@ static void format_status(char *buf, size_t len, pid_t pid, int st)
 			 WEXITSTATUS(st), (int)pid, (long long)now.tv_sec, now.tv_nsec);
 }
 
+/* Above every fd the payload is given (0-2, the sync pipe, the extra fds). */
+#define HIGH_FD (FIRST_EXTRA_FD + MAX_EXTRA_FDS + 8)
+
+static int move_high(int fd)
+{
+	int hi = fcntl(fd, F_DUPFD_CLOEXEC, HIGH_FD);
+
+	close(fd);
+	return hi;
+}
+
+/*
+ * Interpose a pipe between the payload's fd 1 and/or 2 and their log files ("log" in the
+ * spec).  Returns 0 (also when there is nothing to do), or -errno (stage "fds").
+ */
+static int setup_logs(json_t *spec, struct logcfg *lc)
+{
+	static const char *const keys[] = { "stdout", "stderr" };
+	json_t *log = json_object_get(spec, "log"), *v;
+
+	memset(lc, 0, sizeof(*lc));
+	if (!log)
+		return 0;
+	v = json_object_get(log, "max_bytes");
+	if (!json_is_integer(v) || json_integer_value(v) <= 0)
+		return -EINVAL;
+	lc->max_bytes = (uint64_t)json_integer_value(v);
+	v = json_object_get(log, "files");
+	lc->files =
+	    json_is_integer(v) && json_integer_value(v) >= 1 && json_integer_value(v) <= 1000
+		? (unsigned)json_integer_value(v)
+		: 1;
+	for (int stream = 1; stream <= 2; stream++) {
+		const char *path = json_string_value(json_object_get(log, keys[stream - 1]));
+		struct sink *s = NULL;
+		struct stat st;
+		int p[2];
+
+		if (!path || path[0] != '/')
+			continue;
+		for (unsigned i = 0; i < lc->n; i++)
+			if (strcmp(lc->sinks[i].path, path) == 0)
+				s = &lc->sinks[i];
+		if (s) {
+			/* Same file as stdout: the same pipe, so that the order is kept. */
+			if (dup2(1, stream) < 0)
+				return -errno;
+			continue;
+		}
+		s = &lc->sinks[lc->n];
+		s->pipe_fd = -1;
+		s->path = strdup(path);
+		if (!s->path)
+			return -ENOMEM;
+		lc->n++;
+		s->fd = fcntl(stream, F_DUPFD_CLOEXEC, HIGH_FD);
+		if (s->fd < 0)
+			return -errno;
+		s->size = fstat(s->fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+		if (pipe2(p, O_CLOEXEC) < 0)
+			return -errno;
+		s->pipe_fd = move_high(p[0]);
+		if (s->pipe_fd < 0 || dup2(p[1], stream) < 0) {
+			close(p[1]);
+			return -EMFILE;
+		}
+		close(p[1]);
+		(void)fcntl(s->pipe_fd, F_SETFL, O_NONBLOCK);
+	}
+	return 0;
+}
+
+static void free_logs(struct logcfg *lc)
+{
+	for (unsigned i = 0; i < lc->n; i++) {
+		free(lc->sinks[i].path);
+		if (lc->sinks[i].fd >= 0)
+			close(lc->sinks[i].fd);
+		if (lc->sinks[i].pipe_fd >= 0)
+			close(lc->sinks[i].pipe_fd);
+	}
+	lc->n = 0;
+}
+
+/* PATH -> PATH.1 -> ... -> PATH.(files-1), and a new PATH; with one file, cut it. */
+static void rotate(struct logcfg *lc, struct sink *s)
+{
+	char from[PATH_MAX], to[PATH_MAX];
+	int fd;
+
+	s->size = 0;
+	if (lc->files <= 1) {
+		(void)!ftruncate(s->fd, 0);
+		return;
+	}
+	for (unsigned i = lc->files - 1; i >= 1; i--) {
+		if (i == 1)
+			snprintf(from, sizeof(from), "%s", s->path);
+		else
+			snprintf(from, sizeof(from), "%s.%u", s->path, i - 1);
+		snprintf(to, sizeof(to), "%s.%u", s->path, i);
+		(void)rename(from, to);
+	}
+	/* On failure the output goes on into the renamed file: nothing is lost. */
+	fd = open(s->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0640);
+	if (fd >= 0) {
+		close(s->fd);
+		s->fd = fd;
+	}
+}
+
+static void sink_put(struct sink *s, const char *buf, size_t n)
+{
+	if (s->fd >= 0)
+		(void)write_all(s->fd, buf, n);
+	s->size += n;
+}
+
+/*
+ * Append n bytes (n <= max_bytes) to the log, rotating at a line boundary so that every
+ * file starts with a whole line (unless a line is longer than a whole file).
+ */
+static void sink_write(struct logcfg *lc, struct sink *s, const char *buf, size_t n)
+{
+	while (n > 0) {
+		size_t room, k;
+		const char *nl;
+
+		if (s->size + n <= lc->max_bytes) {
+			sink_put(s, buf, n);
+			return;
+		}
+		room = s->size < lc->max_bytes ? (size_t)(lc->max_bytes - s->size) : 0;
+		nl = memrchr(buf, '\n', room < n ? room : n);
+		k = nl ? (size_t)(nl - buf) + 1 : 0;
+		if (k == 0 && s->size == 0)
+			k = room < n ? room : n; /* one line longer than a file: cut it */
+		sink_put(s, buf, k);
+		buf += k;
+		n -= k;
+		if (n > 0)
+			rotate(lc, s);
+	}
+}
+
+/* Copy what the pipe holds now into the log; at the pipe's end stop watching it. */
+static void drain(struct logcfg *lc, struct sink *s)
+{
+	static char buf[64 << 10];
+
+	while (s->pipe_fd >= 0) {
+		size_t want = lc->max_bytes < sizeof(buf) ? (size_t)lc->max_bytes : sizeof(buf);
+		ssize_t n = read(s->pipe_fd, buf, want);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			close(s->pipe_fd);
+			s->pipe_fd = -1;
+			return;
+		}
+		sink_write(lc, s, buf, (size_t)n);
+	}
+}
+
+static void drain_all(struct logcfg *lc)
+{
+	for (unsigned i = 0; i < lc->n; i++)
+		drain(lc, &lc->sinks[i]);
+}
+
+/* Once every writer is gone: copy the rest, up to each pipe's end (a second at most). */
+static void drain_to_end(struct logcfg *lc)
+{
+	for (int round = 0; round < 10; round++) {
+		struct pollfd p[2];
+		unsigned n = 0;
+
+		drain_all(lc);
+		for (unsigned i = 0; i < lc->n; i++)
+			if (lc->sinks[i].pipe_fd >= 0)
+				p[n++] =
+				    (struct pollfd){ .fd = lc->sinks[i].pipe_fd, .events = POLLIN };
+		if (n == 0 || poll(p, n, 100) < 0)
+			return;
+	}
+}
+
+/*
+ * Until the payload has ended: forward signals to it, reap what ends, and copy its output
+ * into the logs.  Returns its wait status.
+ */
+static int supervise(pid_t payload, const sigset_t *mask, struct logcfg *lc)
+{
+	int sfd = signalfd(-1, mask, SFD_CLOEXEC | SFD_NONBLOCK);
+
+	for (;;) {
+		struct pollfd p[3];
+		unsigned n = 0, first;
+		int sig = 0, st = 0;
+		bool done = false;
+
+		if (sfd >= 0)
+			p[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+		first = n;
+		for (unsigned i = 0; i < lc->n; i++)
+			p[n++] = (struct pollfd){ .fd = lc->sinks[i].pipe_fd, .events = POLLIN };
+		if (n == 0) {
+			/* No signalfd and no log to copy: the plain wait. */
+			siginfo_t info;
+
+			sig = sigwaitinfo(mask, &info);
+		} else {
+			/* Without a signalfd, the signals are looked at every 100 ms. */
+			if (poll(p, n, sfd >= 0 ? -1 : 100) < 0)
+				continue;
+			for (unsigned i = 0; i < lc->n; i++)
+				if (p[first + i].revents)
+					drain(lc, &lc->sinks[i]);
+			if (sfd >= 0) {
+				struct signalfd_siginfo si;
+
+				if ((p[0].revents & POLLIN) &&
+				    read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+					sig = (int)si.ssi_signo;
+			} else {
+				siginfo_t info;
+
+				sig = sigtimedwait(mask, &info, &(struct timespec){ 0 });
+			}
+		}
+		if (sig <= 0)
+			continue;
+		if (sig != SIGCHLD) {
+			kill(payload, sig);
+			continue;
+		}
+		for (;;) {
+			int s;
+			pid_t r = waitpid(-1, &s, WNOHANG);
+
+			if (r <= 0)
+				break;
+			if (r == payload) {
+				st = s;
+				done = true;
+			}
+		}
+		if (done) {
+			if (sfd >= 0)
+				close(sfd);
+			return st;
+		}
+	}
+}
+
 int main(int argc, char *argv[])
 {
 	_cleanup_(closep) int dirfd = -1;
@@ -805,6 +1095,7 @@ int main(int argc, char *argv[])
 	struct failure f = { 0 };
 	struct creds creds = { 0 };
 	struct child_ctx ctx = { 0 };
+	struct logcfg logs = { 0 };
 	json_t *spec = NULL, *v;
 	const char *netns = NULL;
 	char text[256];
@@ -814,7 +1105,7 @@ int main(int argc, char *argv[])
 	bool env_allocated = false;
 	struct stat sst;
 	pid_t payload;
-	int st = 0;
+	int st = 0, r;
 	size_t i;
 
 	if (argc != 2) {
@@ -861,8 +1152,7 @@ int main(int argc, char *argv[])
 	if (pid_starttime(getpid(), &starttime) == 0) {
 		snprintf(text, sizeof(text), "pid=%d\nstarttime=%" PRIu64 "\n", (int)getpid(),
 			 starttime);
-		int r = write_at_atomic(dirfd, "shim.pid", text, 0644);
-
+		r = write_at_atomic(dirfd, "shim.pid", text, 0644);
 		if (r < 0) {
 			fail(&f, "runtime", -r);
 			goto failed;
@@ -932,6 +1222,11 @@ int main(int argc, char *argv[])
 	if (resolve_creds(spec, &creds, &f) < 0)
 		goto failed;
 	ctx.creds = &creds;
+	r = setup_logs(spec, &logs);
+	if (r < 0) {
+		fail(&f, r == -EINVAL ? "spec" : "fds", -r);
+		goto failed;
+	}
 
 	payload = spawn_payload(&ctx, &f);
 	if (payload < 0)
@@ -969,35 +1264,14 @@ int main(int argc, char *argv[])
 	json_decref(spec);
 	spec = NULL;
 
-	for (;;) {
-		siginfo_t si;
-		int sig = sigwaitinfo(&mask, &si);
-		bool done = false;
-
-		if (sig < 0)
-			continue;
-		if (sig != SIGCHLD) {
-			kill(payload, sig);
-			continue;
-		}
-		for (;;) {
-			int s;
-			pid_t r = waitpid(-1, &s, WNOHANG);
-
-			if (r <= 0)
-				break;
-			if (r == payload) {
-				st = s;
-				done = true;
-			}
-		}
-		if (done)
-			break;
-	}
-
+	st = supervise(payload, &mask, &logs);
+	/* What it wrote before it ended is in the log before anyone learns that it ended. */
+	drain_all(&logs);
 	format_status(text, sizeof(text), payload, st);
 	(void)write_at_atomic(dirfd, "status", text, 0644);
 	kill_leftovers();
+	drain_to_end(&logs);
+	free_logs(&logs);
 	/* Tell netnsd now rather than through our exit, which first tears down the mount
 	 * namespace (a millisecond or more, and nobody waits for it). */
 	sync_report(&sync_fd, "exit\n", true);
@@ -1005,6 +1279,7 @@ int main(int argc, char *argv[])
 
 failed:
 	report_failure(dirfd, &sync_fd, &f);
+	free_logs(&logs);
 	free(ctx.argv);
 	if (env_allocated)
 		free(ctx.envp);

@@ -6,7 +6,10 @@
  *   journal.jsonl  changes after the snapshot, one per line:
  *                  {"seq":N,"op":"put","c":COLL,"k":KEY,"v":{...}}
  *                  {"seq":N,"op":"del","c":COLL,"k":KEY}
- *   lock           flock()ed while a netnsd uses the directory
+ *   lock           flock()ed while a netnsd uses the directory (holds its pid)
+ *   identity       a random id of this state, made once: netnsd marks what it leaves in
+ *                  its runtime directory with it, so that records another state made are
+ *                  never taken for its own
  *   intents/N      a change under way in the kernel, not yet durable here
  * A journal line whose seq is not above the snapshot's was already folded in
  * (a crash between the snapshot's rename and the journal's truncation).
@@ -20,7 +23,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <string.h>
-#include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 
 #include "failpoint.h"
@@ -31,6 +34,7 @@
 #define STATE_FORMAT	  1
 #define STATE_MAX_FILE	  (256u << 20)
 #define COMPACT_MIN_BYTES (256u << 10)
+#define STATE_ID_LEN	  32
 #define MORE_TAIL	  ",\"more\":true}"
 
 struct waiter {
@@ -53,6 +57,7 @@ static struct {
 	uv_idle_t idle;
 	bool armed;
 	struct state_stats stats;
+	char identity[STATE_ID_LEN + 1];
 } st = { .journal_fd = -1, .lock_fd = -1, .intents_fd = -1 };
 
 /* Pure (de)serialisation. */
@@ -296,28 +301,83 @@ static int load_journal(unsigned long long snapshot_seq)
 static int lock_dir(void)
 {
 	_cleanup_(freep) char *path = NULL;
+	pid_t holder;
 	int r;
 
 	r = path_join(&path, st.dir, "lock");
 	if (r < 0)
 		return r;
-	st.lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (st.lock_fd < 0)
-		return -errno;
 	/*
 	 * A netnsd killed while it started a shim leaves the lock with the shim for
 	 * the moment before its exec; a restart right away must not fail on that.
 	 */
-	for (int i = 0; i < 40 && flock(st.lock_fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
-	     i++)
+	r = lock_file(path, &holder);
+	for (int i = 0; i < 40 && r == -EBUSY; i++) {
 		usleep(50 * 1000);
-	if (flock(st.lock_fd, LOCK_EX | LOCK_NB) < 0) {
-		r = -errno;
-		if (r == -EWOULDBLOCK)
-			log_error("State directory '%s' is in use by another netnsd", st.dir);
-		return r == -EWOULDBLOCK ? -EBUSY : r;
+		r = lock_file(path, &holder);
 	}
+	if (r == -EBUSY && holder > 0)
+		log_error("State directory '%s' is in use by another netnsd (pid %d)", st.dir,
+			  (int)holder);
+	else if (r == -EBUSY)
+		log_error("State directory '%s' is in use by another netnsd", st.dir);
+	else if (r < 0)
+		log_error("Failed to lock state directory '%s': %s", st.dir, strerror(-r));
+	if (r < 0)
+		return r;
+	st.lock_fd = r;
 	return 0;
+}
+
+static bool identity_valid(const char *s)
+{
+	return strlen(s) == STATE_ID_LEN && strspn(s, "0123456789abcdef") == STATE_ID_LEN;
+}
+
+/* Read STATE_DIR/identity, or make one (durably: it names this state from now on). */
+static int load_identity(void)
+{
+	_cleanup_(freep) char *path = NULL, *text = NULL;
+	uint8_t b[STATE_ID_LEN / 2];
+	int r;
+
+	r = path_join(&path, st.dir, "identity");
+	if (r < 0)
+		return r;
+	r = read_small_file(path, 256, &text);
+	if (r >= 0) {
+		text[strcspn(text, "\n")] = '\0';
+		if (!identity_valid(text)) {
+			log_error(
+			    "State identity file '%s' is unreadable; remove it to get a new one",
+			    path);
+			return -EBADMSG;
+		}
+		memcpy(st.identity, text, STATE_ID_LEN + 1);
+		return 0;
+	}
+	if (r != -ENOENT) {
+		log_error("Failed to read '%s': %s", path, strerror(-r));
+		return r;
+	}
+	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b)) {
+		r = -errno;
+		log_error("Failed to make a state identity: %s", strerror(-r));
+		return r;
+	}
+	for (size_t i = 0; i < sizeof(b); i++)
+		snprintf(st.identity + 2 * i, 3, "%02x", b[i]);
+	st.identity[STATE_ID_LEN] = '\n';
+	r = write_file_atomic(path, st.identity, STATE_ID_LEN + 1, 0600);
+	st.identity[STATE_ID_LEN] = '\0';
+	if (r < 0)
+		log_error("Failed to write '%s': %s", path, strerror(-r));
+	return r;
+}
+
+const char *state_identity(void)
+{
+	return st.identity[0] ? st.identity : NULL;
 }
 
 static void on_check(uv_check_t *h);
@@ -362,6 +422,9 @@ static int init(uv_loop_t *loop, const char *dir, bool reset_corrupt)
 			return r;
 		}
 	}
+	r = load_identity();
+	if (r < 0)
+		return r;
 
 	r = load_snapshot(&snapshot_seq);
 	if (r == 0)
@@ -595,6 +658,11 @@ int state_del(const char *coll, const char *key)
 	return 0;
 }
 
+unsigned long long state_seq(void)
+{
+	return st.seq;
+}
+
 bool state_pending(void)
 {
 	return st.pending_len > 0;
@@ -791,4 +859,5 @@ void state_exit(void)
 	st.pending_len = st.pending_cap = st.nwaiters = st.waiters_cap = 0;
 	st.seq = 0;
 	st.armed = false;
+	st.identity[0] = '\0';
 }

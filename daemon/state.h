@@ -26,6 +26,13 @@
  * empty.
  */
 int state_init(uv_loop_t *loop, const char *dir, bool reset_corrupt);
+/*
+ * This state's identity: 32 hex digits, made once and kept in the directory
+ * (file "identity"), so that what netnsd leaves elsewhere (supervised
+ * processes in the runtime directory) can be told apart from what another
+ * state made.  NULL before state_init().
+ */
+const char *state_identity(void);
 /* Flush, compact into a snapshot, close. */
 void state_exit(void);
 
@@ -37,6 +44,9 @@ json_t *state_collection(const char *coll);
 int state_put(const char *coll, const char *key, json_t *value);
 /* Remove key.  Returns 0, or -ENOENT when absent. */
 int state_del(const char *coll, const char *key);
+
+/* The number of the last change: it moves whenever anything in the state changes. */
+unsigned long long state_seq(void);
 
 /* True while changes wait to be written. */
 bool state_pending(void);

@@ -72,20 +72,21 @@ static bool in_place(const char *coll, json_t *fields)
 	       !strcmp(json_string_value(json_array_get(fields, 0)), "impair");
 }
 
+/* Sets of keys per collection: {coll: {key: N}}. */
 static int st_get(json_t *st, const char *coll, const char *key)
 {
-	char k[512];
-
-	snprintf(k, sizeof(k), "%s\t%s", coll, key);
-	return (int)json_integer_value(json_object_get(st, k));
+	return (int)json_integer_value(json_object_get(json_object_get(st, coll), key));
 }
 
 static void st_set(json_t *st, const char *coll, const char *key, int v)
 {
-	char k[512];
+	json_t *c = json_object_get(st, coll);
 
-	snprintf(k, sizeof(k), "%s\t%s", coll, key);
-	json_object_set_new(st, k, json_integer(v));
+	if (!c) {
+		c = json_object();
+		json_object_set_new(st, coll, c);
+	}
+	json_object_set_new(c, key, json_integer(v));
 }
 
 static bool gone(int s)
@@ -97,6 +98,26 @@ static bool gone(int s)
 static bool bookkeeping(const char *key)
 {
 	return !strcmp(key, "created") || !strcmp(key, "identity");
+}
+
+/* Whether a stored doc holds what a desired one asks for (without allocating). */
+static bool same_desire(json_t *want, json_t *have)
+{
+	size_t n = 0;
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(want, key, v) {
+		if (bookkeeping(key))
+			continue;
+		if (!json_equal(v, json_object_get(have, key)))
+			return false;
+		n++;
+	}
+	json_object_foreach(have, key, v)
+		if (!bookkeeping(key) && n-- == 0)
+			return false;
+	return n == 0;
 }
 
 /* The members that differ between a desired doc and a stored one. */
@@ -197,6 +218,10 @@ json_t *topology_diff(json_t *desired, json_t *current, const char *name, struct
 					      : "%s '%s' exists and belongs to no topology%s",
 					coll, key, owner ?: "");
 				goto out;
+			}
+			if (same_desire(doc, cur)) {
+				st_set(st, coll, key, ST_SAME);
+				continue;
 			}
 			fields = changed_fields(doc, cur);
 			if (json_array_size(fields) == 0) {
@@ -463,6 +488,34 @@ static int resolve_name(json_t *doc, const char *name, const char **ret, struct 
 	return 0;
 }
 
+/*
+ * The last document each topology committed and the state's seq right after:
+ * while the state has not changed since, the diff of that document is empty
+ * by construction, so a plan or apply of an unchanged lab skips the work.
+ */
+static json_t *unchanged; /* name -> {"seq", "doc"} */
+
+static void remember(const char *name, json_t *doc)
+{
+	if (!unchanged)
+		unchanged = json_object();
+	if (!doc) {
+		json_object_del(unchanged, name);
+		return;
+	}
+	json_object_set_new(unchanged, name,
+			    json_pack("{s:I,s:O}", "seq", (json_int_t)state_seq(), "doc", doc));
+}
+
+static bool known_unchanged(const char *name, json_t *doc)
+{
+	json_t *m = json_object_get(unchanged, name);
+
+	return m && doc && (unsigned long long)json_integer_value(json_object_get(m, "seq")) ==
+				   state_seq() &&
+	       json_equal(json_object_get(m, "doc"), doc);
+}
+
 /* Check, compile and diff: the plan with docs (internal), or -errno. */
 static int make_plan(json_t *doc, const char *name, json_t **ret_plan, struct topology_error *e)
 {
@@ -470,6 +523,11 @@ static int make_plan(json_t *doc, const char *name, json_t **ret_plan, struct to
 	json_t *objs = NULL, *paths = NULL, *cur, *plan;
 	int r;
 
+	if (known_unchanged(name, doc)) {
+		*ret_plan = json_pack("{s:[],s:i,s:i,s:i}", "steps", "create", 0, "change", 0,
+				      "delete", 0);
+		return 0;
+	}
 	if (doc) {
 		r = topology_doc_check(doc, &de);
 		if (r == 0)
@@ -556,6 +614,11 @@ struct txn {
 
 static size_t n_active;
 
+void topology_exit(void)
+{
+	json_decref(TAKE_PTR(unchanged));
+}
+
 size_t topology_active(void)
 {
 	return n_active;
@@ -563,11 +626,8 @@ size_t topology_active(void)
 
 static bool claimed_by_other(const char *name, const char *coll, const char *key)
 {
-	char k[512];
-
-	snprintf(k, sizeof(k), "%s\t%s", coll, key);
 	for (struct txn *t = txns; t; t = t->next)
-		if (strcmp(t->name, name) && json_object_get(t->claims, k))
+		if (strcmp(t->name, name) && st_get(t->claims, coll, key))
 			return true;
 	return false;
 }
@@ -999,7 +1059,7 @@ static void txn_close(struct txn *t)
 	uv_close((uv_handle_t *)&t->timer, on_timer_closed);
 }
 
-#define LINGER_POLL_MS	  5
+#define LINGER_POLL_MS	  10
 #define LINGER_WAIT_USEC  5000000 /* then the ends are deleted one by one */
 
 /*
@@ -1016,16 +1076,34 @@ static bool lingering_gone(struct txn *t, bool force)
 		t->linger_deadline = now_usec() + LINGER_WAIT_USEC;
 	if (now_usec() >= t->linger_deadline)
 		force = true;
+	/* One dump per namespace concerned, not one request per end. */
+	json_t *seen = json_object();
+
 	json_object_foreach_safe(t->lingering, tmp, k, v) {
+		const char *ns = str(v, "netns") ?: "";
+		json_t *names = json_object_get(seen, ns);
 		struct nl *nl;
 		int r = nlcache_get(str(v, "netns"), &nl);
 
-		if (r == 0)
-			r = force ? nl_link_del(nl, NL_DEV(str(v, "name")))
-				  : nl_link_ifindex(nl, str(v, "name"));
-		if (force || r == -ENODEV || r == -ENOENT)
+		if (r == 0 && force) {
+			nl_link_del(nl, NL_DEV(str(v, "name")));
+			json_object_del(t->lingering, k);
+			continue;
+		}
+		if (r == 0 && !names) {
+			_cleanup_(freep) struct nl_link_info *links = NULL;
+			int n = nl_link_list(nl, &links);
+
+			/* A failed dump proves nothing: ask again next time. */
+			names = n < 0 ? json_null() : json_object();
+			json_object_set_new(seen, ns, names);
+			for (int i = 0; i < n; i++)
+				json_object_set_new(names, links[i].name, json_true());
+		}
+		if (r < 0 || (json_is_object(names) && !json_object_get(names, str(v, "name"))))
 			json_object_del(t->lingering, k);
 	}
+	json_decref(seen);
 	if (json_object_size(t->lingering) == 0)
 		t->linger_deadline = 0;
 	return json_object_size(t->lingering) == 0;
@@ -1107,6 +1185,7 @@ static void commit(struct txn *t)
 		state_del(TOPOLOGY_COLL, t->name);
 	}
 	state_del(TXN_COLL, t->name);
+	remember(t->name, t->doc);
 }
 
 static void finish(struct txn *t)
@@ -1199,23 +1278,30 @@ static void on_prepared(void *data, int err)
 }
 
 /*
- * Deletions before creations: routes, addresses, veths, bridges, namespaces;
- * creations the other way round.  A rollback undoes them in reverse.
+ * Deletions before creations: routes, addresses, veths, bridges, namespaces.
+ * Creations: namespaces, bridges, then namespace by namespace its veths
+ * (both ends of a pair are made with the first), addresses and routes, so
+ * the rtnetlink handle of a namespace is used while it is in nlcache.  A
+ * rollback undoes them in reverse.
  */
 static int step_rank(const struct step *s)
 {
 	bool bridge = str(s->doc, "kind") && !strcmp(str(s->doc, "kind"), "bridge");
-	int r;
 
+	if (s->create)
+		return coll_is(s->coll, "netns") ? 16 : bridge ? 17 : 18;
 	if (coll_is(s->coll, ROUTE_COLL))
-		r = 0;
-	else if (coll_is(s->coll, ADDR_COLL))
-		r = 1;
-	else if (coll_is(s->coll, LINK_COLL))
-		r = bridge ? 3 : 2;
-	else
-		r = 4;
-	return s->create ? 20 - r : r;
+		return 0;
+	if (coll_is(s->coll, ADDR_COLL))
+		return 1;
+	if (coll_is(s->coll, LINK_COLL))
+		return bridge ? 3 : 2;
+	return 4;
+}
+
+static int coll_rank(const char *coll)
+{
+	return coll_is(coll, LINK_COLL) ? 0 : coll_is(coll, ADDR_COLL) ? 1 : 2;
 }
 
 static int cmp_steps(const void *a, const void *b)
@@ -1223,6 +1309,11 @@ static int cmp_steps(const void *a, const void *b)
 	const struct step *x = a, *y = b;
 	int d = step_rank(x) - step_rank(y);
 
+	if (!d && step_rank(x) == 18) {
+		d = strcmp(str(x->doc, "netns") ?: "", str(y->doc, "netns") ?: "");
+		if (!d)
+			d = coll_rank(x->coll) - coll_rank(y->coll);
+	}
 	/* Stable: the plan's order within a rank. */
 	return d ? d : (x->order < y->order ? -1 : x->order > y->order);
 }

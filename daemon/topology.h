@@ -90,5 +90,8 @@ int topology_recover(void);
 /* The most namespaces netnsd manages in all (--max-namespaces); plans beyond it fail -ENOSPC. */
 void topology_set_max_namespaces(size_t n);
 
+/* Free what the module remembers (after the loop ended). */
+void topology_exit(void);
+
 /* Whether an apply or destroy is running (daemon.info). */
 size_t topology_active(void);

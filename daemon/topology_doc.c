@@ -570,6 +570,8 @@ static int check_nodes(struct ctx *c, json_t *nodes)
 				    "invalid namespace name '%s' ([A-Za-z0-9_][A-Za-z0-9_.-]*, at "
 				    "most %d bytes with the prefix)",
 				    ns, NETNS_NAME_MAX - 1);
+		if (!strcmp(ns, "host"))
+			return fail(c, p, "'host' is reserved: it means the host's own namespace");
 		prev = json_object_get(c->nodes, name);
 		if (prev)
 			return fail(c, p, "duplicate node name '%s' (also nodes[%lld])", name,

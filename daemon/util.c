@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -291,4 +292,33 @@ int mkdir_p(const char *path, mode_t mode)
 			return -ENOTDIR;
 	}
 	return 0;
+}
+
+int lock_file(const char *path, pid_t *ret_holder)
+{
+	_cleanup_(closep) int fd = -1;
+	char buf[32];
+	ssize_t n;
+
+	if (ret_holder)
+		*ret_holder = 0;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno != EWOULDBLOCK)
+			return -errno;
+		n = pread(fd, buf, sizeof(buf) - 1, 0);
+		if (ret_holder && n > 0) {
+			buf[n] = '\0';
+			*ret_holder = (pid_t)strtol(buf, NULL, 10);
+		}
+		return -EBUSY;
+	}
+	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) < 0)
+		return -errno;
+	if (pwrite(fd, buf, (size_t)n, 0) != n)
+		return errno ? -errno : -EIO;
+	return TAKE_FD(fd);
 }

@@ -98,5 +98,13 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 /* mkdir -p with exactly the given mode (whatever the umask) for every created component. */
 int mkdir_p(const char *path, mode_t mode);
 
+/*
+ * Take an exclusive flock() on path (created 0600 if missing) for as long as the returned
+ * descriptor (close-on-exec, so no child inherits the lock) stays open, and write our pid
+ * into the file.  Returns the descriptor; -EBUSY when another process holds the lock, with
+ * *ret_holder (optional) set to the pid it wrote (0 if unknown); or -errno.
+ */
+int lock_file(const char *path, pid_t *ret_holder);
+
 /* Write all bytes, retrying on EINTR and short writes. */
 int write_all(int fd, const void *data, size_t len);

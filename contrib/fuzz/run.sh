@@ -70,13 +70,12 @@ if ! mnl=$(pkg-config --cflags --libs libmnl 2>/dev/null); then
 	echo "$0: pkg-config cannot find libmnl" >&2
 	exit 2
 fi
-# shellcheck disable=SC2086 # a word list
-# spec.c reads route types through views.c, which brings links.c and what it needs.
-build linkspec "$d/spec.c" "$d/nl.c" "$d/tc.c" "$d/views.c" "$d/links.c" "$d/state.c" \
-	"$d/netns.c" "$d/nlcache.c" "$d/util.c" "$d/log.c" $mnl
-# shellcheck disable=SC2086 # a word list
-build topology "$d/topology_doc.c" "$d/spec.c" "$d/nl.c" "$d/tc.c" "$d/links.c" "$d/state.c" \
-	"$d/netns.c" "$d/nlcache.c" "$d/views.c" "$d/util.c" "$d/log.c" $mnl
+# spec.c names route types through views.c, which reads the stored state.
+kernel_side="$d/spec.c $d/nl.c $d/tc.c $d/links.c $d/state.c $d/netns.c $d/nlcache.c $d/views.c $d/util.c $d/log.c"
+# shellcheck disable=SC2086 # word lists
+build linkspec $kernel_side $mnl
+# shellcheck disable=SC2086 # word lists
+build topology "$d/topology_doc.c" $kernel_side $mnl
 # netnsctl whole, main() renamed; the harness stands in for the daemon (see it).
 extra="-I$top/client -Dmain=netnsctl_main"
 # shellcheck disable=SC2046 # one word per client source

@@ -73,7 +73,8 @@ class Netnsd:
         for k in ("NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "WATCHDOG_USEC"):
             env.pop(k, None)
         # Default limits: only the paths are ours.
-        self.proc = subprocess.Popen([path, "--socket", self.sock, "--state-dir", self.state_dir]
+        self.proc = subprocess.Popen([path, "--socket", self.sock, "--state-dir", self.state_dir,
+                                      "--runtime-dir", os.path.join(tmp, "run")]
                                      + list(extra_args),
                                      stdout=self.log, stderr=self.log, env=env)
         deadline = time.monotonic() + 15

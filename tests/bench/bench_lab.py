@@ -180,7 +180,8 @@ class Netnsd:
         env = dict(os.environ)
         for k in ("NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "WATCHDOG_USEC"):
             env.pop(k, None)
-        self.proc = subprocess.Popen([path, "--socket", self.sock, "--state-dir", self.state_dir],
+        self.proc = subprocess.Popen([path, "--socket", self.sock, "--state-dir", self.state_dir,
+                                      "--runtime-dir", os.path.join(tmp, "run")],
                                      stdout=self.log, stderr=self.log, env=env)
         deadline = time.monotonic() + 15
         while True:

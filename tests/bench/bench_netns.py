@@ -547,7 +547,8 @@ def main():
         }
         bench = Bench(args, tools, tmp)
         sock = os.path.join(tmp, "netnsd.sock")
-        bench.netnsd = Server([args.netnsd, "--socket", sock, "--state-dir", state_dir],
+        bench.netnsd = Server([args.netnsd, "--socket", sock, "--state-dir", state_dir,
+                               "--runtime-dir", os.path.join(tmp, "run")],
                               sock, os.path.join(tmp, "netnsd.log"))
         env["netnsd_version"] = bench.netnsd.call("daemon.info").get("version")
         env["summary"] = "netnsd %s, Linux %s, %d CPUs, state dir on %s, /run/netns on %s" % (

@@ -391,8 +391,16 @@ def main():
                     print("  %s %d: %s / netnsd: apply %.2fx, destroy %.2fx" % (
                         kind, n, m, ratio(row[m][0], row["netnsd"][0]),
                         ratio(row[m][1], row["netnsd"][1])))
-    print("  netnsd CPU of the star %d apply: %.2f s (wall %.2f s)" % (
-        big, star[big]["netnsd_cpu_apply"], star[big]["netnsd"][0]))
+    for n in sizes:
+        print("  netnsd CPU of the star %d apply: %.2f s, %.3f ms/node (wall %.2f s)" % (
+            n, star[n]["netnsd_cpu_apply"], star[n]["netnsd_cpu_apply"] * 1000 / n,
+            star[n]["netnsd"][0]))
+    print("  per-node CPU, N=%d vs N=%d: %.2f (the wall-clock ratio above includes the "
+          "kernel's own scaling and other users' load)" % (
+              big, small, ratio(star[big]["netnsd_cpu_apply"] / big,
+                                star[small]["netnsd_cpu_apply"] / small)))
+    print("  floor per-node build, N=%d vs N=%d: %.2f" % (
+        big, small, ratio(star[big]["floor"][0] / big, star[small]["floor"][0] / small)))
     results["checks"] = [{"name": c[0], "value": c[1], "target": c[2], "ok": c[3]} for c in checks]
     results["load_after"] = loadavg()
     print(json.dumps(results))

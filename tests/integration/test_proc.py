@@ -29,8 +29,8 @@ import signal
 import socket
 import time
 
-from netnsd_test import (Daemon, RpcError, file_bytes, main, netns_mounted, run, state_files, test,
-                         tmpdir, uniq, wait_for)
+from netnsd_test import (Daemon, RpcError, file_bytes, main, netns_mounted, reap_children, run,
+                         state_files, test, tmpdir, uniq, wait_for)
 
 PARSE, INVALID_REQUEST, INVALID_PARAMS = -32700, -32600, -32602
 NOT_FOUND, EXISTS, PERMISSION, TIMEOUT = 1, 2, 5, 11
@@ -295,14 +295,7 @@ def cleanup_processes():
                 d.stop(timeout=10)
             except Exception:
                 pass
-    deadline = time.time() + 3
-    while time.time() < deadline:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            break
-        if pid == 0:
-            time.sleep(0.05)
+    reap_children()
 
 
 def setup():
@@ -771,7 +764,8 @@ def no_zombies_and_no_leftovers():
         shim = shim_of(p["pid"])
         assert wait_for(lambda: not zombies_under({shim, d.proc.pid}) and
                         not [x for x in all_pids() if cmdline(x) == ["sleep", c]
-                             and proc_stat(x) and proc_stat(x)[1] == shim], timeout=5), \
+                             and (lambda st: st and st[1] == shim)(proc_stat(x))],
+                        timeout=5), \
             "zombies under the shim: %r" % zombies_under({shim})
         assert alive(p["pid"])
     finally:

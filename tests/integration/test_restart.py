@@ -55,6 +55,8 @@ def simulate_reboot(name):
 
 def run_netnsd(*args, timeout=15):
     """Run a netnsd that is expected to exit by itself; return (code, stderr)."""
+    if "--runtime-dir" not in args:
+        args += ("--runtime-dir", os.path.join(tmpdir(), "run"))
     p = subprocess.run([NETNSD] + list(args), capture_output=True, text=True, timeout=timeout)
     return p.returncode, p.stderr
 

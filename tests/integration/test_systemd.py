@@ -73,7 +73,7 @@ def test_socket_activation():
     for k in ("LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "NOTIFY_SOCKET"):
         env.pop(k, None)
     d.proc = subprocess.Popen([tool, "-l", d.socket, NETNSD, "--state-dir", d.state_dir,
-                               "--socket", unused, "--log-level", "debug"],
+                               "--runtime-dir", d.runtime_dir, "--socket", unused, "--log-level", "debug"],
                               stdout=d.log, stderr=d.log, env=env)
     assert wait_for(lambda: os.path.exists(d.socket)), d.log_text()
     c = Client(d.socket)
@@ -158,7 +158,8 @@ def test_watchdog():
     n = Notify()
     d = Daemon(start=False)
     cmd = " ".join(shlex.quote(a) for a in [NETNSD, "--socket", d.socket, "--state-dir",
-                                            d.state_dir, "--log-level", "debug"])
+                                            d.state_dir, "--runtime-dir", d.runtime_dir,
+                                            "--log-level", "debug"])
     env = dict(os.environ, NOTIFY_SOCKET=n.path, WATCHDOG_USEC="200000")
     for k in ("LISTEN_FDS", "LISTEN_PID", "WATCHDOG_PID"):
         env.pop(k, None)

@@ -183,6 +183,13 @@ def test_blue_red_export_restart():
     exp = d.call("topology.export", {"name": doc["name"]})
     assert exp["doc"] == doc, exp
     assert d.call("topology.apply", {"doc": exp["doc"]})["changed"] == 0
+    # Someone removes an address of the lab: the same document is a change again.
+    d.call("addr.delete", {"netns": pfx + "red", "dev": "veth0", "address": "10.1.1.2/24"})
+    plan = d.call("topology.plan", {"doc": doc})
+    assert [(s["action"], s["key"]) for s in plan["steps"]] == \
+        [("create", pfx + "red/veth0/10.1.1.2/24")], plan
+    assert d.call("topology.apply", {"doc": doc})["changed"] == 1
+    assert d.call("topology.plan", {"doc": doc})["changed"] == 0
     before = {l["ifname"]: l["ifindex"] for l in ip_json("link", netns=pfx + "blue")}
     d.restart()
     assert d.call("topology.plan", {"doc": doc})["changed"] == 0

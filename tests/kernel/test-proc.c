@@ -352,7 +352,7 @@ static int run_capture(struct proc_spawn_params pp, char *out, size_t size, stru
 
 /* ---- events ----------------------------------------------------------------------- */
 
-static unsigned events[PROC_EVENT_REMOVED + 1];
+static unsigned events[_PROC_EVENT_MAX];
 static char event_filter[32];
 
 static void on_event(enum proc_event ev, const struct proc_info *info, void *userdata)

@@ -131,12 +131,18 @@ class Client:
 
 
 class Daemon:
-    """A netnsd process with private socket and state directory."""
+    """A netnsd process with private socket, state and runtime directories
+    (a --runtime-dir in args is used instead of the private one)."""
 
     def __init__(self, *args, state_dir=None, env=None, start=True):
         self.dir = tmpdir()
         self.socket = os.path.join(self.dir, "netnsd.sock")
         self.state_dir = state_dir or os.path.join(self.dir, "state")
+        self.runtime_dir = os.path.join(self.dir, "run")
+        if "--runtime-dir" in args:
+            self.runtime_dir = args[list(args).index("--runtime-dir") + 1]
+        else:
+            args = args + ("--runtime-dir", self.runtime_dir)
         self.args = list(args)
         self.env = env
         self.proc = None
@@ -262,6 +268,19 @@ def wait_for(pred, timeout=10.0, interval=0.02):
             return v
         time.sleep(interval)
     return pred()
+
+
+def reap_children(timeout=3.0):
+    """Reap our exited children (and, as a subreaper, the orphans given to us) until
+    none is left or the time is up."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid == 0:
+            time.sleep(0.05)
 
 
 def cleanup():

@@ -87,7 +87,23 @@ static void test_decode(void)
 	       "decode: UTF-8 encoded surrogate -> -32700");
 	EQ_INT(decode("{\"a\":\"\\ud800\"}"), JSONRPC_PARSE_ERROR,
 	       "decode: lone surrogate escape -> -32700");
-	EQ_INT(decode("{\"a\":\"\\u0000\"}"), JSONRPC_PARSE_ERROR, "decode: NUL escape -> -32700");
+	/* RFC 8259 allows U+0000: decoded, so that the request is answered with its id. */
+	EQ_INT(decode("{\"a\":\"\\u0000\"}"), 0, "decode: NUL escape in a value decoded");
+	EQ_INT(decode("{\"a\\u0000\":1}"), 0, "decode: NUL escape in a member name decoded");
+	{
+		static const char f[] = "{\"k\\u0000\" : \"v\\u0000\", \"\\\\u0000\":1}";
+
+		m = NULL;
+		r = jsonrpc_decode(f, sizeof(f) - 1, &m, err, sizeof(err));
+		EQ_INT(r, 0, "decode: NUL in a name, a value and an escaped backslash");
+		OK(json_object_get(m, "k" JSONRPC_NUL_MARK) != NULL,
+		   "decode: a NUL in a name becomes JSONRPC_NUL_MARK");
+		OK(json_string_length(json_object_get(m, "k" JSONRPC_NUL_MARK)) == 2,
+		   "decode: a NUL in a value stays U+0000");
+		OK(json_object_get(m, "\\u0000") != NULL,
+		   "decode: \\\\u0000 (a backslash, then text) is left alone");
+		json_decref(m);
+	}
 	EQ_INT(decode("{\"a\":\"x\ny\"}"), JSONRPC_PARSE_ERROR,
 	       "decode: raw control character in a string -> -32700");
 	EQ_INT(decode("{\"\xc3\xa9\":\"\xe2\x82\xac\"}"), 0, "decode: valid UTF-8 accepted");
@@ -154,7 +170,7 @@ static void test_decode(void)
 static void parse(const char *text, struct jsonrpc_request *q, json_t **ret_msg)
 {
 	json_error_t e;
-	json_t *m = json_loads(text, JSON_DECODE_ANY, &e);
+	json_t *m = json_loads(text, JSON_DECODE_ANY | JSON_ALLOW_NUL, &e);
 
 	if (!m) {
 		printf("# bad test input %s: %s\n", text, e.text);
@@ -242,6 +258,13 @@ static void test_request_parse(void)
 	check_invalid("{\"jsonrpc\":\"1.0\",\"id\":5,\"method\":\"m\"}", "5", "jsonrpc 1.0");
 	check_invalid("{\"jsonrpc\":2.0,\"id\":5,\"method\":\"m\"}", "5", "jsonrpc a number");
 	check_invalid("{\"jsonrpc\":\"2.0 \",\"id\":5,\"method\":\"m\"}", "5", "jsonrpc \"2.0 \"");
+	check_invalid("{\"jsonrpc\":\"2.0\\u0000\",\"id\":5,\"method\":\"m\"}", "5",
+		      "jsonrpc \"2.0\\u0000\"");
+	check_invalid("{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"m\\u0000x\"}", "5",
+		      "a NUL in the method name");
+	/* As jsonrpc_decode() hands out a member name that held U+0000. */
+	check_invalid("{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"m\",\"x" JSONRPC_NUL_MARK "\":1}", "5",
+		      "a NUL in an envelope member name");
 	check_invalid("{\"jsonrpc\":\"2.0\",\"id\":\"s\"}", "\"s\"", "missing method");
 	check_invalid("{\"jsonrpc\":\"2.0\",\"id\":\"s\",\"method\":1}", "\"s\"", "method a number");
 	check_invalid("{\"jsonrpc\":\"2.0\",\"id\":\"s\",\"method\":null}", "\"s\"", "method null");

@@ -79,6 +79,8 @@ static void documents(void)
 	    "234\"}]}",
 	    "nodes[0].name", "at most 63 bytes", "over-long node name");
 	bad("{\"prefix\":\"abcdefghij\",\"nodes\":[]}", "prefix", "at most 8", "over-long prefix");
+	bad("{\"prefix\":\"ho\",\"nodes\":[{\"name\":\"st\"}]}", "nodes[0].name", "reserved",
+	    "a node that would be the namespace 'host'");
 	bad("{\"nodes\":[{\"name\":\"a\"}],\"links\":[{\"ends\":[{\"node\":\"a\",\"name\":\"e0\"},"
 	    "{\"node\":\"zz\",\"name\":\"e0\"}]}]}",
 	    "links[0].ends[1].node", "no node named 'zz'", "dangling node reference");

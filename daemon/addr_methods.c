@@ -10,6 +10,7 @@
 #include "method_ctx.h"
 #include "method_families.h"
 #include "nlcache.h"
+#include "reconcile.h"
 #include "spec.h"
 #include "state.h"
 #include "views.h"
@@ -68,13 +69,15 @@ static void method_add(struct call *c, json_t *params)
 	struct nl_prefix p;
 	json_t *doc = NULL;
 	struct nl *nl;
-	int r;
+	int r, intent;
 
 	nl = prepare(c, params, &p, &key, &doc);
 	if (!nl)
 		return;
+	intent = state_intent_begin(reconcile_intent(ADDR_COLL, key, json_incref(doc)));
 	r = nl_addr_add(nl, NL_DEV(dev), &p, json_is_true(nodad) ? NL_ADDR_NODAD : 0);
 	if (r < 0) {
+		state_intent_end(intent);
 		json_decref(doc);
 		if (r == -EEXIST)
 			return call_fail(
@@ -88,10 +91,12 @@ static void method_add(struct call *c, json_t *params)
 	r = state_put(ADDR_COLL, key, json_incref(doc));
 	if (r < 0) {
 		nl_addr_del(nl, NL_DEV(dev), &p);
+		state_intent_end(intent);
 		json_decref(doc);
 		return call_fail_errno(c, r, NULL, "Failed to record the address: %s",
 				       strerror(-r));
 	}
+	state_intent_commit(intent);
 	call_reply(c, doc);
 }
 

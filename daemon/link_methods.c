@@ -17,6 +17,7 @@
 #include "model.h"
 #include "netns.h"
 #include "nlcache.h"
+#include "reconcile.h"
 #include "spec.h"
 #include "state.h"
 #include "tc.h"
@@ -98,7 +99,7 @@ static void method_add(struct call *c, json_t *params)
 	struct nl *nl, *peer_nl = NULL, *failed_nl;
 	_cleanup_(freep) char *key = NULL, *peer_key = NULL;
 	const char *field, *msg, *failed_field;
-	int r;
+	int r, intent;
 
 	r = spec_link_from_json(params, &d, &field, &msg);
 	if (r < 0)
@@ -139,7 +140,10 @@ static void method_add(struct call *c, json_t *params)
 			return;
 	}
 
+	intent = state_intent_begin(reconcile_intent(LINK_COLL, key, reconcile_link_intent(&d)));
 	r = links_create(nl, &d, false, &failed_nl, &failed_field);
+	if (r < 0)
+		state_intent_end(intent);
 	if (r < 0 && failed_field && strstr(failed_field, "impair"))
 		return fail_nl(c, failed_nl, r, failed_field, "impair link",
 			       strcmp(failed_field, "impair") ? d.peer.name : d.name);
@@ -173,9 +177,11 @@ static void method_add(struct call *c, json_t *params)
 	if (r < 0) {
 		state_del(LINK_COLL, key);
 		nl_link_del(nl, NL_DEV(d.name));
+		state_intent_end(intent);
 		return call_fail_errno(c, r, NULL, "Failed to record link '%s': %s", d.name,
 				       strerror(-r));
 	}
+	state_intent_commit(intent);
 	log_debug("Created %s link '%s' in %s", d.kind, d.name, method_ctx_ns_str(d.netns));
 	model_touch_link(d.netns, d.name);
 	if (d.peer.name)

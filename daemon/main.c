@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include "events.h"
+#include "failpoint.h"
 #include "log.h"
 #include "netns.h"
 #include "rpc.h"
@@ -130,6 +131,8 @@ static void help(void)
 	    "      --reset-corrupt-state    if the state files are unreadable, move them aside\n"
 	    "                               (FILE.corrupt-TIME) and start empty instead of\n"
 	    "                               refusing to start\n"
+	    "      --list-failpoints        list the crash points compiled in (only in a build\n"
+	    "                               configured with --enable-failpoints; for tests)\n"
 	    "  -h, --help                   show this help and exit\n"
 	    "  -V, --version                show the version and exit\n"
 	    "\n"
@@ -142,6 +145,7 @@ static void help(void)
 	    "  " NETNS_ETC_DIR "/NAME/        resolv.conf and hosts for `ip netns exec`\n"
 	    "  STATE_DIR/state.json         snapshot of the desired state\n"
 	    "  STATE_DIR/journal.jsonl      changes since the snapshot\n"
+	    "  STATE_DIR/intents/           changes under way in the kernel, not yet synced\n"
 	    "\n"
 	    "Exit status: 0 after a clean shutdown, 1 on a start-up failure (unreadable\n"
 	    "state, socket in use by another netnsd ...), 2 on a usage error.\n");
@@ -180,6 +184,7 @@ static int parse_args(int argc, char **argv)
 		OPT_EVENT_RING_BYTES,
 		OPT_SPAWN,
 		OPT_NO_SYSTEMD,
+		OPT_LIST_FAILPOINTS,
 	};
 	static const struct option options[] = {
 		{ "socket", required_argument, NULL, 's' },
@@ -204,6 +209,7 @@ static int parse_args(int argc, char **argv)
 		{ "log-files", required_argument, NULL, OPT_LOG_FILES },
 		{ "event-ring", required_argument, NULL, OPT_EVENT_RING },
 		{ "event-ring-bytes", required_argument, NULL, OPT_EVENT_RING_BYTES },
+		{ "list-failpoints", no_argument, NULL, OPT_LIST_FAILPOINTS },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -292,6 +298,15 @@ static int parse_args(int argc, char **argv)
 		case OPT_LOG_FILES:
 			target = &arg.log_files;
 			break;
+		case OPT_LIST_FAILPOINTS:
+#if ENABLE_FAILPOINTS
+			failpoint_list();
+			return 0;
+#else
+			fprintf(stderr, "netnsd: built without failpoints (configure "
+					"--enable-failpoints)\n");
+			return -ENOTSUP;
+#endif
 		case 'h':
 			help();
 			return 0;
@@ -322,6 +337,19 @@ static int parse_args(int argc, char **argv)
 			arg.log_files);
 		return -EINVAL;
 	}
+#if ENABLE_FAILPOINTS
+	{
+		const char *fp = getenv("NETNSD_FAILPOINT");
+
+		if (fp && *fp && failpoint_arm(fp) < 0) {
+			fprintf(stderr, "netnsd: unknown failpoint '%s' in NETNSD_FAILPOINT "
+					"(see --list-failpoints)\n", fp);
+			return -EINVAL;
+		}
+		/* Only netnsd stops; the processes it starts must not inherit the arming. */
+		unsetenv("NETNSD_FAILPOINT");
+	}
+#endif
 	return 1;
 }
 

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include "failpoint.h"
 #include "log.h"
 #include "netns.h"
 #include "nl.h"
@@ -232,6 +233,7 @@ static int create_mount(const struct netns_spec *spec, const char *path, uint64_
 		return -errno;
 	close(TAKE_FD(fd));
 
+	FAILPOINT(NETNS_UNSHARE);
 	if (unshare(CLONE_NEWNET) < 0) {
 		r = -errno;
 		unlink(path);
@@ -243,8 +245,12 @@ static int create_mount(const struct netns_spec *spec, const char *path, uint64_
 		if (r < 0)
 			*fail = (struct netns_failure){ NETNS_PART_SYSCTL, i };
 	}
+	if (r == 0)
+		FAILPOINT(NETNS_MOUNT);
 	if (r == 0 && mount("/proc/thread-self/ns/net", path, "none", MS_BIND, NULL) < 0)
 		r = -errno;
+	if (r == 0)
+		FAILPOINT(NETNS_MOUNTED);
 	return_home();
 	if (r < 0)
 		unlink(path);
@@ -310,8 +316,10 @@ int netns_remove(const char *name)
 	r = netns_path(path, name);
 	if (r < 0)
 		return r;
+	FAILPOINT(NETNS_UMOUNT);
 	if (umount2(path, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
 		return -errno;
+	FAILPOINT(NETNS_UMOUNTED);
 	if (unlink(path) < 0)
 		return -errno;
 	return 0;
@@ -346,6 +354,7 @@ int netns_socket(const char *name, int domain, int type, int protocol)
 	nsfd = netns_open(name);
 	if (nsfd < 0)
 		return nsfd;
+	FAILPOINT(NETNS_SETNS);
 	if (setns(nsfd, CLONE_NEWNET) < 0)
 		return -errno;
 	fd = socket(domain, type | SOCK_CLOEXEC, protocol);

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "model.h"
 #include "nlcache.h"
+#include "reconcile.h"
 #include "method_ctx.h"
 #include "method_families.h"
 #include "netns.h"
@@ -126,7 +127,7 @@ static void method_add(struct call *c, json_t *params)
 	struct netns_failure fail;
 	struct netns_id id;
 	char ts[32];
-	int r;
+	int r, intent;
 
 	if (state_get(COLL, name) || deletion_find(name))
 		return call_fail(c, deletion_find(name) ? RPC_KIND_BUSY : RPC_KIND_EXISTS,
@@ -142,8 +143,10 @@ static void method_add(struct call *c, json_t *params)
 	if (r < 0)
 		return call_fail_errno(c, r, NULL, "Failed to read the namespace spec: %s",
 				       strerror(-r));
+	intent = state_intent_begin(reconcile_intent(COLL, name, json_pack("{s:s}", "name", name)));
 	r = netns_create(&buf.spec, &id, &fail);
 	if (r < 0) {
+		state_intent_end(intent);
 		fail_create(c, r, &buf.spec, &fail);
 		spec_netns_done(&buf);
 		return;
@@ -155,9 +158,11 @@ static void method_add(struct call *c, json_t *params)
 	if (r < 0) {
 		netns_etc_remove(name);
 		netns_remove(name);
+		state_intent_end(intent);
 		return call_fail_errno(c, r, NULL, "Failed to record namespace '%s': %s", name,
 				       strerror(-r));
 	}
+	state_intent_commit(intent);
 	netns_pin(name);
 	if (model_watch(name) < 0)
 		log_warning("Failed to follow namespace '%s'; no events from it", name);

@@ -43,6 +43,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "failpoint.h"
 #include "nl.h"
 #include "util.h"
 
@@ -333,6 +334,7 @@ int nl_open(int netns_fd, int host_fd, struct nl **ret)
 			return -errno;
 		if (r != CLONE_NEWNET)
 			return -EINVAL;
+		FAILPOINT(NETNS_SETNS);
 		if (setns(netns_fd, CLONE_NEWNET) < 0)
 			return -errno;
 	}
@@ -421,9 +423,12 @@ static ssize_t nl_recv(struct nl *nl)
 
 static int nl_send(struct nl *nl, size_t len)
 {
+	FAILPOINT(NL_SEND);
 	for (;;) {
-		if (mnl_socket_sendto(nl->sock, nl->buf, len) >= 0)
+		if (mnl_socket_sendto(nl->sock, nl->buf, len) >= 0) {
+			FAILPOINT(NL_SENT);
 			return 0;
+		}
 		if (errno != EINTR)
 			return -errno;
 	}

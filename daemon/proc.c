@@ -41,6 +41,7 @@
 
 #include <jansson.h>
 
+#include "failpoint.h"
 #include "proc.h"
 #include "transient.h"
 #include "util.h"
@@ -836,6 +837,7 @@ static void read_status(struct proc *p, struct status *st)
 	long long n;
 
 	memset(st, 0, sizeof(*st));
+	FAILPOINT(PROC_STATUS);
 	if (p->dirfd < 0 || read_at(p->dirfd, "status", buf, sizeof(buf)) <= 0)
 		return;
 	if (!kv_get(buf, "result", v, sizeof(v)))
@@ -1210,6 +1212,7 @@ static int spawn_shim(struct proc_run *run, const int stdio_fds[3], int sync_fd,
 		/* setsid(): the shim must not share netnsd's session or process group. */
 		posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
 						    POSIX_SPAWN_SETSIGDEF);
+		FAILPOINT(PROC_SPAWN);
 		r = -posix_spawn(&pid, M.shim_path, &fa, &attr, args, env);
 		posix_spawn_file_actions_destroy(&fa);
 		posix_spawnattr_destroy(&attr);
@@ -1305,6 +1308,7 @@ static int launch_transient(struct proc *p, struct proc_run *run, const int fds[
 	snprintf(desc, sizeof(desc), "netnsd process %s: %s in %s%s", p->name ? p->name : p->id,
 		 p->argv[0], p->netns ? "namespace " : "the host namespace",
 		 p->netns ? p->netns : "");
+	FAILPOINT(PROC_SPAWN);
 	r = transient_start(&(struct transient_params){ .unit = p->unit,
 							.description = desc,
 							.argv = argv,
@@ -1340,6 +1344,7 @@ static int launch_direct(struct proc *p, struct proc_run *run, const int fds[3])
 	}
 	run->sync_fd = pipefds[0];
 	p->shim_pid = run->pid;
+	FAILPOINT(PROC_SPAWNED);
 	/* The shim records itself too, but only after its exec and startup: a netnsd crash in
 	 * between would leave a running shim that the next netnsd cannot find.  Our child is
 	 * not reaped before we return to the loop, so its pid is stable here. */
@@ -2572,6 +2577,18 @@ int proc_adopt_all(void)
 			read_status(p, &st);
 			if (st.kind != STATUS_NONE) {
 				list[n].settle = true;
+			} else if (!started && faccessat(p->dirfd, "shim.pid", F_OK, 0) < 0) {
+				/*
+				 * Never started: netnsd died between writing the spec and
+				 * recording the shim, so that spawn was never answered.
+				 * Forget it as if it had never been asked for (a service is
+				 * started again from the state); a shim still starting finds
+				 * its directory gone and gives up at stage "runtime".
+				 */
+				remove_dir(p);
+				proc_release_fds(p);
+				proc_unref(p);
+				continue;
 			} else {
 				p->state = PROC_LOST;
 				p->exit_time = now_realtime();

@@ -20,6 +20,8 @@ static struct reconcile_item *items;
 static size_t nitems;
 /* Keys of veth ends made together with an end restored earlier in this run. */
 static json_t *made_with_peer;
+/* Namespaces recreated in this run: whatever was paired with their old self is stale. */
+static json_t *recreated_ns;
 
 const char *reconcile_action_name(enum reconcile_action a)
 {
@@ -61,7 +63,7 @@ static void netns_restore(const char *name, json_t *doc)
 	struct netns_failure fail;
 	json_t *created;
 	bool same_boot;
-	int r;
+	int r, intent;
 
 	r = netns_stat(name, &id);
 	same_boot = !strcmp(
@@ -104,6 +106,7 @@ static void netns_restore(const char *name, json_t *doc)
 	r = spec_netns_from_json(name, doc, &buf);
 	if (r < 0)
 		return report("netns", name, RECONCILE_FAILED, r, "unreadable spec");
+	intent = state_intent_begin(reconcile_intent("netns", name, json_pack("{s:s}", "name", name)));
 	r = netns_create(&buf.spec, &id, &fail);
 	if (r == 0) {
 		created = json_object_get(doc, "created");
@@ -117,9 +120,34 @@ static void netns_restore(const char *name, json_t *doc)
 	}
 	spec_netns_done(&buf);
 	if (r < 0)
+		state_intent_end(intent);
+	else
+		state_intent_commit(intent);
+	if (r < 0)
 		return report("netns", name, RECONCILE_FAILED, r, "%s", strerror(-r));
 	netns_pin(name);
+	if (!recreated_ns)
+		recreated_ns = json_object();
+	json_object_set_new(recreated_ns, name, json_true());
 	report("netns", name, RECONCILE_RECREATED, 0, NULL);
+}
+
+/*
+ * A veth end of ours left outside a namespace that was deleted just before a
+ * crash (the kernel frees a namespace, and the veths in it, some time after
+ * the unmount): the pair cannot be made again while it is there.  Only when
+ * the namespace was recreated in this run, so its old self is surely gone.
+ */
+static bool remove_stale_peer(const struct link_desc *d)
+{
+	struct nl_link_info info;
+	struct nl *pnl;
+
+	if (!d->peer.name || !d->netns || !json_object_get(recreated_ns, d->netns) ||
+	    nlcache_get(d->peer.netns, &pnl) < 0 ||
+	    nl_link_get(pnl, NL_DEV(d->peer.name), &info) < 0 || strcmp(info.ifalias, LINK_MARK))
+		return false;
+	return nl_link_del(pnl, NL_DEV(d->peer.name)) == 0;
 }
 
 /*
@@ -171,7 +199,7 @@ static void link_create(const char *key, json_t *doc, struct nl *nl)
 	_cleanup_(freep) char *pk = NULL;
 	struct nl *failed_nl;
 	const char *failed_field;
-	int r;
+	int r, intent;
 
 	r = spec_link_from_json(doc, &d, &field, &msg);
 	if (r < 0)
@@ -187,7 +215,12 @@ static void link_create(const char *key, json_t *doc, struct nl *nl)
 			spec_link_peer_from_json(peer_doc, &d);
 	}
 	/* Masters and up come later, once every link exists. */
+	intent = state_intent_begin(reconcile_intent(LINK_COLL, key, reconcile_link_intent(&d)));
 	r = links_create(nl, &d, true, &failed_nl, &failed_field);
+	if (r == -EEXIST && remove_stale_peer(&d))
+		r = links_create(nl, &d, true, &failed_nl, &failed_field);
+	/* The record is there already: once both ends carry the mark, it is complete. */
+	state_intent_end(intent);
 	if (r < 0)
 		return report("link", key, RECONCILE_FAILED, r, "%s%s",
 			      failed_field ? "the veth peer: " : "",
@@ -394,12 +427,148 @@ static void links_restore(void)
 	links_impair();
 }
 
+/*
+ * Undoing what a crashed run did in the kernel but never recorded (see
+ * state_intent_begin()).  Only objects the state does not hold are touched,
+ * and only in this boot: after a reboot nothing of the kind survives, and a
+ * name may since belong to someone else.
+ */
+
+static void intent_collect(json_t *what, void *data)
+{
+	json_array_append(data, what);
+}
+
+/*
+ * True when the intent's veth peer exists without our mark: the pair was made
+ * but a crash came before the peer was marked (a recorded link being restored).
+ */
+static bool veth_peer_unmarked(json_t *doc)
+{
+	json_t *peer = json_object_get(doc, "peer");
+	const char *pname = json_string_value(json_object_get(peer, "name"));
+	struct nl_link_info info;
+	struct nl *pnl;
+
+	return pname &&
+	       nlcache_get(json_string_value(json_object_get(peer, "netns")), &pnl) == 0 &&
+	       nl_link_get(pnl, NL_DEV(pname), &info) == 0 && strcmp(info.ifalias, LINK_MARK);
+}
+
+static void intent_undo(json_t *what, bool netns_pass)
+{
+	const char *kind = json_string_value(json_object_get(what, "kind"));
+	const char *key = json_string_value(json_object_get(what, "key"));
+	json_t *doc = json_object_get(what, "doc");
+	const char *netns = json_string_value(json_object_get(doc, "netns"));
+	const char *name = json_string_value(json_object_get(doc, "name"));
+	const char *dev = json_string_value(json_object_get(doc, "dev"));
+	const char *address = json_string_value(json_object_get(doc, "address"));
+	struct nl_link_info info;
+	struct nl_route_spec rt;
+	struct nl_prefix p;
+	struct netns_id id;
+	struct nl *nl;
+	int r = 0;
+
+	if (!kind || !key || !json_is_object(doc) ||
+	    strcmp(json_string_value(json_object_get(what, "boot")) ?: "", netns_boot_id()))
+		return;
+	if (netns_pass != !strcmp(kind, "netns"))
+		return;
+	if (!strcmp(kind, "netns")) {
+		json_t *rec = state_get("netns", key);
+		struct netns_id want;
+
+		r = netns_stat(key, &id);
+		if (r < 0 && r != -ENOTCONN)
+			return;
+		/*
+		 * Recorded with this very identity: the change completed.  Recorded
+		 * with another one: a restore recreated it and died before it could
+		 * record the new identity; remove it, and it is recreated again below.
+		 */
+		if (rec && r == 0 && spec_netns_identity(rec, &want) && netns_id_equal(&id, &want))
+			return;
+		if (!rec)
+			netns_etc_remove(key);
+		r = netns_remove(key);
+	} else {
+		/* Its namespace may be one a crash left unrecorded: reach it anyway. */
+		if ((strcmp(kind, "link") && state_get(kind, key)) || nlcache_get(netns, &nl) < 0)
+			return;
+		if (!strcmp(kind, "link")) {
+			/* In the host only a link that carries our mark. */
+			if (!name || nl_link_get(nl, NL_DEV(name), &info) < 0 ||
+			    (!netns && strcmp(info.ifalias, LINK_MARK)))
+				return;
+			if (state_get(kind, key) && !veth_peer_unmarked(doc))
+				return;
+			r = nl_link_del(nl, NL_DEV(name));
+		} else if (!strcmp(kind, "addr")) {
+			if (!dev || !address || nl_parse_cidr(address, &p) < 0)
+				return;
+			r = nl_addr_del(nl, NL_DEV(dev), &p);
+		} else if (!strcmp(kind, "route")) {
+			if (spec_route_from_json(doc, &rt) < 0)
+				return;
+			r = nl_route_del(nl, &rt);
+		} else {
+			return;
+		}
+	}
+	if (r == 0)
+		log_notice("Removed %s '%s': made before a crash, never recorded", kind, key);
+	else if (r != -ENOENT && r != -ENODEV && r != -ESRCH && r != -EADDRNOTAVAIL)
+		log_warning("Failed to remove %s '%s' that a crash left unrecorded: %s", kind,
+			    key, strerror(-r));
+}
+
+static void intents_undo(void)
+{
+	json_t *all = json_array(), *what;
+	size_t i;
+
+	if (!all)
+		return;
+	state_intent_recover(intent_collect, all);
+	/* Links, addresses and routes first: a veth to the host goes with its namespace only
+	 * some time later, in the kernel's own cleanup. */
+	json_array_foreach(all, i, what)
+		intent_undo(what, false);
+	json_array_foreach(all, i, what)
+		intent_undo(what, true);
+	json_decref(all);
+	state_intent_clear();
+}
+
+json_t *reconcile_link_intent(const struct link_desc *d)
+{
+	json_t *doc = json_pack("{s:o,s:s}", "netns", d->netns ? json_string(d->netns) : json_null(),
+				"name", d->name);
+
+	if (doc && d->peer.name)
+		json_object_set_new(doc, "peer",
+				    json_pack("{s:o,s:s}", "netns",
+					      d->peer.netns ? json_string(d->peer.netns)
+							    : json_null(),
+					      "name", d->peer.name));
+	return doc;
+}
+
+json_t *reconcile_intent(const char *kind, const char *key, json_t *doc)
+{
+	return json_pack("{s:s,s:s,s:s,s:o}", "boot", netns_boot_id(), "kind", kind, "key", key,
+			 "doc", doc);
+}
+
 int reconcile_run(void)
 {
 	json_t *coll = state_collection("netns"), *doc;
 	size_t adopted = 0, recreated = 0, failed = 0;
 	const char *name;
 
+	intents_undo();
 	/* Names were the only report for a while; keep the order stable: namespaces first. */
 	json_object_foreach(coll, name, doc)
 		netns_restore(name, doc);
@@ -424,6 +593,7 @@ const struct reconcile_item *reconcile_report(size_t *ret_n)
 void reconcile_exit(void)
 {
 	json_decref(TAKE_PTR(made_with_peer));
+	json_decref(TAKE_PTR(recreated_ns));
 	for (size_t i = 0; i < nitems; i++) {
 		free(items[i].kind);
 		free(items[i].name);

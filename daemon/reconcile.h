@@ -8,6 +8,7 @@
  */
 #pragma once
 
+#include <jansson.h>
 #include <stddef.h>
 
 enum reconcile_action {
@@ -24,7 +25,21 @@ struct reconcile_item {
 	char *message; /* why it failed */
 };
 
+/*
+ * Restore the state; first undo what the kernel kept of changes that a crash
+ * stopped before they were recorded (state_intent_recover()).
+ */
 int reconcile_run(void);
+/*
+ * The intent record (for state_intent_begin()) of a change to the object
+ * kind/key (a state collection and key; a namespace's key is its name): doc
+ * names it in the kernel ({"netns", "name"} for a link, the stored doc of an
+ * address or route).  Takes the reference to doc.
+ */
+json_t *reconcile_intent(const char *kind, const char *key, json_t *doc);
+/* The doc of a link's intent: {"netns", "name", "peer"?: {"netns", "name"}}. */
+struct link_desc;
+json_t *reconcile_link_intent(const struct link_desc *d);
 const struct reconcile_item *reconcile_report(size_t *ret_n);
 const char *reconcile_action_name(enum reconcile_action a);
 void reconcile_exit(void);

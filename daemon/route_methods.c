@@ -13,6 +13,7 @@
 #include "method_ctx.h"
 #include "method_families.h"
 #include "nlcache.h"
+#include "reconcile.h"
 #include "spec.h"
 #include "state.h"
 #include "views.h"
@@ -148,7 +149,7 @@ static void method_add(struct call *c, json_t *params)
 	struct nl_route_spec r;
 	json_t *doc = NULL;
 	struct nl *nl;
-	int e;
+	int e, intent;
 
 	nl = prepare(c, params, &r, &doc, &key);
 	if (!nl)
@@ -157,8 +158,10 @@ static void method_add(struct call *c, json_t *params)
 		json_decref(doc);
 		return call_fail(c, RPC_KIND_EXISTS, EEXIST, "dst", "The route exists");
 	}
+	intent = state_intent_begin(reconcile_intent(ROUTE_COLL, key, json_incref(doc)));
 	e = nl_route_add(nl, &r);
 	if (e < 0) {
+		state_intent_end(intent);
 		json_decref(doc);
 		if (e == -EEXIST)
 			return call_fail(c, RPC_KIND_EXISTS, EEXIST, "dst", "The route exists");
@@ -169,9 +172,11 @@ static void method_add(struct call *c, json_t *params)
 	e = state_put(ROUTE_COLL, key, json_incref(doc));
 	if (e < 0) {
 		nl_route_del(nl, &r);
+		state_intent_end(intent);
 		json_decref(doc);
 		return call_fail_errno(c, e, NULL, "Failed to record the route: %s", strerror(-e));
 	}
+	state_intent_commit(intent);
 	call_reply(c, doc);
 }
 

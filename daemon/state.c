@@ -10,15 +10,23 @@
  *   identity       a random id of this state, made once: netnsd marks what it leaves in
  *                  its runtime directory with it, so that records another state made are
  *                  never taken for its own
+ *   intents/N      a change under way in the kernel, not yet durable here
  * A journal line whose seq is not above the snapshot's was already folded in
  * (a crash between the snapshot's rename and the journal's truncation).
+ *
+ * One commit (one write and sync) is all-or-nothing: every record of it but
+ * the last carries "more":true, and at load a commit whose last record is
+ * missing (a torn write) is dropped whole.  Otherwise a torn netns.delete,
+ * which deletes many records, would come back half done.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 
+#include "failpoint.h"
 #include "log.h"
 #include "state.h"
 #include "util.h"
@@ -27,6 +35,7 @@
 #define STATE_MAX_FILE	  (256u << 20)
 #define COMPACT_MIN_BYTES (256u << 10)
 #define STATE_ID_LEN	  32
+#define MORE_TAIL	  ",\"more\":true}"
 
 struct waiter {
 	void (*cb)(void *data, int err);
@@ -37,7 +46,8 @@ static struct {
 	uv_loop_t *loop;
 	char *dir, *snapshot_path, *journal_path;
 	json_t *colls;
-	int journal_fd, lock_fd;
+	int journal_fd, lock_fd, intents_fd;
+	int intent_seq;
 	unsigned long long seq;
 	char *pending;
 	size_t pending_len, pending_cap;
@@ -48,7 +58,7 @@ static struct {
 	bool armed;
 	struct state_stats stats;
 	char identity[STATE_ID_LEN + 1];
-} st = { .journal_fd = -1, .lock_fd = -1 };
+} st = { .journal_fd = -1, .lock_fd = -1, .intents_fd = -1 };
 
 /* Pure (de)serialisation. */
 
@@ -199,10 +209,21 @@ static int load_snapshot(unsigned long long *ret_seq)
 	return r;
 }
 
+/* True when a journal record says that more records of its commit follow. */
+static bool record_has_more(const char *line, size_t len)
+{
+	json_t *rec = json_loadb(line, len, 0, NULL);
+	bool more = json_is_true(json_object_get(rec, "more"));
+
+	json_decref(rec);
+	return more;
+}
+
 static int load_journal(unsigned long long snapshot_seq)
 {
 	_cleanup_(freep) char *buf = NULL;
-	size_t off = 0, len;
+	size_t off = 0, len, group = 0; /* where the commit being read started */
+	bool in_group = false;
 	unsigned lineno = 0;
 	int r;
 
@@ -221,20 +242,24 @@ static int load_journal(unsigned long long snapshot_seq)
 		json_t *scratch;
 
 		lineno++;
+		if (!in_group)
+			group = off;
 		if (!nl) {
 			/*
 			 * A last line without its newline is a write cut short by a
-			 * crash; it was never acknowledged, so dropping it loses
-			 * nothing anyone was told about.
+			 * crash; it was never acknowledged, so dropping it (and the
+			 * records of its commit before it) loses nothing anyone was
+			 * told about.
 			 */
-			log_warning("Dropping a torn last record (%zu bytes) of '%s'", len - off,
+			log_warning("Dropping a torn last commit (%zu bytes) of '%s'", len - group,
 				    st.journal_path);
-			if (truncate(st.journal_path, (off_t)off) < 0)
+			if (truncate(st.journal_path, (off_t)group) < 0)
 				return -errno;
-			len = off;
+			len = group;
+			in_group = false;
 			break;
 		}
-		/* Records already folded into the snapshot are parsed but not applied. */
+		/* Every record is checked as it is read; a commit is applied once complete. */
 		scratch = json_object();
 		r = state_journal_apply(scratch, buf + off, (size_t)(nl - buf) - off, &seq);
 		json_decref(scratch);
@@ -243,11 +268,31 @@ static int load_journal(unsigned long long snapshot_seq)
 				  lineno);
 			return r;
 		}
-		if (seq > snapshot_seq) {
-			state_journal_apply(st.colls, buf + off, (size_t)(nl - buf) - off, &seq);
-			st.seq = seq;
-		}
+		in_group = record_has_more(buf + off, (size_t)(nl - buf) - off);
 		off = (size_t)(nl - buf) + 1;
+		if (in_group)
+			continue;
+		/* The commit is complete: apply its records. */
+		for (const char *p = buf + group; p < buf + off;) {
+			const char *e = memchr(p, '\n', (size_t)(buf + off - p));
+
+			/* Records already folded into the snapshot are not applied again. */
+			scratch = json_object();
+			state_journal_apply(scratch, p, (size_t)(e - p), &seq);
+			json_decref(scratch);
+			if (seq > snapshot_seq) {
+				state_journal_apply(st.colls, p, (size_t)(e - p), &seq);
+				st.seq = seq;
+			}
+			p = e + 1;
+		}
+	}
+	if (in_group) {
+		log_warning("Dropping an incomplete last commit (%zu bytes) of '%s'", len - group,
+			    st.journal_path);
+		if (truncate(st.journal_path, (off_t)group) < 0)
+			return -errno;
+		len = group;
 	}
 	st.stats.journal_bytes = len;
 	return 0;
@@ -262,7 +307,15 @@ static int lock_dir(void)
 	r = path_join(&path, st.dir, "lock");
 	if (r < 0)
 		return r;
+	/*
+	 * A netnsd killed while it started a shim leaves the lock with the shim for
+	 * the moment before its exec; a restart right away must not fail on that.
+	 */
 	r = lock_file(path, &holder);
+	for (int i = 0; i < 40 && r == -EBUSY; i++) {
+		usleep(50 * 1000);
+		r = lock_file(path, &holder);
+	}
 	if (r == -EBUSY && holder > 0)
 		log_error("State directory '%s' is in use by another netnsd (pid %d)", st.dir,
 			  (int)holder);
@@ -352,6 +405,23 @@ static int init(uv_loop_t *loop, const char *dir, bool reset_corrupt)
 	r = lock_dir();
 	if (r < 0)
 		return r;
+	{
+		_cleanup_(freep) char *idir = NULL;
+
+		if (path_join(&idir, dir, "intents") < 0)
+			return -ENOMEM;
+		if (mkdir(idir, 0700) < 0 && errno != EEXIST) {
+			r = -errno;
+			log_error("Failed to create '%s': %s", idir, strerror(-r));
+			return r;
+		}
+		st.intents_fd = open(idir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (st.intents_fd < 0) {
+			r = -errno;
+			log_error("Failed to open '%s': %s", idir, strerror(-r));
+			return r;
+		}
+	}
 	r = load_identity();
 	if (r < 0)
 		return r;
@@ -416,6 +486,7 @@ static int compact(void)
 		return r;
 	st.stats.snapshot_bytes = len;
 	/* The snapshot now covers every journal record: drop them. */
+	FAILPOINT(COMPACT_TRUNCATE);
 	if (ftruncate(st.journal_fd, 0) < 0 || fdatasync(st.journal_fd) < 0)
 		return -errno;
 	st.stats.journal_bytes = 0;
@@ -429,9 +500,23 @@ static int commit(void)
 
 	if (st.pending_len == 0)
 		return 0;
+	/* The last record ends the commit: ",\"more\":true}\n" becomes "}\n". */
+	if (st.pending_len >= sizeof(MORE_TAIL) &&
+	    !memcmp(st.pending + st.pending_len - sizeof(MORE_TAIL), MORE_TAIL,
+		    sizeof(MORE_TAIL) - 1)) {
+		st.pending_len -= strlen(MORE_TAIL) - 1;
+		memcpy(st.pending + st.pending_len - 2, "}\n", 2);
+	}
+	FAILPOINT(JOURNAL_WRITE);
+	if (FAILPOINT_FIRES(JOURNAL_TORN)) {
+		(void)write_all(st.journal_fd, st.pending, st.pending_len / 2);
+		_exit(FAILPOINT_EXIT_STATUS);
+	}
 	r = write_all(st.journal_fd, st.pending, st.pending_len);
+	FAILPOINT(JOURNAL_SYNC);
 	if (r == 0 && fdatasync(st.journal_fd) < 0)
 		r = -errno;
+	FAILPOINT(JOURNAL_SYNCED);
 	if (r < 0) {
 		/* Cut a partial record off so the journal stays well-formed. */
 		if (ftruncate(st.journal_fd, (off_t)st.stats.journal_bytes) < 0)
@@ -495,11 +580,13 @@ static int append_record(json_t *rec)
 	if (!s)
 		return -ENOMEM;
 	len = strlen(s);
-	if (st.pending_len + len + 1 > st.pending_cap) {
+	/* Every record says more follow; commit() takes it off the last (see the top). */
+	s[--len] = '\0';
+	if (st.pending_len + len + sizeof(MORE_TAIL) > st.pending_cap) {
 		size_t cap = (st.pending_cap ?: 4096);
 		char *p;
 
-		while (cap < st.pending_len + len + 1)
+		while (cap < st.pending_len + len + sizeof(MORE_TAIL))
 			cap *= 2;
 		p = realloc(st.pending, cap);
 		if (!p) {
@@ -510,6 +597,8 @@ static int append_record(json_t *rec)
 		st.pending_cap = cap;
 	}
 	memcpy(st.pending + st.pending_len, s, len);
+	memcpy(st.pending + st.pending_len + len, MORE_TAIL, strlen(MORE_TAIL));
+	len += strlen(MORE_TAIL);
 	st.pending[st.pending_len + len] = '\n';
 	st.pending_len += len + 1;
 	st.stats.records++;
@@ -609,6 +698,128 @@ int state_flush(void)
 	return r;
 }
 
+/* Intents. */
+
+int state_intent_begin(json_t *what)
+{
+	_cleanup_(freep) char *text = NULL;
+	char name[16];
+	int id, r;
+
+	if (!what)
+		return -ENOMEM;
+	text = json_dumps(what, JSON_COMPACT);
+	json_decref(what);
+	if (!text)
+		return -ENOMEM;
+	if (st.intents_fd < 0)
+		return -EBADF;
+	id = ++st.intent_seq;
+	if (id <= 0)
+		id = st.intent_seq = 1;
+	snprintf(name, sizeof(name), "%d", id);
+	r = write_at_atomic(st.intents_fd, name, text, 0600);
+	if (r < 0) {
+		log_debug("Failed to write intent %s: %s", name, strerror(-r));
+		return r;
+	}
+	return id;
+}
+
+void state_intent_end(int id)
+{
+	char name[16];
+
+	if (id <= 0 || st.intents_fd < 0)
+		return;
+	snprintf(name, sizeof(name), "%d", id);
+	(void)unlinkat(st.intents_fd, name, 0);
+}
+
+static void intent_durable(void *data, int err)
+{
+	/* A failed write keeps the change in memory only: keep its intent too. */
+	if (err == 0)
+		state_intent_end((int)(intptr_t)data);
+}
+
+void state_intent_commit(int id)
+{
+	if (id > 0)
+		state_barrier(intent_durable, (void *)(intptr_t)id);
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* A fresh listing of the intents directory (its own fd), or NULL. */
+static DIR *intents_open(void)
+{
+	int fd = st.intents_fd < 0 ? -1 : openat(st.intents_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+
+	if (!d && fd >= 0)
+		close(fd);
+	return d;
+}
+
+void state_intent_recover(void (*fn)(json_t *what, void *data), void *data)
+{
+	_cleanup_(freep) int *ids = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	DIR *d = intents_open();
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char *end;
+		long v = strtol(de->d_name, &end, 10);
+
+		if (*end || v <= 0 || v > INT_MAX)
+			continue;
+		if (n == cap) {
+			int *p = realloc(ids, (cap = cap ? cap * 2 : 16) * sizeof(*ids));
+
+			if (!p)
+				break;
+			ids = p;
+		}
+		ids[n++] = (int)v;
+	}
+	closedir(d);
+	if (n)
+		qsort(ids, n, sizeof(*ids), cmp_int);
+	for (size_t i = 0; i < n; i++) {
+		char name[16], buf[4096];
+		json_t *what;
+
+		snprintf(name, sizeof(name), "%d", ids[i]);
+		if (read_at(st.intents_fd, name, buf, sizeof(buf)) > 0 &&
+		    (what = json_loads(buf, 0, NULL))) {
+			fn(what, data);
+			json_decref(what);
+		}
+	}
+}
+
+void state_intent_clear(void)
+{
+	struct dirent *de;
+	DIR *d = intents_open();
+
+	if (!d)
+		return;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			(void)unlinkat(st.intents_fd, de->d_name, 0);
+	closedir(d);
+}
+
 void state_get_stats(struct state_stats *ret)
 {
 	*ret = st.stats;
@@ -635,6 +846,9 @@ void state_exit(void)
 	}
 	if (st.lock_fd >= 0)
 		close(TAKE_FD(st.lock_fd));
+	if (st.intents_fd >= 0)
+		close(TAKE_FD(st.intents_fd));
+	st.intent_seq = 0;
 	json_decref(TAKE_PTR(st.colls));
 	free(TAKE_PTR(st.pending));
 	free(TAKE_PTR(st.waiters));

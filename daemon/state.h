@@ -59,6 +59,33 @@ void state_barrier(void (*cb)(void *data, int err), void *data);
 /* Write and fsync what is pending now, synchronously (shutdown path). */
 int state_flush(void);
 
+/*
+ * Intents: what a change is about to do in the kernel, written to
+ * DIR/intents/ before the kernel call and removed once the change is durable
+ * in the state (or was undone).  A crash in between leaves the intent behind,
+ * and the next start undoes whatever the kernel kept of a change the state
+ * does not have, so no object netnsd made is left unknown to it.  The files
+ * are written without fsync: they protect against a crash of netnsd, which
+ * keeps the page cache; after a power cut the kernel objects are gone too.
+ *
+ * state_intent_begin() takes the reference to what and returns an id > 0,
+ * or -errno (the caller goes on without one: crash safety degrades, the
+ * change does not fail).  state_intent_end() drops it at once (the change
+ * failed and was undone); state_intent_commit() drops it once the state
+ * holds the change durably (kept if that write fails).  Ids <= 0 are ignored.
+ */
+int state_intent_begin(json_t *what);
+void state_intent_end(int id);
+void state_intent_commit(int id);
+/*
+ * Call fn for every intent a previous run left behind (oldest first); once
+ * they are dealt with, state_intent_clear() removes them (a crash before that
+ * deals with them again).  Only during start-up, before any
+ * state_intent_begin().
+ */
+void state_intent_recover(void (*fn)(json_t *what, void *data), void *data);
+void state_intent_clear(void);
+
 struct state_stats {
 	unsigned long long commits, records, compactions;
 	size_t journal_bytes, snapshot_bytes;

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "failpoint.h"
 #include "util.h"
 
 uint64_t now_usec(void)
@@ -161,6 +162,7 @@ int write_at_atomic(int dirfd, const char *name, const char *text, mode_t mode)
 		r = write_all(fd, text, strlen(text));
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
+	FAILPOINT(RUNTIME_RENAME);
 	if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
 		r = -errno;
 	if (r < 0)
@@ -224,6 +226,7 @@ static int fsync_parent_dir(const char *path)
 	dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return -errno;
+	FAILPOINT(FILE_DIRSYNC);
 	if (fsync(dfd) < 0)
 		return -errno;
 	return 0;
@@ -242,10 +245,13 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 		return -errno;
 	/* Exactly mode, whatever the umask (netnsd's unit sets UMask=0077). */
 	r = fchmod(fd, mode) < 0 ? -errno : 0;
+	FAILPOINT(FILE_WRITE);
 	if (r == 0)
 		r = write_all(fd, data, len);
+	FAILPOINT(FILE_FSYNC);
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
+	FAILPOINT(FILE_RENAME);
 	if (r == 0 && rename(tmp, path) < 0)
 		r = -errno;
 	if (r < 0) {

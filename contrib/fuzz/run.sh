@@ -8,7 +8,7 @@
 #   CC         the compiler (default clang); it must support -fsanitize=fuzzer
 #   FUZZ_OUT   build and work directory, kept (default: a new mktemp directory,
 #              removed again unless something was found)
-#   FUZZ_ONLY  run only this harness (jsonrpc, state, linkspec or topology)
+#   FUZZ_ONLY  run only this harness (jsonrpc, state, linkspec, topology or netnsctl)
 #
 # Exit status: 0 when every harness ran its time without a finding, 1 when one
 # crashed, leaked, timed out or broke an invariant (the reproducer is saved
@@ -47,18 +47,19 @@ if ! deps=$(pkg-config --cflags --libs jansson libuv 2>/dev/null); then
 fi
 
 # The daemon sources expect config.h first; the pure ones need only this.
-printf '#define _GNU_SOURCE 1\n' >"$out/config.h"
+printf '#define _GNU_SOURCE 1\n#define PACKAGE_VERSION "fuzz"\n' >"$out/config.h"
 CFLAGS="-g -O1 -fno-omit-frame-pointer -std=gnu11 \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-include $out/config.h -I$top/daemon"
 
 d=$top/daemon
+extra= extra_libs=
 build() {
 	name=$1
 	shift
 	echo "== building fuzz-$name"
 	# shellcheck disable=SC2086 # CFLAGS and deps are word lists
-	if ! $CC $CFLAGS -o "$out/fuzz-$name" "$here/fuzz-$name.c" "$@" $deps; then
+	if ! $CC $CFLAGS $extra -o "$out/fuzz-$name" "$here/fuzz-$name.c" "$@" $deps $extra_libs; then
 		echo "$0: failed to build fuzz-$name" >&2
 		exit 2
 	fi
@@ -75,9 +76,14 @@ kernel_side="$d/spec.c $d/nl.c $d/tc.c $d/links.c $d/state.c $d/netns.c $d/nlcac
 build linkspec $kernel_side $mnl
 # shellcheck disable=SC2086 # word lists
 build topology "$d/topology_doc.c" $kernel_side $mnl
+# netnsctl whole, main() renamed; the harness stands in for the daemon (see it).
+extra="-I$top/client -Dmain=netnsctl_main"
+# shellcheck disable=SC2046 # one word per client source
+build netnsctl $(ls "$top"/client/*.c)
+extra=
 
 status=0
-for name in jsonrpc state linkspec topology; do
+for name in jsonrpc state linkspec topology netnsctl; do
 	if [ -n "${FUZZ_ONLY:-}" ] && [ "$FUZZ_ONLY" != "$name" ]; then
 		continue
 	fi

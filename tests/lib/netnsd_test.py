@@ -250,7 +250,10 @@ def netns_mounted(name):
 
 
 def file_bytes(path):
+    """A file's bytes; a directory's sorted names, NUL-separated; None when absent."""
     try:
+        if os.path.isdir(path):
+            return b"\0".join(n.encode() for n in sorted(os.listdir(path)))
         with open(path, "rb") as f:
             return f.read()
     except FileNotFoundError:

@@ -423,11 +423,13 @@ static void test_module_basic(void)
 	recs = journal_records(journal);
 	EQ_INT(json_array_size(recs), 2, "module: journal has two records");
 	{
-		json_t *want = json_pack("[{s:i,s:s,s:s,s:s,s:{s:i}},{s:i,s:s,s:s,s:s,s:{s:s}}]", "seq",
-					 1, "op", "put", "c", "netns", "k", "a", "v", "x", 1, "seq",
-					 2, "op", "put", "c", "netns", "k", "b", "v", "y", "z");
+		json_t *want = json_pack("[{s:i,s:s,s:s,s:s,s:{s:i},s:b},{s:i,s:s,s:s,s:s,s:{s:s}}]",
+					 "seq", 1, "op", "put", "c", "netns", "k", "a", "v", "x", 1,
+					 "more", 1, "seq", 2, "op", "put", "c", "netns", "k", "b", "v",
+					 "y", "z");
 
-		OK(json_equal(recs, want), "module: journal records are {seq,op,c,k,v}");
+		OK(json_equal(recs, want),
+		   "module: journal records are {seq,op,c,k,v}, more:true on all but a commit's last");
 		json_decref(want);
 	}
 	json_decref(recs);
@@ -623,6 +625,33 @@ static void test_module_files(void)
 		shutdown_state();
 	}
 	unlink(snap);
+
+	/*
+	 * A commit cut short: its complete records (more:true) go with the torn one,
+	 * whether the tear is inside a line or between lines.
+	 */
+	for (int between = 0; between < 2; between++) {
+		const char *good = "{\"seq\":1,\"op\":\"put\",\"c\":\"netns\",\"k\":\"a\",\"v\":{},"
+				   "\"more\":true}\n"
+				   "{\"seq\":2,\"op\":\"put\",\"c\":\"netns\",\"k\":\"b\",\"v\":{}}\n";
+		const char *half = "{\"seq\":3,\"op\":\"del\",\"c\":\"netns\",\"k\":\"a\","
+				   "\"more\":true}\n";
+		char text[512];
+
+		snprintf(text, sizeof(text), "%s%s%s", good, half,
+			 between ? "" : "{\"seq\":4,\"op\":\"del\",\"c\":\"ne");
+		write_text(journal, text);
+		r = state_init(&loop, dir, false);
+		EQ_INT(r, 0, "torn commit: state_init succeeds");
+		want = json_pack("{s:{},s:{}}", "a", "b");
+		OK(json_equal(state_collection("netns"), want),
+		   between ? "torn commit (between lines): no record of it is applied"
+			   : "torn commit (inside a line): no record of it is applied");
+		json_decref(want);
+		EQ_INT(file_size(journal), strlen(good), "torn commit: the whole commit is cut off");
+		shutdown_state();
+		unlink(snap);
+	}
 	unlink(journal);
 }
 

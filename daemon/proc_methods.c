@@ -21,6 +21,7 @@
 #include "proc.h"
 #include "spec.h"
 #include "state.h"
+#include "topology.h"
 
 #define PROC_COLL "proc"
 #define MAX_ARGV  4096
@@ -50,7 +51,10 @@ static json_t *proc_view(const struct proc_info *p)
 		      proc_state_to_string(p->state), "restart", proc_restart_to_string(p->restart),
 		      "restarts", (int)p->restarts, "pid", p->pid, "adopted", p->adopted, "created",
 		      ts_json(&p->created), "started", ts_json(&p->start_time));
-	json_object_set_new(o, "service", json_boolean(state_get(PROC_COLL, p->id) != NULL));
+	json_object_set_new(o, "service", json_boolean(state_get(PROC_COLL, p->id) != NULL ||
+						     topology_of_proc(p) != NULL));
+	if (topology_of_proc(p))
+		json_object_set_new(o, "topology", json_string(topology_of_proc(p)));
 	json_object_set_new(o, "stopped", json_boolean(p->stopped));
 	if (p->has_exit_status) {
 		json_object_set_new(o, "exit_code",
@@ -598,6 +602,11 @@ static void stop_call(struct call *c, json_t *params, bool forget)
 
 	if (!lookup(c, params, &info))
 		return;
+	if (topology_of_proc(&info))
+		return call_fail(c, RPC_KIND_BUSY, EBUSY, "id",
+				 "Process '%s' is a service of topology '%s': change or destroy the "
+				 "topology instead",
+				 info.name, topology_of_proc(&info));
 	ctx = calloc(1, sizeof(*ctx));
 	if (!ctx)
 		return call_fail(c, RPC_KIND_LIMIT, ENOMEM, NULL, "Out of memory");

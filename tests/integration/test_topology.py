@@ -465,8 +465,10 @@ def test_bad_documents():
     case(lambda x: x["nodes"][0].update(routes=[{"dst": "10.5.0.0/16", "via": "10.6.0.1"},
                                                 {"dst": "10.6.0.0/16", "via": "10.5.0.1"}]),
          "doc.nodes[0].routes[0]")
-    case(lambda x: x["nodes"][0].update(services=[{"argv": ["true"]}]), "doc.nodes[0].services",
-         "unsupported")
+    case(lambda x: x["nodes"][0].update(services=[{"argv": ["true"]}]),
+         "doc.nodes[0].services[0].name")
+    case(lambda x: x["nodes"][0].update(services=[{"name": "a.b", "argv": ["true"]}]),
+         "doc.nodes[0].services[0].name")
     for doc, field, kind in cases:
         e = d.expect_error("topology.plan", {"doc": doc})
         assert e.kind == kind and e.field == field, "%s: expected %s %s, got %s" % (

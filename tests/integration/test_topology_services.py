@@ -22,9 +22,9 @@ import os
 import shutil
 import signal
 import subprocess
-import time
 
-from netnsd_test import (PREFIX, TOP_SRCDIR, Daemon, main, run, test, tmpdir, wait_for)
+from netnsd_test import (PREFIX, TOP_SRCDIR, Daemon, journal_state, main, proc_alive, run, test,
+                         tmpdir, wait_for)
 
 LABS = os.path.join(TOP_SRCDIR, "contrib", "labs")
 PR_SET_CHILD_SUBREAPER = 36
@@ -95,14 +95,6 @@ def pids(d, topo):
     return {n: p["pid"] for n, p in services(d, topo).items()}
 
 
-def alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-
-
 def shims_of(d):
     out = []
     for n in os.listdir("/proc"):
@@ -134,12 +126,12 @@ def kill_and_reap(pid):
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
-    wait_for(lambda: (reap_ours(), not alive(pid))[1], timeout=10)
+    wait_for(lambda: (reap_ours(), not proc_alive(pid))[1], timeout=10)
 
 
 def all_gone(d, pid_list):
     reap_ours()
-    return not any(alive(p) for p in pid_list) and not shims_of(d)
+    return not any(proc_alive(p) for p in pid_list) and not shims_of(d)
 
 
 def namespaces(pfx):
@@ -147,36 +139,15 @@ def namespaces(pfx):
                   if n.startswith(pfx))
 
 
-def state(d):
-    """The desired state as netnsd would load it: snapshot plus journal."""
-    colls, seq = {}, 0
-    try:
-        with open(os.path.join(d.state_dir, "state.json")) as f:
-            snap = json.load(f)
-        colls, seq = snap["collections"], snap["seq"]
-    except FileNotFoundError:
-        pass
-    try:
-        with open(os.path.join(d.state_dir, "journal.jsonl")) as f:
-            for line in f:
-                if not line.endswith("\n"):
-                    break
-                rec = json.loads(line)
-                if rec["seq"] <= seq:
-                    continue
-                c = colls.setdefault(rec["c"], {})
-                if rec["op"] == "put":
-                    c[rec["k"]] = rec["v"]
-                else:
-                    c.pop(rec["k"], None)
-    except FileNotFoundError:
-        pass
-    return {k: v for k, v in colls.items() if v}
-
-
-def destroy(d, doc, pfx):
+def destroy(d, doc, pfx, others=()):
+    """Destroy the lab: its namespaces, its services' payloads and shims gone; stop d."""
+    last = list(pids(d, doc["name"]).values()) + list(others)
     d.call("topology.destroy", {"name": doc["name"]})
     assert wait_for(lambda: not namespaces(pfx), timeout=20), namespaces(pfx)
+    assert wait_for(lambda: all_gone(d, last), timeout=15), shims_of(d)
+    assert not [p for p in d.call("proc.list")["processes"] if p.get("topology") == doc["name"]]
+    assert "service" not in journal_state(d), journal_state(d).get("service")
+    d.stop()
 
 
 @test
@@ -198,7 +169,7 @@ def test_lab_with_services():
     assert sorted(procs) == [blue + ".echo", red + ".echo"], procs
     for p in procs.values():
         assert p["state"] == "running" and p["service"] and p["restart"] == "always", p
-        assert alive(p["pid"]), p
+        assert proc_alive(p["pid"]), p
     assert procs[red + ".echo"]["netns"] == red
     assert echo_answers(blue, "10.1.1.2", "red:ping"), ask_echo(blue, "10.1.1.2")
     assert echo_answers(red, "10.1.1.1", "blue:ping"), ask_echo(red, "10.1.1.1")
@@ -225,7 +196,7 @@ def test_lab_with_services():
     now = pids(d, doc["name"])
     assert now[red + ".echo"] == before[red + ".echo"], (before, now)
     assert now[blue + ".echo"] != before[blue + ".echo"], (before, now)
-    assert wait_for(lambda: not alive(before[blue + ".echo"]), timeout=10)
+    assert wait_for(lambda: not proc_alive(before[blue + ".echo"]), timeout=10)
     assert echo_answers(red, "10.1.1.1", "BLUE:ping"), ask_echo(red, "10.1.1.1")
     assert d.call("topology.export", {"name": doc["name"]})["doc"] == changed
 
@@ -235,15 +206,10 @@ def test_lab_with_services():
     r = d.call("topology.apply", {"doc": fewer})
     assert [(s["action"], s["key"]) for s in r["steps"]] == [("delete", blue + "/echo")], r
     assert sorted(pids(d, doc["name"])) == [red + ".echo"]
-    assert wait_for(lambda: not alive(now[blue + ".echo"]), timeout=10)
+    assert wait_for(lambda: not proc_alive(now[blue + ".echo"]), timeout=10)
     assert blue + ".echo" not in [p["name"] for p in d.call("proc.list")["processes"]]
 
-    last = pids(d, doc["name"])
     destroy(d, doc, pfx)
-    assert wait_for(lambda: all_gone(d, list(last.values())), timeout=15), shims_of(d)
-    assert not d.call("proc.list")["processes"]
-    assert "service" not in state(d), state(d).get("service")
-    d.stop()
 
 
 @test
@@ -258,10 +224,7 @@ def test_destroy_refused_for_other_processes():
     assert e.kind == "busy", e
     assert len(pids(d, doc["name"])) == 2
     d.call("proc.delete", {"id": other["id"], "grace_ms": 0})
-    last = pids(d, doc["name"])
-    destroy(d, doc, pfx)
-    assert wait_for(lambda: all_gone(d, list(last.values()) + [other["pid"]]), timeout=15)
-    d.stop()
+    destroy(d, doc, pfx, [other["pid"]])
 
 
 @test
@@ -281,19 +244,19 @@ def test_failed_start_rolls_back():
     assert wait_for(lambda: all_gone(d, []), timeout=15), shims_of(d)
     assert not namespaces(pfx), namespaces(pfx)
     assert not d.call("proc.list")["processes"]
-    assert not state(d).get("service") and not state(d).get("txn"), state(d)
+    assert not journal_state(d).get("service") and not journal_state(d).get("txn"), journal_state(d)
 
     # A change whose new service fails: the changed one runs again as it was.
     d.call("topology.apply", {"doc": doc})
     assert echo_answers(blue, "10.1.1.2", "red:ping")
-    st_before = state(d)
+    st_before = journal_state(d)
     before = pids(d, doc["name"])
     bad = copy.deepcopy(doc)
     bad["nodes"][1]["services"][0]["argv"][-1] = "RED:"
     bad["nodes"][1]["services"].append({"name": "zz", "argv": ["/nonexistent/program"]})
     e = d.expect_error("topology.apply", {"doc": bad})
     assert e.field == "doc.nodes[1].services[1].argv", e
-    assert state(d) == st_before, (state(d), st_before)
+    assert journal_state(d) == st_before, (journal_state(d), st_before)
     assert wait_for(lambda: sorted(pids(d, doc["name"])) == [blue + ".echo", red + ".echo"] and
                     all(p["state"] == "running" for p in services(d, doc["name"]).values()),
                     timeout=15), services(d, doc["name"])
@@ -302,10 +265,7 @@ def test_failed_start_rolls_back():
     assert now[red + ".echo"] != before[red + ".echo"]
     assert echo_answers(blue, "10.1.1.2", "red:ping"), ask_echo(blue, "10.1.1.2")
     assert d.call("topology.plan", {"doc": doc})["changed"] == 0
-    last = pids(d, doc["name"])
     destroy(d, doc, pfx)
-    assert wait_for(lambda: all_gone(d, list(last.values())), timeout=15)
-    d.stop()
 
 
 def simulate_reboot(d, pfx):
@@ -354,10 +314,7 @@ def test_restart_adopts_and_reboot_restarts():
     assert all(not p["adopted"] for p in procs.values()), procs
     assert echo_answers(blue, "10.1.1.2", "red:ping"), ask_echo(blue, "10.1.1.2")
     assert d.call("topology.plan", {"doc": doc})["changed"] == 0
-    last = pids(d, doc["name"])
     destroy(d, doc, pfx)
-    assert wait_for(lambda: all_gone(d, list(last.values())), timeout=15)
-    d.stop()
 
 
 @test
@@ -379,19 +336,17 @@ def test_kill9_while_starting_services():
     a.close()
     reap_ours()
     d.start()
-    st = state(d)
+    st = journal_state(d)
     assert "txn" not in st, st.get("txn")
     topos = [t["name"] for t in d.call("topology.list")["topologies"]]
     print("# after kill -9 with %d shims: %s" % (
         started, "committed" if doc["name"] in topos else "rolled back"))
     if doc["name"] in topos:
         assert len(services(d, doc["name"])) == n
-        last = list(pids(d, doc["name"]).values())
         destroy(d, doc, pfx)
-    else:
-        assert not [k for k in st.get("service", {}) if k.startswith(pfx)], st.get("service")
-        last = []
-    assert wait_for(lambda: all_gone(d, last), timeout=30), shims_of(d)
+        return
+    assert not [k for k in st.get("service", {}) if k.startswith(pfx)], st.get("service")
+    assert wait_for(lambda: all_gone(d, []), timeout=30), shims_of(d)
     assert wait_for(lambda: not namespaces(pfx), timeout=20), namespaces(pfx)
     assert not [p for p in d.call("proc.list")["processes"] if p["state"] == "running"]
     d.stop()

@@ -606,11 +606,15 @@ static int draw(const struct graph_fmt *f, json_t *doc, const char *lab)
 	f->head(lab);
 	json_array_foreach(nodes, i, n) {
 		const char *name = json_string_value(json_object_get(n, "name")) ?: "?";
+		json_t *svc;
 
 		b.len = 0;
 		str_add(&b, "%s", name);
 		if (*prefix)
 			str_add(&b, "\n(%s%s)", prefix, name);
+		json_array_foreach(json_object_get(n, "services"), j, svc)
+			str_add(&b, "%s%s", j ? ", " : "\nservices: ",
+				json_string_value(json_object_get(svc, "name")) ?: "?");
 		if (b.oom)
 			break;
 		snprintf(ida, sizeof(ida), "n%zu", i);
@@ -797,7 +801,8 @@ static const struct verb lab_verbs[] = {
 	    .summary = "draw a lab as Graphviz dot or Mermaid",
 	    .help = "Print lab NAME as a graph for Graphviz (dot, the default: 'dot -Tsvg')\n"
 		    "or Mermaid (a \"graph LR\" flowchart): every node a box (its\n"
-		    "namespace's name below when the lab has a prefix), every bridge a node\n"
+		    "namespace's name below when the lab has a prefix, then \"services:\"\n"
+		    "and the names of its services if it has any), every bridge a node\n"
 		    "of its own (rounded), every veth link an edge between its nodes and\n"
 		    "every bridge member an edge to its bridge, labelled with the interface\n"
 		    "names, addresses and impairments of the ends (a member's port on the\n"

@@ -644,7 +644,6 @@ struct txn {
 	void *userdata;
 	struct topology_error err;
 	bool failed;
-	bool waiting; /* for a service to start or stop */
 	uint64_t last_event;
 	struct txn *next;
 };
@@ -916,7 +915,6 @@ static void step_finished(struct txn *t, int r)
 {
 	struct step *s = &t->steps[t->pos];
 
-	t->waiting = false;
 	if (r < 0) {
 		t->failed = true;
 	} else {
@@ -933,10 +931,10 @@ static int service_spawn(json_t *doc, proc_spawn_cb cb, void *userdata, const ch
 {
 	_cleanup_(spec_proc_done) struct spec_proc_buf buf = { 0 };
 	const char *field = NULL, *id;
+	int r;
 
 	*ret_msg = NULL;
-	int r = spec_proc_from_json(doc, NULL, 0, &buf, &field, ret_msg);
-
+	r = spec_proc_from_json(doc, NULL, 0, &buf, &field, ret_msg);
 	return r < 0 ? r : proc_spawn(&buf.p, cb, userdata, &id);
 }
 
@@ -968,7 +966,6 @@ static int service_create(struct txn *t, const struct step *s)
 			s->key, msg ?: strerror(-r));
 		return r;
 	}
-	t->waiting = true;
 	return 1;
 }
 
@@ -992,7 +989,6 @@ static int service_delete(struct txn *t, const struct step *s)
 			s->key, strerror(-r));
 		return r;
 	}
-	t->waiting = true;
 	return 1;
 }
 

@@ -143,6 +143,7 @@ def test_apply_examples():
                       "c.sendall(b'hello')\nprint(c.recv(99).decode())"]
             assert wait_for(lambda: subprocess.run(client, capture_output=True, text=True)
                             .stdout == "hello\n", timeout=20), "the echo service does not answer"
+            assert "services: echo" in ok("lab", "graph", doc["name"])
         assert ok("lab", "apply", path) == "no changes\n"
         cols, rows = table(ok("lab", "list"))
         assert cols == ["NAME", "NAMESPACES", "LINKS", "ADDRESSES", "ROUTES", "SERVICES",

@@ -123,6 +123,9 @@ static void print_step(json_t *s)
 
 	printf("%c %-5s %s", sign, json_string_value(json_object_get(s, "kind")) ?: "?",
 	       json_string_value(json_object_get(s, "key")) ?: "?");
+	/* A lab across hosts: the peer the step runs on (none for the netnsd asked). */
+	if (json_string_value(json_object_get(s, "host")))
+		printf(" @%s", json_string_value(json_object_get(s, "host")));
 	if (sign == '~') {
 		const char *sep = ": ";
 

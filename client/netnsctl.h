@@ -94,6 +94,7 @@ struct verb {
 
 /* The verb families and leaves (cmd_*.c, and help in verbs.c). */
 extern const struct verb verb_netns, verb_link, verb_addr, verb_route, verb_proc, verb_lab;
+extern const struct verb verb_peer;
 extern const struct verb verb_exec, verb_monitor, verb_info, verb_ping, verb_call, verb_help;
 
 /* verbs.c: the top level (NULL-terminated, in the order --help lists it), lookups by name

@@ -20,7 +20,7 @@ const struct verb verb_help = {
 
 /* The top level: families and leaves, in the order --help lists them. */
 const struct verb *const top_verbs[] = {
-	&verb_netns, &verb_link, &verb_addr, &verb_route, &verb_proc, &verb_lab, &verb_exec,
+	&verb_netns, &verb_link, &verb_addr, &verb_route, &verb_proc, &verb_lab, &verb_peer, &verb_exec,
 	&verb_monitor, &verb_info, &verb_ping, &verb_call, &verb_help, NULL,
 };
 

@@ -30,6 +30,62 @@ static bool ns_equal(const char *a, const char *b)
 	return a && b ? !strcmp(a, b) : a == b;
 }
 
+/*
+ * A vxlan whose UDP socket stays in the host (the underlay) while the device
+ * lives in d->netns: the kernel binds a vxlan's socket in the namespace it is
+ * created in and keeps it there when the device moves.  So it is made in the
+ * host under a temporary name derived from its VNI (unique per host), then
+ * moved and renamed in one message; what a move resets (the IPv6 address
+ * generation mode) and "up" are set once it is in place.
+ */
+static int create_underlay(struct nl *nl, const struct link_desc *d, bool deferred,
+			   struct nl **ret_nl)
+{
+	struct nl_link_spec spec;
+	struct nl *host_nl;
+	char tmp[16];
+	int r, fd;
+
+	r = nlcache_get(NULL, &host_nl);
+	if (r < 0)
+		return r;
+	fd = netns_open(d->netns);
+	if (fd < 0)
+		return fd;
+	snprintf(tmp, sizeof(tmp), "nnvx%06llx", (unsigned long long)d->id & 0xffffff);
+	spec_link_to_nl(d, &spec);
+	spec.name = tmp;
+	spec.ifalias = LINK_MARK;
+	spec.up = false;
+	spec.master = (struct nl_dev){ 0 };
+	spec.addrgen = NL_ADDRGEN_KEEP;
+	r = nl_link_add(host_nl, &spec);
+	if (r < 0) {
+		*ret_nl = host_nl;
+		close(fd);
+		return r;
+	}
+	r = nl_link_set(host_nl, NL_DEV(tmp),
+			&(struct nl_link_change){ .move_netns = true, .netns_fd = fd,
+						  .rename = d->name });
+	close(fd);
+	if (r < 0) {
+		*ret_nl = host_nl;
+		nl_link_del(host_nl, NL_DEV(tmp));
+		return r;
+	}
+	r = nl_link_set(nl, NL_DEV(d->name),
+			&(struct nl_link_change){
+			    .master = d->master && !deferred ? NL_DEV(d->master)
+							      : (struct nl_dev){ 0 },
+			    .addrgen = spec_addrgen(d->ipv6_ll),
+			    .up = d->up == 1 && !deferred ? NL_ON : NL_KEEP,
+			});
+	if (r < 0)
+		nl_link_del(nl, NL_DEV(d->name));
+	return r;
+}
+
 /* The link and its peer's own settings, without impairments. */
 static int create(struct nl *nl, const struct link_desc *d, bool deferred, struct nl **ret_nl,
 		  const char **ret_field)
@@ -40,6 +96,8 @@ static int create(struct nl *nl, const struct link_desc *d, bool deferred, struc
 
 	*ret_nl = nl;
 	*ret_field = NULL;
+	if (d->underlay && d->netns && d->kind && !strcmp(d->kind, "vxlan"))
+		return create_underlay(nl, d, deferred, ret_nl);
 	spec_link_to_nl(d, &spec);
 	spec.ifalias = LINK_MARK;
 	if (deferred) {

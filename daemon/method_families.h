@@ -28,6 +28,8 @@ extern const struct method proc_methods[];
 extern const size_t proc_methods_count;
 extern const struct method topology_methods[];
 extern const size_t topology_methods_count;
+extern const struct method peer_methods[];
+extern const size_t peer_methods_count;
 
 /* The proc family: events from the supervisor, and services started again after a reboot. */
 int proc_methods_init(void);

@@ -9,6 +9,7 @@
 static const struct method *const tables[] = {
 	daemon_methods, netns_methods,	link_methods, addr_methods,
 	route_methods,	events_methods, proc_methods, topology_methods,
+	peer_methods,
 };
 static size_t sizes[ELEMENTSOF(tables)];
 
@@ -22,6 +23,7 @@ int methods_init(const struct method_ctx *ctx)
 	sizes[5] = events_methods_count;
 	sizes[6] = proc_methods_count;
 	sizes[7] = topology_methods_count;
+	sizes[8] = peer_methods_count;
 	method_ctx_init(ctx);
 	dispatch_init(tables, sizes, ELEMENTSOF(tables));
 	events_methods_init();

@@ -16,6 +16,7 @@
 #include "netns.h"
 #include "nlcache.h"
 #include "proc.h"
+#include "peer.h"
 #include "reconcile.h"
 #include "rpc.h"
 #include "service.h"
@@ -241,6 +242,7 @@ int service_start(uv_loop_t *loop, const struct service_config *cfg, bool *ret_a
 		log_warning("Supervisor '%s' is missing: proc.spawn will fail", cfg->shim);
 
 	methods_init(&ctx);
+	peer_init(loop);
 	proc_methods_init();
 	stage = STAGE_METHODS;
 	r = proc_adopt_all();
@@ -293,6 +295,8 @@ void service_close(void)
 	if (transient_started)
 		transient_exit();
 	transient_started = false;
+	if (stage >= STAGE_METHODS)
+		peer_exit();
 	if (stage >= STAGE_RPC)
 		rpc_exit();
 	if (stage >= STAGE_MODEL)

@@ -563,6 +563,7 @@ int spec_link_from_json(json_t *doc, struct link_desc *d, const char **ret_field
 				FAIL("port", "must be in the range 1..65535");
 			d->port = (uint16_t)json_integer_value(v);
 		}
+		d->underlay = json_is_true(json_object_get(doc, "underlay"));
 	}
 	if (!strcmp(d->kind, "bridge")) {
 		d->stp = tristate(doc, "stp") == 1;
@@ -664,6 +665,8 @@ json_t *spec_link_to_json(const struct link_desc *d)
 		json_object_set_new(o, "port", json_integer(d->port));
 	if (d->dev)
 		json_object_set_new(o, "dev", json_string(d->dev));
+	if (d->underlay)
+		json_object_set_new(o, "underlay", json_true());
 	if (d->kind && !strcmp(d->kind, "bridge")) {
 		json_object_set_new(o, "stp", json_boolean(d->stp));
 		json_object_set_new(o, "vlan_filtering", json_boolean(d->vlan_filtering));

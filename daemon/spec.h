@@ -123,6 +123,7 @@ struct link_desc {
 	struct nl_addr remote, group, local;
 	uint16_t port;
 	const char *dev; /* vxlan underlay */
+	bool underlay;	 /* vxlan in a namespace with its UDP socket in the host's (multihost) */
 	bool stp, vlan_filtering;
 };
 

@@ -13,6 +13,9 @@
  *   ROUTE  = {"dst", "via"?, "dev"?, "metric"?}
  *   SERVICE = {"name", "argv", "env"?, "cwd"?, "user"?, "group"?, "restart"?, "stdout"?,
  *              "stderr"?, "log_max_bytes"?, "log_files"?}: proc.spawn in the node
+ * and, for labs spanning hosts (multihost.h), NODE + {"host"?} and
+ *   "tunnels"?: [TUNNEL], TUNNEL = END + {"vni", "remote", "local", "port"?, "dev"?}:
+ *   one end of a cross-host link, a vxlan in the node with its socket in the host.
  * "prefix" goes in front of every namespace name and every interface name in
  * the host, so one document can be applied many times side by side.
  */
@@ -272,6 +275,62 @@ static int check_links(struct ctx *c, json_t *links)
 			if (check_end(c, json_array_get(ends, k), p, false) < 0)
 				return -EINVAL;
 		}
+	}
+	return 0;
+}
+
+/*
+ * Tunnels: an END plus the vxlan's own members.  The END part is checked as
+ * for a link (on a copy without the vxlan members, so the END rules stay in
+ * one place).
+ */
+static int check_tunnels(struct ctx *c, json_t *tunnels)
+{
+	static const char *const vx[] = { "vni", "remote", "local", "port", "dev" };
+	char path[PATH_LEN], p[PATH_LEN];
+	struct nl_addr remote, local;
+	size_t i;
+	json_t *t;
+
+	if (!tunnels)
+		return 0;
+	if (!json_is_array(tunnels) || json_array_size(tunnels) > TOPOLOGY_MAX_LINKS)
+		return fail(c, "tunnels", "must be an array of at most %d tunnels",
+			    TOPOLOGY_MAX_LINKS);
+	json_array_foreach(tunnels, i, t) {
+		json_t *end, *v;
+		int r;
+
+		path_fmt(path, sizeof(path), "tunnels[%zu]", i);
+		if (!json_is_object(t))
+			return fail(c, path, "must be an object");
+		end = json_copy(t);
+		if (!end)
+			return fail(c, path, "out of memory");
+		for (size_t k = 0; k < ELEMENTSOF(vx); k++)
+			json_object_del(end, vx[k]);
+		r = check_end(c, end, path, false);
+		json_decref(end);
+		if (r < 0)
+			return r;
+		v = member(t, "vni", path, p);
+		if (!v)
+			return fail(c, p, "missing: the VXLAN network identifier");
+		if (check_int(c, v, p, 1, 0xffffff) < 0)
+			return -EINVAL;
+		v = member(t, "remote", path, p);
+		if (!json_is_string(v) || nl_parse_addr(json_string_value(v), &remote) < 0)
+			return fail(c, p, "must be the other host's underlay IPv4 or IPv6 address");
+		v = member(t, "local", path, p);
+		if (!json_is_string(v) || nl_parse_addr(json_string_value(v), &local) < 0)
+			return fail(c, p, "must be this host's underlay IPv4 or IPv6 address");
+		if (local.family != remote.family)
+			return fail(c, p, "must be of the same family as remote");
+		if ((v = member(t, "port", path, p)) && check_int(c, v, p, 1, 65535) < 0)
+			return -EINVAL;
+		if ((v = member(t, "dev", path, p)) &&
+		    (!json_is_string(v) || !ifname_valid(json_string_value(v))))
+			return fail(c, p, "must be an interface name in the host");
 	}
 	return 0;
 }
@@ -671,8 +730,9 @@ static int check_services(struct ctx *c, json_t *node, const char *npath, const 
 
 static int check_nodes(struct ctx *c, json_t *nodes)
 {
-	static const char *const allowed[] = { "name",	"nsid",	  "sysctls",  "resolv_conf",
-					       "hosts", "routes", "services", NULL };
+	static const char *const allowed[] = { "name",	 "nsid",     "sysctls", "resolv_conf",
+					       "hosts",	 "routes",   "services", "host",
+					       NULL };
 	char path[PATH_LEN], p[PATH_LEN];
 	size_t i;
 	json_t *n;
@@ -709,6 +769,9 @@ static int check_nodes(struct ctx *c, json_t *nodes)
 			return -EINVAL;
 		if ((v = member(n, "hosts", path, p)) && check_string(c, v, p, 1 << 20) < 0)
 			return -EINVAL;
+		if ((v = member(n, "host", path, p)) &&
+		    (!json_is_string(v) || !netns_name_valid(json_string_value(v))))
+			return fail(c, p, "must be the name of a peer (see peer.add)");
 		v = member(n, "sysctls", path, p);
 		if (v) {
 			const char *msg;
@@ -731,7 +794,8 @@ static int check_nodes(struct ctx *c, json_t *nodes)
 
 static int check(json_t *doc, struct ctx *c)
 {
-	static const char *const allowed[] = { "name", "prefix", "nodes", "links", "bridges", NULL };
+	static const char *const allowed[] = { "name",	  "prefix",  "nodes", "links",
+					       "bridges", "tunnels", NULL };
 	json_t *v, *nodes, *n;
 	char p[PATH_LEN], path[PATH_LEN];
 	size_t i;
@@ -763,6 +827,8 @@ static int check(json_t *doc, struct ctx *c)
 		r = check_bridges(c, json_object_get(doc, "bridges"));
 	if (r == 0)
 		r = check_links(c, json_object_get(doc, "links"));
+	if (r == 0)
+		r = check_tunnels(c, json_object_get(doc, "tunnels"));
 	json_array_foreach(nodes, i, n) {
 		if (r < 0)
 			break;
@@ -1082,6 +1148,27 @@ static int compile(json_t *doc, struct out *o)
 		r = put_addresses(o, ans, an, json_object_get(a, "addresses"), path);
 		if (r == 0)
 			r = put_addresses(o, bns, bn, json_object_get(e, "addresses"), p2);
+		if (r < 0)
+			return r;
+	}
+	json_array_foreach(json_object_get(doc, "tunnels"), i, l) {
+		const char *ns = prefixed(o, json_string_value(json_object_get(l, "node")), na);
+		const char *tn = json_string_value(json_object_get(l, "name"));
+		json_t *port = json_object_get(l, "port");
+		struct link_desc d;
+
+		end_desc(l, ns, tn, &d);
+		d.kind = "vxlan";
+		d.underlay = true;
+		d.id = json_integer_value(json_object_get(l, "vni"));
+		nl_parse_addr(json_string_value(json_object_get(l, "remote")), &d.remote);
+		nl_parse_addr(json_string_value(json_object_get(l, "local")), &d.local);
+		d.port = json_is_integer(port) ? (uint16_t)json_integer_value(port) : 0;
+		d.dev = json_string_value(json_object_get(l, "dev"));
+		path_fmt(path, sizeof(path), "tunnels[%zu]", i);
+		if (put_link(o, &d, path) < 0)
+			return -ENOMEM;
+		r = put_addresses(o, ns, tn, json_object_get(l, "addresses"), path);
 		if (r < 0)
 			return r;
 	}

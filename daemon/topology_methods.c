@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "method_ctx.h"
+#include "multihost.h"
 #include "topology.h"
 
 static void fail(struct call *c, const struct topology_error *e)
@@ -48,12 +49,27 @@ static const char *param_name(json_t *params)
 	return json_string_value(json_object_get(params, "name"));
 }
 
+static void on_done(void *userdata, json_t *result, const struct topology_error *e);
+
+/* The topology a plan or apply names: the param, else the document's name. */
+static const char *doc_name(json_t *params)
+{
+	return param_name(params)
+		?: json_string_value(json_object_get(json_object_get(params, "doc"), "name"));
+}
+
 static void method_plan(struct call *c, json_t *params)
 {
 	struct topology_error e;
 	json_t *plan;
 
 	topology_set_max_namespaces(method_ctx_get()->max_namespaces);
+	if (multihost_doc_spans(json_object_get(params, "doc")) || multihost_known(doc_name(params))) {
+		if (multihost_plan(json_object_get(params, "doc"), param_name(params), on_done, c,
+				   &e) < 0)
+			fail(c, &e);
+		return;
+	}
 	if (topology_plan(json_object_get(params, "doc"), param_name(params), &plan, &e) < 0)
 		return fail(c, &e);
 	call_reply(c, plan);
@@ -73,6 +89,12 @@ static void method_apply(struct call *c, json_t *params)
 	struct topology_error e;
 
 	topology_set_max_namespaces(method_ctx_get()->max_namespaces);
+	if (multihost_doc_spans(json_object_get(params, "doc")) || multihost_known(doc_name(params))) {
+		if (multihost_apply(json_object_get(params, "doc"), param_name(params), on_done, c,
+				    &e) < 0)
+			fail(c, &e);
+		return;
+	}
 	if (topology_apply(json_object_get(params, "doc"), param_name(params), on_done, c, &e) < 0)
 		fail(c, &e);
 }
@@ -81,6 +103,11 @@ static void method_destroy(struct call *c, json_t *params)
 {
 	struct topology_error e;
 
+	if (multihost_known(param_name(params))) {
+		if (multihost_destroy(param_name(params), on_done, c, &e) < 0)
+			fail(c, &e);
+		return;
+	}
 	if (topology_destroy(param_name(params), on_done, c, &e) < 0)
 		fail(c, &e);
 }
@@ -92,6 +119,8 @@ static void method_get(struct call *c, json_t *params)
 	if (!o)
 		return call_fail(c, RPC_KIND_NOT_FOUND, ENOENT, "name", "No topology named '%s'",
 				 param_name(params));
+	if (multihost_known(param_name(params)))
+		json_object_set_new(o, "multihost", multihost_info(param_name(params)));
 	call_reply(c, o);
 }
 

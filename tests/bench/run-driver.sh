@@ -1,12 +1,13 @@
 #!/bin/sh
 # run-driver.sh: build a benchmark's C tools and run its driver.
 #
-# Usage: tests/bench/run-driver.sh lab|events|proc|topology [BUILD_DIR] [-- DRIVER_OPTIONS...]
+# Usage: tests/bench/run-driver.sh lab|events|proc|topology|multihost [BUILD_DIR] [-- OPTIONS...]
 #
 #   lab     bench_lab.py with lab-floor (issue 3; see README.lab)
 #   events  bench_events.py with event-burst and event-sub (issue 5; README.events)
 #   proc    bench_proc.py (issue 4; it compiles spawn-floor.c itself)
 #   topology bench_topology.py with lab-floor (issue 8; README.topology)
+#   multihost bench_multihost.py (issue 11; README.multihost)
 #
 # The netnsd measured is $NETNSD if set, else BUILD_DIR/daemon/netnsd, else
 # ./daemon/netnsd.  The C tools are compiled with ${CC:-cc} -O2 into a
@@ -23,8 +24,9 @@ lab) driver=bench_lab.py tools="lab-floor" ;;
 events) driver=bench_events.py tools="event-burst event-sub" ;;
 proc) driver=bench_proc.py tools="" ;;
 topology) driver=bench_topology.py tools="lab-floor" ;;
+multihost) driver=bench_multihost.py tools="" ;;
 *)
-	sed -n '4,9p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '4,10p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 	;;
 esac

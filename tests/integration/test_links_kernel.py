@@ -13,16 +13,8 @@ failure.
 import json
 import subprocess
 
-from netnsd_test import Daemon, PREFIX, RpcError, Skip, ip_json, main, run, test, uniq
-
-_daemon = None
-
-
-def daemon():
-    global _daemon
-    if _daemon is None:
-        _daemon = Daemon()
-    return _daemon
+from netnsctl_test import daemon
+from netnsd_test import PREFIX, RpcError, Skip, ip_json, main, run, test, uniq
 
 
 def new_ns():

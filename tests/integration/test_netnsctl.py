@@ -350,7 +350,7 @@ def test_bash_completion():
         return [w for w in out.splitlines() if w]
 
     try:
-        assert complete("") == ["netns", "link", "addr", "route", "proc", "lab", "exec", "monitor", "info", "ping", "call", "help"]
+        assert complete("") == ["netns", "link", "addr", "route", "proc", "lab", "peer", "exec", "monitor", "info", "ping", "call", "help"]
         assert "--socket" in complete("-")
         assert complete("-s", d.socket, "netns", "sh") == ["show"]
         assert name in complete("-s", d.socket, "netns", "show", "")

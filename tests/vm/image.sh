@@ -26,7 +26,7 @@ libuv1 libjansson4 libmnl0 libsystemd0"
 
 # Modules the initramfs loads itself; everything else is loaded from the root
 # disk by the kernel (kmod's modprobe) when a test needs it.
-INITRD_MODULES="virtio_pci virtio_blk ext4 crc32c_generic 9p 9pnet_virtio"
+INITRD_MODULES="virtio_pci virtio_blk virtio_rng ext4 crc32c_generic 9p 9pnet_virtio"
 
 # Drivers no test uses: left out of the image to keep it small.
 PRUNE_MODULES="drivers/gpu drivers/media drivers/infiniband drivers/staging drivers/net/wireless

@@ -24,8 +24,9 @@
 # (default /var/cache/netnsd-vm: the guest, rebuilt when tests/vm/image.sh,
 # tests/vm/init or the archive's kernel change), NETNSD_VM_TIMEOUT (seconds
 # for the whole run, boots included; default 300), NETNSD_VM_ACCEL (tcg, the
-# default, or kvm), NETNSD_VM_MEM (MiB, default 1024), NETNSD_VM_KEEP=1 keeps
-# the run directory (console log, results).
+# default, or kvm), NETNSD_VM_MEM (MiB, default 1024), NETNSD_VM_SMP (virtual
+# CPUs, default 1: under TCG each is a busy host thread), NETNSD_VM_KEEP=1
+# keeps the run directory (console logs, results).
 set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -35,6 +36,7 @@ cache=${NETNSD_VM_CACHE:-/var/cache/netnsd-vm}
 limit=${NETNSD_VM_TIMEOUT:-300}
 accel=${NETNSD_VM_ACCEL:-tcg}
 mem=${NETNSD_VM_MEM:-1024}
+smp=${NETNSD_VM_SMP:-1}
 
 rebuild=0
 if [ "${1:-}" = --rebuild ]; then
@@ -81,14 +83,21 @@ key=$( (cat "$here/image.sh" "$here/init" "$here/netnsd-vm-runner.service"
 	echo "$kpkg $kcand"; grep VERSION_CODENAME /etc/os-release) | sha256sum | cut -c1-16)
 img=$cache/$key
 mkdir -p "$cache"
+# $cache/.lock is held while a guest is built or the cache pruned;
+# $cache/KEY.lock, shared, by every run that boots guest KEY.
 exec 9>"$cache/.lock"
 flock 9
 if [ "$rebuild" -eq 1 ] || [ ! -f "$img/rootfs.img" ]; then
 	say "building the guest ($kpkg) in $img"
 	b0=$(date +%s)
-	# Earlier guests are of no further use: keep the cache at one.
+	# Other guests are of no further use unless a run still boots them.
 	for d in "$cache"/*; do
-		[ -d "$d" ] && rm -rf "$d"
+		[ -d "$d" ] || continue
+		k=${d##*/}
+		k=${k%.new}
+		if flock -xn "$cache/$k.lock" true; then
+			rm -rf "$d" "$cache/$k.lock"
+		fi
 	done
 	if ! nice -n 10 sh "$here/image.sh" "$img.new"; then
 		rm -rf "$img.new"
@@ -100,6 +109,8 @@ if [ "$rebuild" -eq 1 ] || [ ! -f "$img/rootfs.img" ]; then
 	mv "$img.new" "$img"
 	say "guest built in $(($(date +%s) - b0)) s"
 fi
+exec 8>"$img.lock"
+flock -s 8
 flock -u 9
 kver=$(cat "$img/KERNEL")
 
@@ -168,7 +179,6 @@ esac
 if [ "$guest" = min ]; then
 	qemu-img create -q -f qcow2 -F raw -b "$img/rootfs.img" "$run/disk.qcow2"
 	disk="file=$run/disk.qcow2,format=qcow2"
-	extra=-no-reboot
 else
 	# A fresh root disk with this build installed as `make install` would
 	# (the prefix configure chose), the units enabled as a package would.
@@ -182,11 +192,14 @@ else
 	mkfs.ext4 -q -F -L netnsd-vm -d "$run/root" "$run/disk.img" 2G
 	rm -rf "$run/root" "$run/stage"
 	disk="file=$run/disk.img,format=raw"
-	extra=
 	say "root disk with netnsd installed in $(($(date +%s) - d0)) s"
 fi
 
-# --- Boot, and boot again after a power cut the guest asked for. ---
+# --- Boot, and boot again after a reboot or a power cut the guest asked for. ---
+# A reboot is the guest's own (systemctl reboot: units stopped, disks
+# synced, the kernel's restart); qemu then exits (-no-reboot) and is started
+# afresh, a cold boot.  A warm reset under TCG left the next kernel's clock
+# running on from the last one, with soft lockups all through the boot.
 
 deadline=$((t0 + limit))
 : >"$out/results"
@@ -196,11 +209,11 @@ while :; do
 	boots=$((boots + 1))
 	b0=$(date +%s)
 	# shellcheck disable=SC2086
-	qemu-system-x86_64 -name "netnsd-$name" -accel "$accel" -cpu max -smp 2 -m "$mem" \
-		-nodefaults -no-user-config -display none -nic none $extra \
+	qemu-system-x86_64 -name "netnsd-$name" -accel "$accel" -cpu max -smp "$smp" -m "$mem" \
+		-nodefaults -no-user-config -display none -nic none -no-reboot \
 		-kernel "$img/vmlinuz" -initrd "$img/initrd.img" \
 		-append "console=ttyS0 panic=-1 loglevel=4 netnsd_vm=$guest" \
-		-drive "$disk,if=virtio,cache=writeback" \
+		-drive "$disk,if=virtio,cache=writeback" -device virtio-rng-pci \
 		-virtfs "local,path=$out,mount_tag=out,security_model=none" $shares \
 		-serial "file:$run/console.$boots.log" </dev/null >"$run/qemu.log" 2>&1 &
 	qpid=$!
@@ -223,6 +236,10 @@ while :; do
 	[ -n "$status" ] && break
 	grep -q '^### done' "$out/results" 2>/dev/null && break
 	[ "$cut" -eq 1 ] && continue
+	if [ -e "$out/reboot-request" ]; then
+		rm -f "$out/reboot-request"
+		continue
+	fi
 	status="the guest stopped before its tests were done"
 	break
 done

@@ -7,9 +7,10 @@
 #
 # /vm/out is the host's per-run directory (9p), so nothing the runner keeps
 # depends on the guest's disk surviving a power cut.  In the systemd guest a
-# test may span boots: exit status 100 asks for `systemctl reboot`, 101 for a
-# hard power-off by the host (qemu killed); either way the test is run again
-# after the next boot with VM_PHASE one higher (0 the first time).
+# test may span boots: exit status 100 asks for `systemctl reboot` (qemu
+# exits at the kernel's restart and the host starts it again: a cold boot),
+# 101 for a hard power-off by the host (qemu killed); either way the test is
+# run again after the next boot with VM_PHASE one higher (0 the first time).
 out=/vm/out
 mode=$1
 state=$out/state
@@ -55,6 +56,7 @@ while read -r t; do
 		echo "$i $((phase + 1))" >"$state/progress"
 		if [ "$rc" -eq 100 ]; then
 			echo "### reboot requested by $t"
+			: >"$out/reboot-request"
 			systemctl reboot
 		else
 			echo "### power cut requested by $t"

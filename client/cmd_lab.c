@@ -103,7 +103,7 @@ static int lab_args(struct ctx *c, int argc, char **argv, struct lab_args *a)
 
 /* --- the diff --- */
 
-static const char *const kinds[] = { "netns", "link", "addr", "route" };
+static const char *const kinds[] = { "netns", "link", "addr", "route", "service" };
 
 static bool known_kind(const char *kind)
 {
@@ -370,6 +370,11 @@ static char *routes_cell(json_t *t)
 	return count_cell(t, "route");
 }
 
+static char *services_cell(json_t *t)
+{
+	return count_cell(t, "service");
+}
+
 static const struct listing lab_listing = {
 	.member = "topologies",
 	.columns =
@@ -379,6 +384,7 @@ static const struct listing lab_listing = {
 		{ .header = "LINKS", .cell = links_cell },
 		{ .header = "ADDRESSES", .cell = addrs_cell },
 		{ .header = "ROUTES", .cell = routes_cell },
+		{ .header = "SERVICES", .cell = services_cell },
 		{ .header = "APPLIED", .member = "applied" },
 		{},
 	    },
@@ -603,11 +609,15 @@ static int draw(const struct graph_fmt *f, json_t *doc, const char *lab)
 	f->head(lab);
 	json_array_foreach(nodes, i, n) {
 		const char *name = json_string_value(json_object_get(n, "name")) ?: "?";
+		json_t *svc;
 
 		b.len = 0;
 		str_add(&b, "%s", name);
 		if (*prefix)
 			str_add(&b, "\n(%s%s)", prefix, name);
+		json_array_foreach(json_object_get(n, "services"), j, svc)
+			str_add(&b, "%s%s", j ? ", " : "\nservices: ",
+				json_string_value(json_object_get(svc, "name")) ?: "?");
 		if (b.oom)
 			break;
 		snprintf(ida, sizeof(ida), "n%zu", i);
@@ -709,12 +719,14 @@ static const struct verb lab_verbs[] = {
 	    .help = "Compare the topology document FILE (JSON; '-' reads standard input)\n"
 		    "with what netnsd holds and print what 'lab apply' would do, changing\n"
 		    "nothing: one line per object, grouped by kind (netns, link, addr,\n"
-		    "route): '+' to create, '-' to delete, '~' to change, followed by the\n"
+		    "route, service): '+' to create, '-' to delete, '~' to change (for a\n"
+		    "service: its process is stopped and started anew), followed by the\n"
 		    "changed members, \"(in place)\" when only a link's impairments change\n"
 		    "(its qdisc is replaced, the link stays), or why an unchanged object is\n"
 		    "made again (what it sits on is).  Objects are named by their key:\n"
-		    "NAMESPACE, NAMESPACE/DEVICE, NAMESPACE/DEVICE/ADDRESS or, for a route,\n"
-		    "NAMESPACE/TABLE/DESTINATION/METRIC; a host device is /DEVICE.  The\n"
+		    "NAMESPACE, NAMESPACE/DEVICE, NAMESPACE/DEVICE/ADDRESS, for a route\n"
+		    "NAMESPACE/TABLE/DESTINATION/METRIC, for a service NAMESPACE/SERVICE\n"
+		    "(its process is named NAMESPACE.SERVICE); a host device is /DEVICE.  The\n"
 		    "last line sums up: \"3 to create, 1 to change, 0 to delete\", or \"no\n"
 		    "changes\".  name NAME names the lab when the document does not (if\n"
 		    "both do, they must agree).  With --json, the result of topology.plan.\n"
@@ -727,9 +739,12 @@ static const struct verb lab_verbs[] = {
 	    .words = "name --progress",
 	    .args = "FILE [name NAME] [--progress]",
 	    .summary = "make the kernel match a document",
-	    .help = "Make the namespaces, links, addresses and routes of the lab match the\n"
-		    "document FILE ('-' reads standard input), all or nothing: when a step\n"
-		    "fails, what was done is undone and the error names the object.  Prints\n"
+	    .help = "Make the namespaces, links, addresses, routes and services of the lab\n"
+		    "match the document FILE ('-' reads standard input), all or nothing:\n"
+		    "when a step fails, what was done is undone (services it started are\n"
+		    "stopped, services it stopped run again) and the error names the\n"
+		    "object.  Services start last, once their node's links, addresses and\n"
+		    "routes exist; an unchanged service keeps running (same pid).  Prints\n"
 		    "what was done in the form of 'lab plan', with the summary \"3 created,\n"
 		    "1 changed, 0 deleted\"; applying the same document again prints \"no\n"
 		    "changes\".  While it runs, a progress line (\"applying lab NAME: 120/\n"
@@ -743,10 +758,12 @@ static const struct verb lab_verbs[] = {
 	    .words = "--progress",
 	    .args = "NAME [--progress]",
 	    .summary = "delete a lab and everything it made",
-	    .help = "Delete every namespace, link, address and route of lab NAME and forget\n"
-		    "the lab, all or nothing, and print what was deleted as 'lab apply'\n"
-		    "does.  Objects the lab does not own are never touched.  The progress\n"
-		    "line is as for 'lab apply'.",
+	    .help = "Stop the services of lab NAME for good, delete its namespaces, links,\n"
+		    "addresses and routes and forget the lab, all or nothing, and print\n"
+		    "what was deleted as 'lab apply' does.  Objects the lab does not own\n"
+		    "are never touched (a process in one of its namespaces that is not one\n"
+		    "of its services makes the destroy fail).  The progress line is as for\n"
+		    "'lab apply'.",
 	},
 	{
 	    .name = "export",
@@ -765,7 +782,8 @@ static const struct verb lab_verbs[] = {
 	    .args = "[--names]",
 	    .summary = "list the labs",
 	    .help = "List the labs netnsd holds: NAME, the number of NAMESPACES, LINKS,\n"
-		    "ADDRESSES and ROUTES each owns, and when it was APPLIED (RFC 3339).\n"
+		    "ADDRESSES, ROUTES and SERVICES each owns, and when it was APPLIED\n"
+		    "(RFC 3339).\n"
 		    "--names prints only the names, one per line.",
 	},
 	{
@@ -775,8 +793,8 @@ static const struct verb lab_verbs[] = {
 	    .summary = "show a lab and the objects it owns",
 	    .help = "Show lab NAME as \"key: value\" lines: name, applied (RFC 3339),\n"
 		    "prefix, busy (an apply or destroy is running), the number of objects\n"
-		    "of each kind (netns, link, addr, route), then every object by kind and\n"
-		    "key.  With --json, the result of topology.get (with the document).",
+		    "of each kind (netns, link, addr, route, service), then every object by\n"
+		    "kind and key.  With --json, the result of topology.get (with the document).",
 	},
 	{
 	    .name = "graph",
@@ -786,7 +804,8 @@ static const struct verb lab_verbs[] = {
 	    .summary = "draw a lab as Graphviz dot or Mermaid",
 	    .help = "Print lab NAME as a graph for Graphviz (dot, the default: 'dot -Tsvg')\n"
 		    "or Mermaid (a \"graph LR\" flowchart): every node a box (its\n"
-		    "namespace's name below when the lab has a prefix), every bridge a node\n"
+		    "namespace's name below when the lab has a prefix, then \"services:\"\n"
+		    "and the names of its services if it has any), every bridge a node\n"
 		    "of its own (rounded), every veth link an edge between its nodes and\n"
 		    "every bridge member an edge to its bridge, labelled with the interface\n"
 		    "names, addresses and impairments of the ends (a member's port on the\n"
@@ -803,10 +822,10 @@ const struct verb verb_lab = {
 	.default_sub = "list",
 	.args = "COMMAND [ARG]...",
 	.summary = "apply, change and destroy declarative labs",
-	.help = "Labs (topologies): namespaces, veth links, bridges, addresses, routes\n"
-		"and link impairments described once in a JSON document (see\n"
-		"protocol/topology.schema.json and the examples in contrib/labs of the\n"
-		"source),\n"
+	.help = "Labs (topologies): namespaces, veth links, bridges, addresses, routes,\n"
+		"link impairments and supervised services described once in a JSON\n"
+		"document (see protocol/topology.schema.json and the examples in\n"
+		"contrib/labs of the source),\n"
 		"brought up, changed and torn down as a whole by netnsd, transactionally:\n"
 		"a failed or interrupted apply leaves the lab as it was.  Every object a\n"
 		"lab makes carries its name, and other objects are never touched.  The\n"

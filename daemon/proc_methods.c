@@ -19,7 +19,9 @@
 #include "method_families.h"
 #include "netns.h"
 #include "proc.h"
+#include "spec.h"
 #include "state.h"
+#include "topology.h"
 
 #define PROC_COLL "proc"
 #define MAX_ARGV  4096
@@ -49,7 +51,10 @@ static json_t *proc_view(const struct proc_info *p)
 		      proc_state_to_string(p->state), "restart", proc_restart_to_string(p->restart),
 		      "restarts", (int)p->restarts, "pid", p->pid, "adopted", p->adopted, "created",
 		      ts_json(&p->created), "started", ts_json(&p->start_time));
-	json_object_set_new(o, "service", json_boolean(state_get(PROC_COLL, p->id) != NULL));
+	json_object_set_new(o, "service", json_boolean(state_get(PROC_COLL, p->id) != NULL ||
+						     topology_of_proc(p) != NULL));
+	if (topology_of_proc(p))
+		json_object_set_new(o, "topology", json_string(topology_of_proc(p)));
 	json_object_set_new(o, "stopped", json_boolean(p->stopped));
 	if (p->has_exit_status) {
 		json_object_set_new(o, "exit_code",
@@ -195,53 +200,6 @@ static void on_spawned(const struct proc_info *info, int r, void *userdata)
 	free(ctx);
 }
 
-/*
- * A stdio param: "null", "log" (the process's log file), {"file": "/PATH"}
- * (appended to) or {"fd": I}.  Omitted: stdin null, stdout and stderr log.
- */
-static int parse_stdio(json_t *v, int which, const int *fds, size_t nfds, struct proc_stdio *ret,
-		       const char **ret_msg)
-{
-	const char *s = json_string_value(v);
-	json_t *m;
-
-	memset(ret, 0, sizeof(*ret));
-	if (!v) {
-		ret->kind = which == 0 ? PROC_STDIO_NULL : PROC_STDIO_LOG;
-		return 0;
-	}
-	if (s && !strcmp(s, "null")) {
-		ret->kind = PROC_STDIO_NULL;
-		return 0;
-	}
-	if (s && !strcmp(s, "log") && which > 0) {
-		ret->kind = PROC_STDIO_LOG;
-		return 0;
-	}
-	if (json_is_object(v) && json_object_size(v) == 1 && which > 0 &&
-	    (m = json_object_get(v, "file")) && json_is_string(m) &&
-	    json_string_value(m)[0] == '/') {
-		ret->kind = PROC_STDIO_LOG;
-		ret->path = json_string_value(m);
-		return 0;
-	}
-	if (json_is_object(v) && json_object_size(v) == 1 && (m = json_object_get(v, "fd")) &&
-	    json_is_integer(m)) {
-		json_int_t i = json_integer_value(m);
-
-		if (i < 0 || (size_t)i >= nfds) {
-			*ret_msg = "names a descriptor that was not passed with the request";
-			return -EBADF;
-		}
-		ret->kind = PROC_STDIO_FD;
-		ret->fd = fds[i];
-		return 0;
-	}
-	*ret_msg = which == 0 ? "expected \"null\" or {\"fd\": I}"
-			      : "expected \"null\", \"log\", {\"file\": \"/PATH\"} or {\"fd\": I}";
-	return -EINVAL;
-}
-
 static json_int_t max_fd_index(json_t *params)
 {
 	static const char *const names[] = { "stdin", "stdout", "stderr" };
@@ -324,80 +282,23 @@ static const char *check_name(json_t *v, const char **ret_sub)
 static int spawn_from(json_t *spec, const int *fds, size_t nfds, struct call *c, char **ret_id)
 {
 	static const char *const stdio_names[] = { "stdin", "stdout", "stderr" };
-	const char *netns = json_string_value(json_object_get(spec, "netns"));
-	json_t *argv_j = json_object_get(spec, "argv"), *env_j = json_object_get(spec, "env");
-	json_t *user = json_object_get(spec, "user"), *group = json_object_get(spec, "group");
-	_cleanup_(freep) const char **argv = NULL;
-	_cleanup_(freep) const char **env = NULL;
-	_cleanup_(freep) char *envbuf = NULL;
-	struct proc_spawn_params p = { 0 };
-	char ubuf[24], gbuf[24];
+	_cleanup_(spec_proc_done) struct spec_proc_buf buf = { 0 };
+	struct proc_spawn_params p;
 	struct spawn_ctx *ctx;
-	const char *id, *msg = NULL;
-	size_t i, n;
-	json_t *v;
+	const char *id, *field = NULL, *msg = NULL;
+	size_t i;
 	int r;
 
-	n = json_array_size(argv_j);
-	argv = calloc(n + 1, sizeof(char *));
-	if (!argv)
-		return -ENOMEM;
-	json_array_foreach(argv_j, i, v)
-		argv[i] = json_string_value(v);
-	if (env_j) {
-		const char *key;
-		size_t len = 0, off = 0;
-
-		json_object_foreach(env_j, key, v)
-			len += strlen(key) + json_string_length(v) + 2;
-		env = calloc(json_object_size(env_j) + 1, sizeof(char *));
-		envbuf = malloc(len + 1);
-		if (!env || !envbuf)
-			return -ENOMEM;
-		i = 0;
-		json_object_foreach(env_j, key, v) {
-			env[i++] = envbuf + off;
-			off +=
-			    (size_t)sprintf(envbuf + off, "%s=%s", key, json_string_value(v)) + 1;
-		}
+	r = spec_proc_from_json(spec, fds, nfds, &buf, &field, &msg);
+	if (r < 0) {
+		if (c && r == -ENOMEM)
+			call_fail(c, RPC_KIND_LIMIT, ENOMEM, NULL, "Out of memory");
+		else if (c)
+			call_fail_params(c, field, "Invalid params: %s: %s", field, msg);
+		return r == -ENOMEM ? r : -EINVAL;
 	}
-	p.name = json_string_value(json_object_get(spec, "name"));
-	p.netns = netns;
-	p.argv = argv;
-	p.env = env;
-	p.env_merge = !json_is_true(json_object_get(spec, "env_replace"));
-	p.tty = json_is_true(json_object_get(spec, "tty"));
+	p = buf.p;
 	p.ephemeral = c && json_is_true(json_object_get(spec, "ephemeral"));
-	v = json_object_get(spec, "log_max_bytes");
-	if (json_is_integer(v))
-		p.log_max_bytes = json_integer_value(v) > 0 ? json_integer_value(v) : -1;
-	p.log_files = (unsigned)json_integer_value(json_object_get(spec, "log_files"));
-	p.cwd = json_string_value(json_object_get(spec, "cwd"));
-	if (json_is_integer(user))
-		snprintf(ubuf, sizeof(ubuf), "%lld", (long long)json_integer_value(user));
-	if (json_is_integer(group))
-		snprintf(gbuf, sizeof(gbuf), "%lld", (long long)json_integer_value(group));
-	p.user = json_is_integer(user) ? ubuf : json_string_value(user);
-	p.group = json_is_integer(group) ? gbuf : json_string_value(group);
-	for (i = 0; i < 3; i++) {
-		r = parse_stdio(json_object_get(spec, stdio_names[i]), (int)i, fds, nfds,
-				&p.stdio[i], &msg);
-		if (r < 0) {
-			if (c)
-				call_fail_params(c, stdio_names[i], "Invalid params: %s: %s",
-						 stdio_names[i], msg);
-			return -EINVAL;
-		}
-	}
-	p.restart = PROC_RESTART_NO;
-	v = json_object_get(spec, "restart");
-	if (v && proc_restart_from_string(json_string_value(v), &p.restart) < 0) {
-		if (c)
-			call_fail_params(c, "restart",
-					 "Invalid params: restart: must be no, "
-					 "on-failure or always");
-		return -EINVAL;
-	}
 	if (p.ephemeral && p.restart != PROC_RESTART_NO) {
 		call_fail_params(c, "ephemeral",
 				 "Invalid params: ephemeral: a service (restart policy) belongs "
@@ -429,7 +330,7 @@ static int spawn_from(json_t *spec, const int *fds, size_t nfds, struct call *c,
 				call_fail(c, RPC_KIND_LIMIT, ENOSPC, NULL,
 					  "Too many processes; delete finished ones");
 			else
-				call_fail_errno(c, r, NULL, "Failed to start '%s': %s", argv[0],
+				call_fail_errno(c, r, NULL, "Failed to start '%s': %s", p.argv[0],
 						strerror(-r));
 		}
 		return r;
@@ -701,6 +602,11 @@ static void stop_call(struct call *c, json_t *params, bool forget)
 
 	if (!lookup(c, params, &info))
 		return;
+	if (topology_of_proc(&info))
+		return call_fail(c, RPC_KIND_BUSY, EBUSY, "id",
+				 "Process '%s' is a service of topology '%s': change or destroy the "
+				 "topology instead",
+				 info.name, topology_of_proc(&info));
 	ctx = calloc(1, sizeof(*ctx));
 	if (!ctx)
 		return call_fail(c, RPC_KIND_LIMIT, ENOMEM, NULL, "Out of memory");

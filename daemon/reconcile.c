@@ -109,10 +109,15 @@ static void netns_restore(const char *name, json_t *doc)
 	intent = state_intent_begin(reconcile_intent("netns", name, json_pack("{s:s}", "name", name)));
 	r = netns_create(&buf.spec, &id, &fail);
 	if (r == 0) {
+		json_t *nd;
+
 		created = json_object_get(doc, "created");
-		r = state_put("netns", name,
-			      spec_netns_to_json(&buf.spec, &id, netns_boot_id(),
-						 json_string_value(created) ?: ""));
+		nd = spec_netns_to_json(&buf.spec, &id, netns_boot_id(),
+					json_string_value(created) ?: "");
+		/* A topology's namespace stays its own when it is made again. */
+		if (nd && json_object_get(doc, "topology"))
+			json_object_set(nd, "topology", json_object_get(doc, "topology"));
+		r = state_put("netns", name, nd);
 		if (r < 0) {
 			netns_etc_remove(name);
 			netns_remove(name);

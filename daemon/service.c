@@ -252,6 +252,9 @@ int service_start(uv_loop_t *loop, const struct service_config *cfg, bool *ret_a
 	r = proc_methods_restore();
 	if (r > 0)
 		log_notice("Started %d services again", r);
+	r = topology_restore_services();
+	if (r > 0)
+		log_notice("Started %d topology services again", r);
 	state_flush();
 
 	r = rpc_init(loop, &rcfg, ret_activated);

@@ -729,3 +729,140 @@ int spec_addr_from_json(json_t *doc, struct nl_prefix *ret, unsigned *ret_flags)
 	*ret_flags = json_is_true(json_object_get(doc, "nodad")) ? NL_ADDR_NODAD : 0;
 	return 0;
 }
+
+/* Processes. */
+
+void spec_proc_done(struct spec_proc_buf *buf)
+{
+	free(buf->argv);
+	free(buf->env);
+	free(buf->envbuf);
+	memset(buf, 0, sizeof(*buf));
+}
+
+/*
+ * A stdio member: "null", "log" (the process's log file), {"file": "/PATH"}
+ * (appended to) or {"fd": I}.  Omitted: stdin null, stdout and stderr log.
+ */
+static int proc_stdio_from_json(json_t *v, int which, const int *fds, size_t nfds,
+				struct proc_stdio *ret, const char **ret_msg)
+{
+	const char *s = json_string_value(v);
+	json_t *m;
+
+	memset(ret, 0, sizeof(*ret));
+	if (!v) {
+		ret->kind = which == 0 ? PROC_STDIO_NULL : PROC_STDIO_LOG;
+		return 0;
+	}
+	if (s && !strcmp(s, "null")) {
+		ret->kind = PROC_STDIO_NULL;
+		return 0;
+	}
+	if (s && !strcmp(s, "log") && which > 0) {
+		ret->kind = PROC_STDIO_LOG;
+		return 0;
+	}
+	if (json_is_object(v) && json_object_size(v) == 1 && which > 0 &&
+	    (m = json_object_get(v, "file")) && json_is_string(m) &&
+	    json_string_value(m)[0] == '/') {
+		ret->kind = PROC_STDIO_LOG;
+		ret->path = json_string_value(m);
+		return 0;
+	}
+	if (json_is_object(v) && json_object_size(v) == 1 && (m = json_object_get(v, "fd")) &&
+	    json_is_integer(m)) {
+		json_int_t i = json_integer_value(m);
+
+		if (i < 0 || (size_t)i >= nfds) {
+			*ret_msg = "names a descriptor that was not passed with the request";
+			return -EBADF;
+		}
+		ret->kind = PROC_STDIO_FD;
+		ret->fd = fds[i];
+		return 0;
+	}
+	*ret_msg = which == 0 ? "expected \"null\" or {\"fd\": I}"
+			      : "expected \"null\", \"log\", {\"file\": \"/PATH\"} or {\"fd\": I}";
+	return -EINVAL;
+}
+
+int spec_proc_from_json(json_t *spec, const int *fds, size_t nfds, struct spec_proc_buf *buf,
+			const char **ret_field, const char **ret_msg)
+{
+	static const char *const stdio_names[] = { "stdin", "stdout", "stderr" };
+	json_t *argv_j = json_object_get(spec, "argv"), *env_j = json_object_get(spec, "env");
+	json_t *user = json_object_get(spec, "user"), *group = json_object_get(spec, "group");
+	struct proc_spawn_params *p = &buf->p;
+	size_t i, n;
+	json_t *v;
+	int r;
+
+	memset(buf, 0, sizeof(*buf));
+	n = json_array_size(argv_j);
+	buf->argv = calloc(n + 1, sizeof(char *));
+	if (!buf->argv)
+		return -ENOMEM;
+	json_array_foreach(argv_j, i, v)
+		buf->argv[i] = json_string_value(v);
+	if (env_j) {
+		const char *key;
+		size_t len = 0, off = 0;
+
+		json_object_foreach(env_j, key, v)
+			len += strlen(key) + json_string_length(v) + 2;
+		buf->env = calloc(json_object_size(env_j) + 1, sizeof(char *));
+		buf->envbuf = malloc(len + 1);
+		if (!buf->env || !buf->envbuf) {
+			spec_proc_done(buf);
+			return -ENOMEM;
+		}
+		i = 0;
+		json_object_foreach(env_j, key, v) {
+			buf->env[i++] = buf->envbuf + off;
+			off += (size_t)sprintf(buf->envbuf + off, "%s=%s", key,
+					       json_string_value(v)) + 1;
+		}
+	}
+	p->name = json_string_value(json_object_get(spec, "name"));
+	p->netns = json_string_value(json_object_get(spec, "netns"));
+	p->argv = buf->argv;
+	p->env = buf->env;
+	p->env_merge = !json_is_true(json_object_get(spec, "env_replace"));
+	p->tty = json_is_true(json_object_get(spec, "tty"));
+	v = json_object_get(spec, "log_max_bytes");
+	if (json_is_integer(v))
+		p->log_max_bytes = json_integer_value(v) > 0 ? json_integer_value(v) : -1;
+	p->log_files = (unsigned)json_integer_value(json_object_get(spec, "log_files"));
+	p->cwd = json_string_value(json_object_get(spec, "cwd"));
+	if (json_is_integer(user))
+		snprintf(buf->ubuf, sizeof(buf->ubuf), "%lld", (long long)json_integer_value(user));
+	if (json_is_integer(group))
+		snprintf(buf->gbuf, sizeof(buf->gbuf), "%lld",
+			 (long long)json_integer_value(group));
+	p->user = json_is_integer(user) ? buf->ubuf : json_string_value(user);
+	p->group = json_is_integer(group) ? buf->gbuf : json_string_value(group);
+	for (i = 0; i < 3; i++) {
+		r = proc_stdio_from_json(json_object_get(spec, stdio_names[i]), (int)i, fds, nfds,
+					 &p->stdio[i], ret_msg);
+		if (r < 0) {
+			*ret_field = stdio_names[i];
+			spec_proc_done(buf);
+			return r;
+		}
+	}
+	/* Not proc_restart_from_string(): the fuzz harnesses link this file without proc.c. */
+	p->restart = PROC_RESTART_NO;
+	v = json_object_get(spec, "restart");
+	if (json_is_string(v) && !strcmp(json_string_value(v), "always"))
+		p->restart = PROC_RESTART_ALWAYS;
+	else if (json_is_string(v) && !strcmp(json_string_value(v), "on-failure"))
+		p->restart = PROC_RESTART_ON_FAILURE;
+	else if (v && (!json_is_string(v) || strcmp(json_string_value(v), "no"))) {
+		*ret_field = "restart";
+		*ret_msg = "must be no, on-failure or always";
+		spec_proc_done(buf);
+		return -EINVAL;
+	}
+	return 0;
+}

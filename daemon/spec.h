@@ -176,3 +176,28 @@ int spec_route_from_json(json_t *doc, struct nl_route_spec *ret);
 
 /* A stored address doc ({dev, address, nodad?}): its prefix and nl flags.  0 or -EINVAL. */
 int spec_addr_from_json(json_t *doc, struct nl_prefix *ret, unsigned *ret_flags);
+
+#include "proc.h"
+
+/*
+ * A proc spawn spec borrowing from a JSON document (the params of proc.spawn,
+ * a stored service, or a topology's service); free with spec_proc_done().
+ */
+struct spec_proc_buf {
+	struct proc_spawn_params p;
+	const char **argv;
+	const char **env;
+	char *envbuf;
+	char ubuf[24], gbuf[24];
+};
+
+/*
+ * Fill buf from spec ({netns?, argv, env?, env_replace?, cwd?, user?, group?,
+ * stdin?, stdout?, stderr?, restart?, name?, tty?, log_max_bytes?,
+ * log_files?}); {"fd": I} streams take fds[I] (borrowed).  ephemeral and
+ * pidfd are the caller's.  spec must outlive buf.  Returns 0, -ENOMEM, or
+ * -EINVAL/-EBADF with *ret_field naming the member and *ret_msg saying why.
+ */
+int spec_proc_from_json(json_t *spec, const int *fds, size_t nfds, struct spec_proc_buf *buf,
+			const char **ret_field, const char **ret_msg);
+void spec_proc_done(struct spec_proc_buf *buf);

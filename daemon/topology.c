@@ -368,9 +368,35 @@ struct txn;
 static struct txn *txns;
 static bool claimed_by_other(const char *name, const char *coll, const char *key);
 
+/* The service of the state that process info is, or NULL. */
+static json_t *service_of(const struct proc_info *info)
+{
+	size_t n = info->netns ? strlen(info->netns) : 0;
+	char key[600];
+
+	if (!info->name || !n || strncmp(info->name, info->netns, n) || info->name[n] != '.')
+		return NULL;
+	snprintf(key, sizeof(key), "%s/%s", info->netns, info->name + n + 1);
+	return state_get(TOPOLOGY_SERVICE_COLL, key);
+}
+
+const char *topology_of_proc(const struct proc_info *info)
+{
+	return str(service_of(info), "topology");
+}
+
+struct count_ctx {
+	const char *name; /* the topology, whose own services do not count */
+	size_t n;
+};
+
 static int count_proc(const struct proc_info *info, void *userdata)
 {
-	(*(size_t *)userdata)++;
+	struct count_ctx *c = userdata;
+	const char *owner = topology_of_proc(info);
+
+	if (!owner || strcmp(owner, c->name))
+		c->n++;
 	return 0;
 }
 
@@ -401,14 +427,14 @@ static int check_kernel(const char *name, json_t *plan, struct topology_error *e
 			break;
 		}
 		if (coll_is(coll, "netns") && strcmp(act, "create")) {
-			size_t n = 0;
+			struct count_ctx n = { .name = name };
 
 			proc_foreach(key, count_proc, &n);
-			if (n) {
+			if (n.n) {
 				set_err(e, -EBUSY, coll, key, path,
 					"namespace '%s' runs %zu processes netnsd supervises; "
 					"delete them first (proc.delete)",
-					key, n);
+					key, n.n);
 				r = -EBUSY;
 				break;
 			}
@@ -417,7 +443,17 @@ static int check_kernel(const char *name, json_t *plan, struct topology_error *e
 			json_object_set_new(made_ns, key, json_true());
 		if (strcmp(act, "create"))
 			continue;
-		if (coll_is(coll, "netns")) {
+		if (coll_is(coll, TOPOLOGY_SERVICE_COLL)) {
+			struct proc_info info;
+
+			if (proc_get(str(doc, "name"), &info) == 0) {
+				set_err(e, -EEXIST, coll, key, path,
+					"a process named '%s' exists that topology '%s' does not own",
+					str(doc, "name"), name);
+				r = -EEXIST;
+				break;
+			}
+		} else if (coll_is(coll, "netns")) {
 			struct netns_id id;
 
 			new_ns++;
@@ -614,9 +650,13 @@ struct txn {
 
 static size_t n_active;
 
+/* Processes of services a rolled back apply had started: stopped once proc is up. */
+static json_t *recover_stop;
+
 void topology_exit(void)
 {
 	json_decref(TAKE_PTR(unchanged));
+	json_decref(TAKE_PTR(recover_stop));
 }
 
 size_t topology_active(void)
@@ -866,6 +906,127 @@ static int link_update(struct txn *t, const struct step *s, json_t *doc)
 	return r;
 }
 
+/* Services: processes started and stopped asynchronously; their steps wait. */
+
+static void on_idle(uv_idle_t *h);
+
+/* The step that waited for a process is over: r 0 (done) or -errno (t->err filled). */
+static void step_finished(struct txn *t, int r)
+{
+	struct step *s = &t->steps[t->pos];
+
+	if (r < 0) {
+		t->failed = true;
+	} else {
+		s->done = true;
+		if (s->create)
+			mark(t->made, s->coll, s->key);
+		t->pos++;
+	}
+	uv_idle_start(&t->idle, on_idle);
+}
+
+/* Start the process of a service doc; 0 or -errno with *ret_msg (or errno's words). */
+static int service_spawn(json_t *doc, proc_spawn_cb cb, void *userdata, const char **ret_msg)
+{
+	_cleanup_(spec_proc_done) struct spec_proc_buf buf = { 0 };
+	const char *field = NULL, *id;
+	int r;
+
+	*ret_msg = NULL;
+	r = spec_proc_from_json(doc, NULL, 0, &buf, &field, ret_msg);
+	return r < 0 ? r : proc_spawn(&buf.p, cb, userdata, &id);
+}
+
+static void on_service_spawned(const struct proc_info *info, int r, void *userdata)
+{
+	struct txn *t = userdata;
+	struct step *s = &t->steps[t->pos];
+
+	if (r < 0) {
+		set_err(&t->err, r, s->coll, s->key, s->path,
+			"Failed to start service '%s' (%s, at stage %s): %s", s->key,
+			info->argv && info->argv[0] ? info->argv[0] : "?",
+			info->error_stage ?: "start", strerror(-r));
+		if (info->error_stage && !strcmp(info->error_stage, "exec"))
+			snprintf(t->err.path + strlen(t->err.path),
+				 sizeof(t->err.path) - strlen(t->err.path), ".argv");
+		proc_forget(info->id);
+	}
+	step_finished(t, r < 0 ? r : 0);
+}
+
+static int service_create(struct txn *t, const struct step *s)
+{
+	const char *msg;
+	int r = service_spawn(s->doc, on_service_spawned, t, &msg);
+
+	if (r < 0) {
+		set_err(&t->err, r, s->coll, s->key, s->path, "Failed to start service '%s': %s",
+			s->key, msg ?: strerror(-r));
+		return r;
+	}
+	return 1;
+}
+
+static void on_service_stopped(int r, void *userdata)
+{
+	struct txn *t = userdata;
+
+	proc_forget(str(t->steps[t->pos].doc, "name"));
+	step_finished(t, 0);
+}
+
+/* Stop a service for good and forget it (before its namespace goes). */
+static int service_delete(struct txn *t, const struct step *s)
+{
+	int r = proc_stop(str(s->doc, "name"), 3000, on_service_stopped, t);
+
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0) {
+		set_err(&t->err, r, s->coll, s->key, s->path, "Failed to stop service '%s': %s",
+			s->key, strerror(-r));
+		return r;
+	}
+	return 1;
+}
+
+/* A rollback's stop of a service it had started; then its before-image, if any, again. */
+struct undo_service {
+	char *name;
+	json_t *before;
+};
+
+static void on_undo_stopped(int r, void *userdata)
+{
+	struct undo_service *u = userdata;
+	const char *msg;
+
+	proc_forget(u->name);
+	if (u->before && (r = service_spawn(u->before, NULL, NULL, &msg)) < 0)
+		log_warning("Failed to start service '%s' again: %s", u->name,
+			    msg ?: strerror(-r));
+	json_decref(u->before);
+	free(u->name);
+	free(u);
+}
+
+static void service_undo(const char *name, json_t *before)
+{
+	struct undo_service *u = calloc(1, sizeof(*u));
+
+	if (u)
+		u->name = strdup(name);
+	if (!u || !u->name || proc_stop(name, 3000, on_undo_stopped, u) < 0) {
+		if (u)
+			free(u->name);
+		free(u);
+		return;
+	}
+	u->before = json_incref(before);
+}
+
 static int step_create(struct txn *t, struct step *s)
 {
 	struct nl *nl = NULL;
@@ -873,6 +1034,8 @@ static int step_create(struct txn *t, struct step *s)
 
 	if (s->update)
 		return link_update(t, s, s->doc);
+	if (coll_is(s->coll, TOPOLOGY_SERVICE_COLL))
+		return service_create(t, s);
 	if (coll_is(s->coll, "netns"))
 		r = ns_create(t, s);
 	else if (coll_is(s->coll, LINK_COLL))
@@ -909,6 +1072,8 @@ static int step_delete(struct txn *t, struct step *s, json_t *gone_ns)
 	int r = 0;
 
 	mark(t->removed, s->coll, s->key);
+	if (coll_is(s->coll, TOPOLOGY_SERVICE_COLL))
+		return service_delete(t, s);
 	if (coll_is(s->coll, "netns")) {
 		ns_remove(s->key);
 		return 0;
@@ -966,6 +1131,11 @@ static void rollback(struct txn *t)
 		ns = str(s->doc, "netns");
 		if (s->update) {
 			link_update(t, s, s->before);
+		} else if (coll_is(s->coll, TOPOLOGY_SERVICE_COLL)) {
+			json_t *b = json_object_get(json_object_get(t->before, s->coll), s->key);
+
+			service_undo(str(s->doc, "name"),
+				     mark_has(t->removed, s->coll, s->key) ? b : NULL);
 		} else if (coll_is(s->coll, "netns")) {
 			ns_remove(s->key);
 		} else if (coll_is(s->coll, LINK_COLL)) {
@@ -992,7 +1162,15 @@ static void rollback(struct txn *t)
 
 		if (!s->done || s->create)
 			continue;
-		if (coll_is(s->coll, "netns")) {
+		if (coll_is(s->coll, TOPOLOGY_SERVICE_COLL)) {
+			struct proc_info info;
+			const char *msg = NULL;
+
+			/* Still there: the one this apply started, whose stop starts this again. */
+			if (proc_get(str(s->doc, "name"), &info) == 0)
+				continue;
+			r = service_spawn(s->doc, NULL, NULL, &msg);
+		} else if (coll_is(s->coll, "netns")) {
 			struct step c = *s;
 
 			r = ns_create(t, &c);
@@ -1209,8 +1387,6 @@ static void finish(struct txn *t)
 	state_barrier(on_final_barrier, t);
 }
 
-static void on_idle(uv_idle_t *h);
-
 static void on_linger_timer(uv_timer_t *h)
 {
 	struct txn *t = container_of(h, struct txn, timer);
@@ -1224,7 +1400,7 @@ static void on_idle(uv_idle_t *h)
 	uint64_t start = now_usec(), now = start;
 	json_t *gone_ns = NULL;
 
-	while (t->pos < t->n && now - start < CHUNK_USEC) {
+	while (!t->failed && t->pos < t->n && now - start < CHUNK_USEC) {
 		struct step *s = &t->steps[t->pos];
 		int r;
 
@@ -1242,6 +1418,11 @@ static void on_idle(uv_idle_t *h)
 		if (r < 0) {
 			t->failed = true;
 			break;
+		}
+		if (r > 0) { /* waits for a process: step_finished() goes on */
+			uv_idle_stop(&t->idle);
+			json_decref(gone_ns);
+			return;
 		}
 		s->done = true;
 		t->pos++;
@@ -1278,16 +1459,19 @@ static void on_prepared(void *data, int err)
 }
 
 /*
- * Deletions before creations: routes, addresses, veths, bridges, namespaces.
- * Creations: namespaces, bridges, then namespace by namespace its veths
- * (both ends of a pair are made with the first), addresses and routes, so
- * the rtnetlink handle of a namespace is used while it is in nlcache.  A
- * rollback undoes them in reverse.
+ * Deletions before creations: services (stopped for good), routes, addresses,
+ * veths, bridges, namespaces.  Creations: namespaces, bridges, then
+ * namespace by namespace its veths (both ends of a pair are made with the
+ * first), addresses and routes, so the rtnetlink handle of a namespace is
+ * used while it is in nlcache; services last, once everything they may bind
+ * to exists.  A rollback undoes them in reverse.
  */
 static int step_rank(const struct step *s)
 {
 	bool bridge = str(s->doc, "kind") && !strcmp(str(s->doc, "kind"), "bridge");
 
+	if (coll_is(s->coll, TOPOLOGY_SERVICE_COLL))
+		return s->create ? 19 : -1; /* started last, stopped first */
 	if (s->create)
 		return coll_is(s->coll, "netns") ? 16 : bridge ? 17 : 18;
 	if (coll_is(s->coll, ROUTE_COLL))
@@ -1537,9 +1721,18 @@ json_t *topology_export(const char *name)
 
 /* Crash recovery. */
 
+/* Processes of services a rolled back apply had started: stopped once proc is up. */
+
 static void recover_created(const char *coll, const char *key, json_t *doc, json_t *before)
 {
 	struct nl *nl;
+
+	if (coll_is(coll, TOPOLOGY_SERVICE_COLL)) {
+		if (!recover_stop)
+			recover_stop = json_array();
+		json_array_append_new(recover_stop, json_string(str(doc, "name")));
+		return;
+	}
 
 	if (coll_is(coll, "netns")) {
 		struct netns_id id, rec;
@@ -1643,4 +1836,56 @@ int topology_recover(void)
 	}
 	json_decref(txc);
 	return n;
+}
+
+/* Restore. */
+
+int topology_restore_services(void)
+{
+	json_t *coll = json_deep_copy(state_collection(TOPOLOGY_SERVICE_COLL)), *doc, *v;
+	json_t *handled = json_object();
+	const char *key, *msg;
+	int started = 0, r;
+	size_t i;
+
+	/* What a rolled back apply had started goes; its before-image, if any, comes back. */
+	json_array_foreach(recover_stop, i, v) {
+		const char *name = json_string_value(v);
+		json_t *before = NULL;
+		struct proc_info info;
+
+		json_object_foreach(coll, key, doc)
+			if (str(doc, "name") && !strcmp(str(doc, "name"), name))
+				before = doc;
+		json_object_set_new(handled, name, json_true());
+		if (proc_get(name, &info) == 0) {
+			log_notice("Stopping service process '%s' of a rolled back apply", name);
+			service_undo(name, before);
+		} else if (before) {
+			json_object_del(handled, name);
+		}
+	}
+	json_decref(TAKE_PTR(recover_stop));
+	json_object_foreach(coll, key, doc) {
+		const char *name = str(doc, "name"), *netns = str(doc, "netns");
+		struct proc_info info;
+
+		if (json_object_get(handled, name) || proc_get(name, &info) == 0)
+			continue; /* adopted: still supervised by its shim */
+		if (netns && links_netns_access(netns) != 1) {
+			log_error("Not starting service '%s' again: namespace '%s' is not restored",
+				  key, netns);
+			continue;
+		}
+		r = service_spawn(doc, NULL, NULL, &msg);
+		if (r < 0) {
+			log_error("Failed to start service '%s' of topology '%s' again: %s", key,
+				  str(doc, "topology") ?: "?", msg ?: strerror(-r));
+			continue;
+		}
+		started++;
+	}
+	json_decref(handled);
+	json_decref(coll);
+	return started;
 }

@@ -1,6 +1,6 @@
 /*
  * topology.h: declarative labs.  A topology is a named set of desired-state
- * objects (namespaces, links, addresses, routes) compiled from a document
+ * objects (namespaces, links, addresses, routes, services) compiled from a document
  * (topology_doc.h); each object carries "topology": NAME in its stored doc.
  * This module plans (diffs a document against what netnsd holds), applies
  * (makes the kernel match, in bounded chunks per loop turn, transactionally),
@@ -84,8 +84,24 @@ json_t *topology_list(void);
 /* The document last applied (with its name), or NULL. */
 json_t *topology_export(const char *name);
 
-/* Roll back what a crash left half applied.  Call after state_init(), before reconcile. */
+/*
+ * Roll back what a crash left half applied.  Call after state_init(), before
+ * reconcile.  Processes of services the apply had started are stopped later,
+ * by topology_restore_services().
+ */
 int topology_recover(void);
+
+/*
+ * Once processes are adopted (proc_adopt_all()): stop those of services a
+ * rolled back apply had started, and start every service of the "service"
+ * collection whose process is not there (after a reboot).  Returns the
+ * number started.
+ */
+int topology_restore_services(void);
+
+struct proc_info;
+/* The topology whose service process info is, or NULL. */
+const char *topology_of_proc(const struct proc_info *info);
 
 /* The most namespaces netnsd manages in all (--max-namespaces); plans beyond it fail -ENOSPC. */
 void topology_set_max_namespaces(size_t n);

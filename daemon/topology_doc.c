@@ -4,12 +4,15 @@
  *
  * A document is
  *   {"name"?, "prefix"?, "nodes": [NODE], "links"?: [LINK], "bridges"?: [BRIDGE]}
- *   NODE   = {"name", "nsid"?, "sysctls"?, "resolv_conf"?, "hosts"?, "routes"?: [ROUTE]}
+ *   NODE   = {"name", "nsid"?, "sysctls"?, "resolv_conf"?, "hosts"?, "routes"?: [ROUTE],
+ *             "services"?: [SERVICE]}
  *   LINK   = {"ends": [END, END]}                       a veth between two nodes
  *   BRIDGE = {"name", "node"?, "mtu"?, "mac"?, "addresses"?, "stp"?, "members": [MEMBER]}
  *   END    = {"node", "name", "mac"?, "mtu"?, "addresses"?: [CIDR], "impair"?}
  *   MEMBER = END + {"port"?}: a veth from the node to the bridge's namespace
  *   ROUTE  = {"dst", "via"?, "dev"?, "metric"?}
+ *   SERVICE = {"name", "argv", "env"?, "cwd"?, "user"?, "group"?, "restart"?, "stdout"?,
+ *              "stderr"?, "log_max_bytes"?, "log_files"?}: proc.spawn in the node
  * and, for labs spanning hosts (multihost.h), NODE + {"host"?} and
  *   "tunnels"?: [TUNNEL], TUNNEL = END + {"vni", "remote", "local", "port"?, "dev"?}:
  *   one end of a cross-host link, a vxlan in the node with its socket in the host.
@@ -27,7 +30,8 @@
 #include "topology_doc.h"
 #include "util.h"
 
-const char *const topology_colls[4] = { "netns", LINK_COLL, ADDR_COLL, ROUTE_COLL };
+const char *const topology_colls[5] = { "netns", LINK_COLL, ADDR_COLL, ROUTE_COLL,
+					TOPOLOGY_SERVICE_COLL };
 
 struct ctx {
 	struct topology_doc_error *err;
@@ -591,14 +595,136 @@ bad:
 	return -EINVAL;
 }
 
-static int check_services(struct ctx *c, json_t *node, const char *npath)
+/* A service name: no '.', so that "NAMESPACE.SERVICE" (the process's name) is unambiguous. */
+static bool service_name_valid(const char *s)
 {
-	json_t *svcs = json_object_get(node, "services");
-	char p[PATH_LEN];
+	size_t n = strlen(s);
+
+	if (n == 0 || n > TOPOLOGY_SERVICE_NAME_MAX || s[0] == '-')
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
+			return false;
+	return true;
+}
+
+static int check_stdio(struct ctx *c, json_t *v, const char *p)
+{
+	const char *s = json_string_value(v);
+	json_t *f = json_object_get(v, "file");
+
+	if (s && (!strcmp(s, "null") || !strcmp(s, "log")))
+		return 0;
+	if (json_is_object(v) && json_object_size(v) == 1 && json_is_string(f) &&
+	    json_string_value(f)[0] == '/' && check_string(c, f, p, 4096) == 0)
+		return 0;
+	return fail(c, p, "expected \"null\", \"log\" or {\"file\": \"/PATH\"}");
+}
+
+static int check_credential(struct ctx *c, json_t *v, const char *p)
+{
+	if (json_is_integer(v))
+		return check_int(c, v, p, 0, 0xfffffffeLL);
+	if (!json_is_string(v) || json_string_length(v) == 0)
+		return fail(c, p, "must be a user or group name or number");
+	return check_string(c, v, p, 256);
+}
+
+static int check_service(struct ctx *c, json_t *svc, const char *path, const char *ns)
+{
+	static const char *const allowed[] = { "name",	 "argv",   "env",	   "cwd",
+					       "user",	 "group",  "restart",	   "stdout",
+					       "stderr", "log_max_bytes", "log_files", NULL };
+	char p[PATH_LEN], q[PATH_LEN];
+	const char *key;
+	json_t *v, *a, *prev;
+	size_t i;
+
+	if (only_members(c, svc, path, allowed) < 0)
+		return -EINVAL;
+	v = member(svc, "name", path, p);
+	if (!json_is_string(v))
+		return fail(c, p, "missing or not a string: the service's name");
+	if (!service_name_valid(json_string_value(v)))
+		return fail(c, p,
+			    "invalid service name '%s' ([A-Za-z0-9_][A-Za-z0-9_-]*, at most %d "
+			    "bytes, no '.')",
+			    json_string_value(v), TOPOLOGY_SERVICE_NAME_MAX);
+	if (strlen(ns) + 1 + json_string_length(v) >= NETNS_NAME_MAX)
+		return fail(c, p,
+			    "'%s.%s' (the process's name) is longer than %d bytes: shorten the "
+			    "node or the service name",
+			    ns, json_string_value(v), NETNS_NAME_MAX - 1);
+	prev = json_object_get(c->procs, json_string_value(v));
+	if (prev)
+		return fail(c, p, "duplicate service name '%s' in the node (also at %s)",
+			    json_string_value(v), json_string_value(prev));
+	json_object_set_new(c->procs, json_string_value(v), json_string(p));
+	v = member(svc, "argv", path, p);
+	if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > 4096)
+		return fail(c, p, "missing or not an array of 1 to 4096 strings: the program "
+				  "and its arguments");
+	json_array_foreach(v, i, a) {
+		path_fmt(q, sizeof(q), "%s[%zu]", p, i);
+		if (check_string(c, a, q, 65536) < 0)
+			return -EINVAL;
+		if (i == 0 && json_string_length(a) == 0)
+			return fail(c, q, "the program must not be empty");
+	}
+	v = member(svc, "env", path, p);
+	if (v) {
+		if (!json_is_object(v) || json_object_size(v) > 4096)
+			return fail(c, p, "must be an object of at most 4096 variables");
+		json_object_foreach(v, key, a) {
+			path_fmt(q, sizeof(q), "%s.%s", p, key);
+			if (!key[0] || strchr(key, '='))
+				return fail(c, q, "a variable name must be non-empty and contain "
+						  "no '='");
+			if (check_string(c, a, q, 65536) < 0)
+				return -EINVAL;
+		}
+	}
+	if ((v = member(svc, "cwd", path, p)) &&
+	    (check_string(c, v, p, 4096) < 0 || json_string_value(v)[0] != '/'))
+		return fail(c, p, "must be an absolute path");
+	if ((v = member(svc, "user", path, p)) && check_credential(c, v, p) < 0)
+		return -EINVAL;
+	if ((v = member(svc, "group", path, p)) && check_credential(c, v, p) < 0)
+		return -EINVAL;
+	v = member(svc, "restart", path, p);
+	if (v && (!json_is_string(v) || (strcmp(json_string_value(v), "no") &&
+					  strcmp(json_string_value(v), "on-failure") &&
+					  strcmp(json_string_value(v), "always"))))
+		return fail(c, p, "must be \"no\", \"on-failure\" or \"always\"");
+	if ((v = member(svc, "stdout", path, p)) && check_stdio(c, v, p) < 0)
+		return -EINVAL;
+	if ((v = member(svc, "stderr", path, p)) && check_stdio(c, v, p) < 0)
+		return -EINVAL;
+	if ((v = member(svc, "log_max_bytes", path, p)) && check_int(c, v, p, 0, 1LL << 50) < 0)
+		return -EINVAL;
+	if ((v = member(svc, "log_files", path, p)) && check_int(c, v, p, 1, 100) < 0)
+		return -EINVAL;
+	return 0;
+}
+
+static int check_services(struct ctx *c, json_t *node, const char *npath, const char *ns)
+{
+	json_t *svcs = json_object_get(node, "services"), *svc;
+	char p[PATH_LEN], path[PATH_LEN];
+	size_t i;
 
 	path_fmt(p, sizeof(p), "%s.services", npath);
-	if (svcs)
-		return fail(c, p, "services are not supported by this version of netnsd");
+	if (!svcs)
+		return 0;
+	if (!json_is_array(svcs) || json_array_size(svcs) > TOPOLOGY_MAX_PER_NODE)
+		return fail(c, p, "must be an array of at most %d services", TOPOLOGY_MAX_PER_NODE);
+	json_object_clear(c->procs); /* names are unique within a node */
+	json_array_foreach(svcs, i, svc) {
+		path_fmt(path, sizeof(path), "%s[%zu]", p, i);
+		if (check_service(c, svc, path, ns) < 0)
+			return -EINVAL;
+	}
 	return 0;
 }
 
@@ -660,7 +786,7 @@ static int check_nodes(struct ctx *c, json_t *nodes)
 				return fail(c, q, "%s", msg);
 			}
 		}
-		if (check_services(c, n, path) < 0)
+		if (check_services(c, n, path, ns) < 0)
 			return -EINVAL;
 	}
 	return 0;
@@ -912,6 +1038,28 @@ static int compile_route(struct out *o, const char *ns, json_t *r, const char *p
 	return put(o, ROUTE_COLL, key, doc, path);
 }
 
+/*
+ * A service: the proc.spawn params it stands for, keyed "NAMESPACE/SERVICE",
+ * the process named "NAMESPACE.SERVICE"; restart "always" unless it says.
+ */
+static int compile_service(struct out *o, const char *ns, json_t *svc, const char *path)
+{
+	const char *sname = json_string_value(json_object_get(svc, "name"));
+	char key[NETNS_NAME_MAX * 2 + 2], pname[NETNS_NAME_MAX * 2 + 2];
+	json_t *doc = json_deep_copy(svc);
+
+	if (!doc)
+		return -ENOMEM;
+	snprintf(key, sizeof(key), "%s/%s", ns, sname);
+	snprintf(pname, sizeof(pname), "%s.%s", ns, sname);
+	json_object_set_new(doc, "service", json_string(sname));
+	json_object_set_new(doc, "name", json_string(pname));
+	json_object_set_new(doc, "netns", json_string(ns));
+	if (!json_object_get(doc, "restart"))
+		json_object_set_new(doc, "restart", json_string("always"));
+	return put(o, TOPOLOGY_SERVICE_COLL, key, doc, path);
+}
+
 static int compile(json_t *doc, struct out *o)
 {
 	json_t *nodes = json_object_get(doc, "nodes"), *n, *l, *b;
@@ -1031,6 +1179,12 @@ static int compile(json_t *doc, struct out *o)
 		json_array_foreach(json_object_get(n, "routes"), k, rt) {
 			path_fmt(path, sizeof(path), "nodes[%zu].routes[%zu]", i, k);
 			r = compile_route(o, ns, rt, path);
+			if (r < 0)
+				return r;
+		}
+		json_array_foreach(json_object_get(n, "services"), k, rt) {
+			path_fmt(path, sizeof(path), "nodes[%zu].services[%zu]", i, k);
+			r = compile_service(o, ns, rt, path);
 			if (r < 0)
 				return r;
 		}

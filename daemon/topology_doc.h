@@ -42,12 +42,20 @@ int topology_doc_parse(const char *buf, size_t len, json_t **ret, struct topolog
  * topology's name: {"netns": {KEY: DOC}, "link": {...}, "addr": {...},
  * "route": {...}}, keys and documents as netns.add, link.add, addr.add and
  * route.add store them (minus the bookkeeping members "created" and
- * "identity"), each with "topology": name.  *ret_paths has the same shape and
+ * "identity"), each with "topology": name; and "service" (see below).  *ret_paths has the same shape and
  * maps each key to the JSON path of the member it came from.  Returns 0 or
  * -ENOMEM/-EINVAL.
  */
 int topology_doc_compile(json_t *doc, const char *name, json_t **ret_objects, json_t **ret_paths,
 			 struct topology_doc_error *err);
 
+/*
+ * The services of a topology: {KEY: DOC}, KEY "NAMESPACE/SERVICE", DOC the
+ * proc.spawn params of the process "NAMESPACE.SERVICE" plus "service": the
+ * service's name in the document, and "topology".
+ */
+#define TOPOLOGY_SERVICE_COLL	  "service"
+#define TOPOLOGY_SERVICE_NAME_MAX 32
+
 /* The desired-state collections a topology fills, in creation order. */
-extern const char *const topology_colls[4];
+extern const char *const topology_colls[5];

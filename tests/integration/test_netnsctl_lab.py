@@ -96,7 +96,7 @@ def ping(ns, addr):
                     timeout=10, interval=0.2)
 
 
-STEP = re.compile(r"^([+~-]) (netns|link |addr |route) (\S+)(?:: (.*))?$")
+STEP = re.compile(r"^([+~-]) (netns|link |addr |route|service) (\S+)(?:: (.*))?$")
 
 
 def diff_lines(text):
@@ -111,7 +111,7 @@ def diff_lines(text):
 
 
 def kinds_grouped(steps):
-    order = ["netns", "link", "addr", "route"]
+    order = ["netns", "link", "addr", "route", "service"]
     seen = [order.index(k) for _, k, _, _ in steps]
     return seen == sorted(seen)
 
@@ -120,7 +120,8 @@ def kinds_grouped(steps):
 def test_apply_examples():
     """each small example lab: plan, apply (kernel checked, ping), apply again, list, show"""
     for name, ends in (("blue-red.json", [("blue", "10.1.1.2"), ("red", "10.1.1.1")]),
-                       ("core-bridge.json", [("n1", "10.0.0.2"), ("n2", "10.0.0.1")])):
+                       ("core-bridge.json", [("n1", "10.0.0.2"), ("n2", "10.0.0.1")]),
+                       ("echo-service.json", [("client", "10.2.2.2")])):
         pfx = prefix()
         doc = lab(name, pfx)
         path = write(doc)
@@ -136,14 +137,23 @@ def test_apply_examples():
         assert prefixed_namespaces(pfx) == sorted(pfx + n["name"] for n in doc["nodes"])
         for node, peer in ends:
             assert ping(pfx + node, peer), "%s cannot ping %s" % (node, peer)
+        if name == "echo-service.json":
+            client = ["ip", "netns", "exec", pfx + "client", "python3", "-c",
+                      "import socket\nc=socket.create_connection(('10.2.2.2',7),timeout=2)\n"
+                      "c.sendall(b'hello')\nprint(c.recv(99).decode())"]
+            assert wait_for(lambda: subprocess.run(client, capture_output=True, text=True)
+                            .stdout == "hello\n", timeout=20), "the echo service does not answer"
+            assert "services: echo" in ok("lab", "graph", doc["name"])
         assert ok("lab", "apply", path) == "no changes\n"
         cols, rows = table(ok("lab", "list"))
-        assert cols == ["NAME", "NAMESPACES", "LINKS", "ADDRESSES", "ROUTES", "APPLIED"], cols
+        assert cols == ["NAME", "NAMESPACES", "LINKS", "ADDRESSES", "ROUTES", "SERVICES",
+                        "APPLIED"], cols
         row = [r for r in rows if r["NAME"] == doc["name"]]
         assert len(row) == 1, rows
         got = daemon().call("topology.get", {"name": doc["name"]})
         assert row[0]["NAMESPACES"] == str(len(got["objects"]["netns"])), (row, got)
         assert row[0]["LINKS"] == str(len(got["objects"]["link"])), (row, got)
+        assert row[0]["SERVICES"] == str(len(got["objects"]["service"])), (row, got)
         assert row[0]["APPLIED"] == got["applied"]
         assert doc["name"] in ok("lab", "list", "--names").split()
         show = ok("lab", "show", doc["name"])

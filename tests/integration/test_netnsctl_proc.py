@@ -29,6 +29,7 @@ import time
 
 from netnsd_test import (NETNSCTL, TOP_SRCDIR, Daemon, RpcError, Skip, main, run, test, tmpdir,
                          uniq, wait_for, sanitized)
+from netnsd_test import proc_alive as alive
 from netnsctl_test import table as aligned_table  # noqa: E402
 
 EXIT_USAGE, EXIT_FAIL, EXIT_EXEC_FAIL, EXIT_CANNOT_EXEC, EXIT_NOT_FOUND = 2, 1, 125, 126, 127
@@ -133,15 +134,6 @@ def proc_state(pid):
             return f.read().rsplit(")", 1)[1].split()[0]
     except (FileNotFoundError, ProcessLookupError):
         return None
-
-
-def alive(pid):
-    """True while pid exists and is not a zombie."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (FileNotFoundError, ProcessLookupError):
-        return False
 
 
 def netns_pids(ns):

@@ -20,8 +20,8 @@ import signal
 import subprocess
 import time
 
-from netnsd_test import (PREFIX, TOP_SRCDIR, Daemon, RpcError, ip_json, ip_netns_names, main, run,
-                         test, tmpdir, wait_for)
+from netnsd_test import (PREFIX, TOP_SRCDIR, Daemon, RpcError, ip_json, ip_netns_names,
+                         journal_state, main, run, test, tmpdir, wait_for)
 
 LABS = os.path.join(TOP_SRCDIR, "contrib", "labs")
 _tag = [0]
@@ -57,34 +57,6 @@ def ping(netns, addr, tries=5):
             return True
         time.sleep(0.2)
     return False
-
-
-def journal_state(d):
-    """The desired state as netnsd would load it: snapshot plus journal."""
-    colls = {}
-    try:
-        with open(os.path.join(d.state_dir, "state.json")) as f:
-            snap = json.load(f)
-        colls = snap["collections"]
-        seq = snap["seq"]
-    except FileNotFoundError:
-        seq = 0
-    try:
-        with open(os.path.join(d.state_dir, "journal.jsonl")) as f:
-            for line in f:
-                if not line.endswith("\n"):
-                    break
-                rec = json.loads(line)
-                if rec["seq"] <= seq:
-                    continue
-                c = colls.setdefault(rec["c"], {})
-                if rec["op"] == "put":
-                    c[rec["k"]] = rec["v"]
-                else:
-                    c.pop(rec["k"], None)
-    except FileNotFoundError:
-        pass
-    return {k: v for k, v in colls.items() if v}
 
 
 def tagged(state, topo):
@@ -465,8 +437,10 @@ def test_bad_documents():
     case(lambda x: x["nodes"][0].update(routes=[{"dst": "10.5.0.0/16", "via": "10.6.0.1"},
                                                 {"dst": "10.6.0.0/16", "via": "10.5.0.1"}]),
          "doc.nodes[0].routes[0]")
-    case(lambda x: x["nodes"][0].update(services=[{"argv": ["true"]}]), "doc.nodes[0].services",
-         "unsupported")
+    case(lambda x: x["nodes"][0].update(services=[{"argv": ["true"]}]),
+         "doc.nodes[0].services[0].name")
+    case(lambda x: x["nodes"][0].update(services=[{"name": "a.b", "argv": ["true"]}]),
+         "doc.nodes[0].services[0].name")
     for doc, field, kind in cases:
         e = d.expect_error("topology.plan", {"doc": doc})
         assert e.kind == kind and e.field == field, "%s: expected %s %s, got %s" % (

@@ -260,6 +260,43 @@ def file_bytes(path):
         return None
 
 
+def journal_state(d):
+    """The desired state as netnsd would load it: snapshot plus journal."""
+    colls = {}
+    try:
+        with open(os.path.join(d.state_dir, "state.json")) as f:
+            snap = json.load(f)
+        colls = snap["collections"]
+        seq = snap["seq"]
+    except FileNotFoundError:
+        seq = 0
+    try:
+        with open(os.path.join(d.state_dir, "journal.jsonl")) as f:
+            for line in f:
+                if not line.endswith("\n"):
+                    break
+                rec = json.loads(line)
+                if rec["seq"] <= seq:
+                    continue
+                c = colls.setdefault(rec["c"], {})
+                if rec["op"] == "put":
+                    c[rec["k"]] = rec["v"]
+                else:
+                    c.pop(rec["k"], None)
+    except FileNotFoundError:
+        pass
+    return {k: v for k, v in colls.items() if v}
+
+
+def proc_alive(pid):
+    """True while pid exists and is not a zombie."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
 def wait_for(pred, timeout=10.0, interval=0.02):
     deadline = time.time() + timeout
     while time.time() < deadline:

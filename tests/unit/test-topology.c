@@ -124,8 +124,53 @@ static void documents(void)
 	    "bridges[0].members[0].port", "too long; give one", "default port name too long");
 	bad("{\"prefix\":\"abcdefgh\",\"nodes\":[],\"bridges\":[{\"name\":\"bridge12\"}]}",
 	    "bridges[0].name", "longer than 15 bytes", "host name too long with the prefix");
-	bad("{\"nodes\":[{\"name\":\"a\",\"services\":[]}]}", "nodes[0].services",
-	    "not supported", "services");
+}
+
+/* Node a with the services given (a JSON array). */
+#define SERVICES(svcs) "{\"nodes\":[{\"name\":\"b\"},{\"name\":\"a\",\"services\":" svcs "}]}"
+
+static void services(void)
+{
+	good(SERVICES("[]"), "no services");
+	good(SERVICES("[{\"name\":\"echo\",\"argv\":[\"/bin/sleep\",\"9\"],\"env\":{\"A\":\"1\"},"
+		      "\"cwd\":\"/tmp\",\"user\":0,\"group\":\"root\",\"restart\":\"on-failure\","
+		      "\"stdout\":\"log\",\"stderr\":{\"file\":\"/tmp/x.log\"},\"log_max_bytes\":4096,"
+		      "\"log_files\":2},{\"name\":\"web-1\",\"argv\":[\"true\"]}]"),
+	     "services with every member");
+	bad(SERVICES("{}"), "nodes[1].services", "must be an array", "services not an array");
+	bad(SERVICES("[{\"argv\":[\"true\"]}]"), "nodes[1].services[0].name", "missing",
+	    "service without a name");
+	bad(SERVICES("[{\"name\":\"x.y\",\"argv\":[\"true\"]}]"), "nodes[1].services[0].name",
+	    "no '.'", "a dot in a service name");
+	bad(SERVICES("[{\"name\":\"x\",\"argv\":[\"true\"]},{\"name\":\"x\",\"argv\":[\"true\"]}]"),
+	    "nodes[1].services[1].name", "duplicate service name 'x' in the node (also at "
+	    "nodes[1].services[0].name)", "duplicate service in a node");
+	good("{\"nodes\":[{\"name\":\"a\",\"services\":[{\"name\":\"x\",\"argv\":[\"true\"]}]},"
+	     "{\"name\":\"b\",\"services\":[{\"name\":\"x\",\"argv\":[\"true\"]}]}]}",
+	     "the same service name in two nodes");
+	bad(SERVICES("[{\"name\":\"x\"}]"), "nodes[1].services[0].argv", "missing",
+	    "service without argv");
+	bad(SERVICES("[{\"name\":\"x\",\"argv\":[]}]"), "nodes[1].services[0].argv", "1 to 4096",
+	    "empty argv");
+	bad(SERVICES("[{\"name\":\"x\",\"argv\":[\"a\",2]}]"), "nodes[1].services[0].argv[1]",
+	    "must be a string", "argv with a number");
+	bad(SERVICES("[{\"name\":\"x\",\"argv\":[\"\"]}]"), "nodes[1].services[0].argv[0]",
+	    "must not be empty", "empty program");
+	bad(SERVICES("[{\"name\":\"x\",\"argv\":[\"true\"],\"env\":{\"A=B\":\"1\"}}]"),
+	    "nodes[1].services[0].env.A=B", "no '='", "bad variable name");
+	bad(SERVICES("[{\"name\":\"x\",\"argv\":[\"true\"],\"cwd\":\"tmp\"}]"),
+	    "nodes[1].services[0].cwd", "absolute", "relative cwd");
+	bad(SERVICES("[{\"name\":\"x\",\"argv\":[\"true\"],\"user\":-1}]"),
+	    "nodes[1].services[0].user", "range", "negative uid");
+	bad(SERVICES("[{\"name\":\"x\",\"argv\":[\"true\"],\"restart\":\"sometimes\"}]"),
+	    "nodes[1].services[0].restart", "on-failure", "unknown restart policy");
+	bad(SERVICES("[{\"name\":\"x\",\"argv\":[\"true\"],\"stdout\":{\"fd\":1}}]"),
+	    "nodes[1].services[0].stdout", "expected", "a passed fd (no client to pass one)");
+	bad(SERVICES("[{\"name\":\"x\",\"argv\":[\"true\"],\"tty\":true}]"),
+	    "nodes[1].services[0].tty", "unknown member", "tty");
+	bad("{\"nodes\":[{\"name\":\"a23456789012345678901234567890123456789012345678901234567890\","
+	    "\"services\":[{\"name\":\"svc\",\"argv\":[\"true\"]}]}]}",
+	    "nodes[0].services[0].name", "longer than 63 bytes", "process name too long");
 }
 
 static void routes(void)
@@ -199,6 +244,23 @@ static void compile(void)
 	OK(json_object_get(json_object_get(o, "addr"), "p-a/eth0/10.0.0.1/24"),
 	   "compile: address key as addr.add stores it");
 	json_decref(o);
+
+	o = compiled("{\"prefix\":\"p-\",\"nodes\":[{\"name\":\"a\",\"services\":[{\"name\":"
+		     "\"echo\",\"argv\":[\"x\"]},{\"name\":\"w\",\"argv\":[\"y\"],\"restart\":"
+		     "\"no\"}]}]}",
+		     "lab");
+	l = json_object_get(json_object_get(o, "service"), "p-a/echo");
+	OK(l, "compile: service keyed NAMESPACE/SERVICE");
+	EQ_STR(json_string_value(json_object_get(l, "name")), "p-a.echo",
+	       "compile: the process is named NAMESPACE.SERVICE");
+	EQ_STR(json_string_value(json_object_get(l, "netns")), "p-a", "compile: service's netns");
+	EQ_STR(json_string_value(json_object_get(l, "restart")), "always",
+	       "compile: restart defaults to always");
+	EQ_STR(json_string_value(json_object_get(l, "topology")), "lab", "compile: service tagged");
+	l = json_object_get(json_object_get(o, "service"), "p-a/w");
+	EQ_STR(json_string_value(json_object_get(l, "restart")), "no",
+	       "compile: restart as the document says");
+	json_decref(o);
 }
 
 static int nsteps(json_t *plan, const char *action)
@@ -266,6 +328,49 @@ static void diff(void)
 		json_decref(imp);
 	}
 
+	/* Services: one added, then its argv changed, then the namespace made again. */
+	{
+		json_t *sv = json_deep_copy(a), *sv2, *cur2 = json_deep_copy(current);
+		json_t *svc = json_pack("{s:s,s:s,s:s,s:[s],s:s,s:s}", "netns", "a", "name", "a.e",
+					"service", "e", "argv", "x", "restart", "always",
+					"topology", "lab");
+
+		json_object_set_new(sv, "service", json_pack("{s:O}", "a/e", svc));
+		plan = topology_diff(sv, current, "lab", NULL);
+		EQ_INT(json_array_size(json_object_get(plan, "steps")), 1,
+		       "diff: a new service is one step");
+		EQ_INT(nsteps(plan, "create"), 1, "diff: ... a creation");
+		json_decref(plan);
+		json_object_set_new(cur2, "service", json_pack("{s:O}", "a/e", svc));
+		plan = topology_diff(sv, cur2, "lab", NULL);
+		EQ_INT(json_array_size(json_object_get(plan, "steps")), 0,
+		       "diff: an unchanged service stays");
+		json_decref(plan);
+		sv2 = json_deep_copy(sv);
+		json_object_set_new(json_object_get(json_object_get(sv2, "service"), "a/e"), "argv",
+				    json_pack("[s]", "z"));
+		plan = topology_diff(sv2, cur2, "lab", NULL);
+		EQ_INT(nsteps(plan, "change"), 1, "diff: a changed argv is a change of the service");
+		EQ_INT(json_array_size(json_object_get(plan, "steps")), 1, "diff: ... alone");
+		json_decref(plan);
+		json_object_set_new(json_object_get(json_object_get(sv2, "service"), "a/e"), "argv",
+				    json_pack("[s]", "x"));
+		json_object_set_new(json_object_get(json_object_get(sv2, "netns"), "a"), "nsid",
+				    json_integer(7));
+		plan = topology_diff(sv2, cur2, "lab", NULL);
+		/* a, both ends of the veth, both addresses, and the service. */
+		EQ_INT(nsteps(plan, "change"), 6,
+		       "diff: a namespace made again takes its links, addresses and service along");
+		json_decref(plan);
+		plan = topology_diff(a, cur2, "lab", NULL);
+		EQ_INT(nsteps(plan, "delete"), 1, "diff: a service no longer in the document goes");
+		json_decref(plan);
+		json_decref(sv);
+		json_decref(sv2);
+		json_decref(cur2);
+		json_decref(svc);
+	}
+
 	/* Someone else's object with one of our keys: a conflict. */
 	json_object_set_new(json_object_get(json_object_get(current, "netns"), "b"), "topology",
 			    json_string("other"));
@@ -281,6 +386,7 @@ static void diff(void)
 int main(void)
 {
 	documents();
+	services();
 	routes();
 	compile();
 	diff();

@@ -446,16 +446,21 @@ def netnsctl_host_means_the_host():
         assert r.returncode == 0 and hl in r.stdout, r
         assert ctl(d, "-n", "host", "link", "delete", hl).returncode == 0
         # The monitor saw the host's links come and go, and nothing of the namespace's.
-        events = []
+        # Read the pipe's bytes directly: a buffered readline() can take
+        # several lines at once, and select() then says nothing is left.
+        events, buf = [], b""
+        fd = mon.stdout.fileno()
         deadline = time.time() + 10
         while time.time() < deadline and not any(
                 e.get("action") == "del" and e["link"]["name"] == hl for e in events):
-            if not select.select([mon.stdout], [], [], 0.5)[0]:
+            if not select.select([fd], [], [], 0.5)[0]:
                 continue
-            line = mon.stdout.readline()
-            if not line:
+            chunk = os.read(fd, 65536)
+            if not chunk:
                 break
-            events.append(json.loads(line))
+            buf += chunk
+            *lines, buf = buf.split(b"\n")
+            events.extend(json.loads(l) for l in lines if l.strip())
         assert any(e["action"] == "new" and e["link"]["name"] == hl for e in events), events
         assert all(e["netns"] is None for e in events), events
     finally:

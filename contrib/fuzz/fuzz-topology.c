@@ -21,17 +21,8 @@
 #include "links.h"
 #include "spec.h"
 #include "topology_doc.h"
+#include "fuzz.h"
 
-#define CHECK(cond)                                                                      \
-	do {                                                                             \
-		if (!(cond)) {                                                           \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, \
-				#cond);                                                  \
-			abort();                                                         \
-		}                                                                        \
-	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Every compiled object reads back as the start-up restore reads the state. */
 static void check_readback(json_t *objs)

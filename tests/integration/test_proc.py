@@ -24,12 +24,12 @@ import ctypes
 import json
 import os
 import select
-import shutil
 import signal
 import socket
 import time
 
-from netnsd_test import (Daemon, RpcError, file_bytes, main, netns_mounted, reap_children, run,
+from netnsd_test import (Daemon, RpcError, file_bytes, kill_and_reap, main, netns_mounted,
+                         reap_children, run, shims_of, simulate_reboot,
                          state_files, test, tmpdir, uniq, wait_for)
 
 PARSE, INVALID_REQUEST, INVALID_PARAMS = -32700, -32600, -32602
@@ -181,15 +181,6 @@ def shim_of(pid):
     return st[1]
 
 
-def shims_of(d):
-    """Live shims working in d's runtime dir (by their command line)."""
-    out = []
-    for pid in all_pids():
-        argv = cmdline(pid) or []
-        if len(argv) == 2 and argv[0].endswith("netnsd-shim") and \
-                argv[1].startswith(d.runtime_dir + "/"):
-            out.append(pid)
-    return out
 
 
 def zombies_under(parents):
@@ -216,14 +207,6 @@ def reap(pid):
         pass
 
 
-def kill_and_reap(pid):
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    st = proc_stat(pid)
-    if st and st[1] == os.getpid():
-        reap(pid)
 
 
 def fd_links(pid):
@@ -870,23 +853,6 @@ def adoption_after_kill_9_of_netnsd():
 
 # --- 11. Services survive a reboot. ---
 
-def simulate_reboot(d, namespaces):
-    """kill -9 netnsd, end every shim and payload, drop the runtime dir and the mounts."""
-    d.kill9()
-    for shim in shims_of(d):
-        try:
-            with open("/proc/%d/task/%d/children" % (shim, shim)) as f:
-                kids = [int(x) for x in f.read().split()]
-        except OSError:
-            kids = []
-        kill_and_reap(shim)
-        for pid in kids:
-            kill_and_reap(pid)
-    assert not shims_of(d)
-    shutil.rmtree(d.runtime_dir)
-    for ns in namespaces:
-        run(["ip", "netns", "del", ns])
-        assert not netns_mounted(ns)
 
 
 def running_in(d, ns):

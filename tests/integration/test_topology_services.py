@@ -19,11 +19,11 @@ import copy
 import ctypes
 import json
 import os
-import shutil
 import signal
 import subprocess
 
-from netnsd_test import (PREFIX, TOP_SRCDIR, Daemon, journal_state, main, proc_alive, run, test,
+from netnsd_test import (PREFIX, TOP_SRCDIR, Daemon, journal_state, kill_and_reap, main, proc_alive,
+                         run, shims_of, simulate_reboot, test,
                          tmpdir, wait_for)
 
 LABS = os.path.join(TOP_SRCDIR, "contrib", "labs")
@@ -95,20 +95,6 @@ def pids(d, topo):
     return {n: p["pid"] for n, p in services(d, topo).items()}
 
 
-def shims_of(d):
-    out = []
-    for n in os.listdir("/proc"):
-        if not n.isdigit():
-            continue
-        try:
-            with open("/proc/%s/cmdline" % n, "rb") as f:
-                argv = [a.decode(errors="replace") for a in f.read().split(b"\0")[:-1]]
-        except OSError:
-            continue
-        if len(argv) == 2 and argv[0].endswith("netnsd-shim") and \
-                argv[1].startswith(d.runtime_dir + "/"):
-            out.append(int(n))
-    return out
 
 
 def reap_ours():
@@ -121,12 +107,6 @@ def reap_ours():
             return
 
 
-def kill_and_reap(pid):
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    wait_for(lambda: (reap_ours(), not proc_alive(pid))[1], timeout=10)
 
 
 def all_gone(d, pid_list):
@@ -268,22 +248,6 @@ def test_failed_start_rolls_back():
     destroy(d, doc, pfx)
 
 
-def simulate_reboot(d, pfx):
-    """kill -9 netnsd, end every shim and payload, drop the runtime dir and the namespaces."""
-    d.kill9()
-    for shim in shims_of(d):
-        try:
-            with open("/proc/%d/task/%d/children" % (shim, shim)) as f:
-                kids = [int(x) for x in f.read().split()]
-        except OSError:
-            kids = []
-        kill_and_reap(shim)
-        for pid in kids:
-            kill_and_reap(pid)
-    assert not shims_of(d)
-    shutil.rmtree(d.runtime_dir)
-    for ns in namespaces(pfx):
-        run(["ip", "netns", "del", ns])
 
 
 @test
@@ -305,7 +269,7 @@ def test_restart_adopts_and_reboot_restarts():
     assert d.call("topology.plan", {"doc": doc})["changed"] == 0
     assert echo_answers(blue, "10.1.1.2", "red:ping")
 
-    simulate_reboot(d, pfx)
+    simulate_reboot(d, namespaces(pfx))
     d.start()
     assert wait_for(lambda: len(services(d, doc["name"])) == 2, timeout=15), \
         d.call("proc.list")

@@ -307,6 +307,69 @@ def wait_for(pred, timeout=10.0, interval=0.02):
     return pred()
 
 
+def shims_of(d):
+    """Live netnsd-shim processes working in d's runtime dir (by their command line)."""
+    out = []
+    for n in os.listdir("/proc"):
+        if not n.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % n, "rb") as f:
+                argv = [a.decode(errors="replace") for a in f.read().split(b"\0")[:-1]]
+        except OSError:
+            continue
+        if len(argv) == 2 and argv[0].endswith("netnsd-shim") and \
+                argv[1].startswith(d.runtime_dir + "/"):
+            out.append(int(n))
+    return out
+
+
+def _ppid(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def kill_and_reap(pid, timeout=10.0):
+    """SIGKILL pid and wait until it is gone, reaping it if it is (or becomes, as an
+    orphan given to us as a subreaper) our child; other children are left alone."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+
+    def gone():
+        if _ppid(pid) == os.getpid():
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+        return not proc_alive(pid)
+    wait_for(gone, timeout=timeout)
+
+
+def simulate_reboot(d, namespaces):
+    """What a reboot leaves of netnsd's world: kill -9 netnsd, end every shim and
+    payload, drop the runtime dir and the namespaces' mounts."""
+    d.kill9()
+    for shim in shims_of(d):
+        try:
+            with open("/proc/%d/task/%d/children" % (shim, shim)) as f:
+                kids = [int(x) for x in f.read().split()]
+        except OSError:
+            kids = []
+        kill_and_reap(shim)
+        for pid in kids:
+            kill_and_reap(pid)
+    assert not shims_of(d)
+    shutil.rmtree(d.runtime_dir)
+    for ns in namespaces:
+        run(["ip", "netns", "del", ns])
+        assert not netns_mounted(ns)
+
+
 def reap_children(timeout=3.0):
     """Reap our exited children (and, as a subreaper, the orphans given to us) until
     none is left or the time is up."""

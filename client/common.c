@@ -184,7 +184,8 @@ const struct arg *arg_find(const struct arg *args, const char *word)
 /* A number as JSON: an integer when it is one (10, not 10.0), else a real. */
 static json_t *number_value(double v)
 {
-	if (v == (double)(json_int_t)v && v < 1e15)
+	/* The range check first: casting a double out of json_int_t's range is undefined. */
+	if (v > -1e15 && v < 1e15 && v == (double)(json_int_t)v)
 		return json_integer((json_int_t)v);
 	return json_real(v);
 }

@@ -6,12 +6,16 @@
 #
 # Runs tests/stress/soak.py (see there: a workload, create/delete cycles and
 # light abuse against one netnsd, the kill -9 loop against another) and
-# writes OUTDIR/soak-STAMP.csv (minutes, RSS KiB, fds, mounts, ...), .json
-# (figures, kill -9 loop included) and, with gnuplot (Debian: gnuplot-nox),
-# .png: RSS, fds and mounts over time.  NETNSD names the binary (default
-# build/daemon/netnsd); SAMPLE_S the sampling interval (default 60).  Needs
-# root.  Exit status: soak.py's (0: survived, flat enough to judge from the
-# plot, no violation), 77 when not root.
+# writes OUTDIR/soak-STAMP.csv (minutes, RSS KiB, fds, mounts, ..., heap in
+# use, queued bytes, slow answers: see soak.py), .json (figures, kill -9 loop
+# included) and, with gnuplot (Debian: gnuplot-nox), .png: memory (RSS,
+# RssAnon, heap in use, bytes queued for clients), fds, mounts and the
+# workload's progress over time.  NETNSD names the binary (default
+# build/daemon/netnsd); SAMPLE_S the sampling interval (default 60);
+# MEMPROBE=0 turns off reading the heap and the queued bytes with gdb each
+# sample (tests/stress/memprobe.py; on when gdb is installed).  Needs root.
+# Exit status: soak.py's (0: survived, flat enough to judge from the plot,
+# no violation), 77 when not root.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -27,25 +31,39 @@ mkdir -p "$out"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 base=$out/soak-$stamp
 status=0
+probe=
+if [ "${MEMPROBE:-1}" != 0 ] && command -v gdb >/dev/null 2>&1; then
+	probe=--gdb-probe
+fi
 python3 "$here/soak.py" --minutes "$minutes" --sample-s "${SAMPLE_S:-60}" \
-	--csv "$base.csv" --json "$base.json" || status=$?
+	--csv "$base.csv" --json "$base.json" $probe || status=$?
 [ "$status" -eq 77 ] && exit 77
 
 if command -v gnuplot >/dev/null 2>&1 && [ -s "$base.csv" ]; then
 	gnuplot <<PLOT
 set datafile separator ","
-set terminal pngcairo size 1000,700 noenhanced
+set terminal pngcairo size 1000,1000 noenhanced
 set output "$base.png"
-set multiplot layout 3,1 title "netnsd soak $stamp ($minutes min): sampled every ${SAMPLE_S:-60} s"
+set multiplot layout 4,1 title "netnsd soak $stamp ($minutes min): sampled every ${SAMPLE_S:-60} s"
 set key top left
 set xlabel "minutes"
-set ylabel "RSS (KiB)"
-plot "$base.csv" using 1:2 skip 1 with linespoints title "netnsd RSS"
+set ylabel "MiB"
+plot "$base.csv" using 1:(\$2/1024) skip 1 with linespoints title "netnsd RSS", \
+     "$base.csv" using 1:(\$11/1024) skip 1 with linespoints title "RssAnon", \
+     "$base.csv" using 1:(\$13/1024) skip 1 with linespoints title "heap in use (malloc)", \
+     "$base.csv" using 1:(\$15/1024) skip 1 with linespoints title "queued for clients"
 set ylabel "fds"
 plot "$base.csv" using 1:3 skip 1 with linespoints title "netnsd open fds"
 set ylabel "mounts"
 plot "$base.csv" using 1:4 skip 1 with linespoints title "mountinfo lines (machine-wide)", \
      "$base.csv" using 1:5 skip 1 with linespoints title "of them ours"
+set ylabel "count"
+set logscale y
+plot "$base.csv" using 1:(\$10+1) skip 1 with linespoints title "workload: acknowledged + 1", \
+     "$base.csv" using 1:(\$9+1) skip 1 with linespoints title "cycles + 1", \
+     "$base.csv" using 1:(\$18+1) skip 1 with linespoints title "answers > 1 s, + 1", \
+     "$base.csv" using 1:(\$19+1) skip 1 with linespoints title "answers > 30 s, + 1"
+unset logscale y
 unset multiplot
 PLOT
 	echo "soak: plot in $base.png"

@@ -32,6 +32,7 @@ SLOW = 10           # clients that never read, per burst
 MAX_QUEUED = 16 << 20  # netnsd's default --max-queued-bytes: each is paused at half
 QUEUED = SLOW * MAX_QUEUED // 2
 MIB = 1 << 20
+REQ = (json.dumps({"jsonrpc": "2.0", "id": 1, "method": "daemon.info"}) + "\n").encode()
 
 
 def rss_anon(pid):
@@ -44,25 +45,36 @@ def rss_anon(pid):
 
 def fill(d, socks):
     """Pipeline daemon.info on socks without reading until netnsd stopped reading all of
-    them (nothing more goes in for a while: their socket buffers are full)."""
-    req = (json.dumps({"jsonrpc": "2.0", "id": 1, "method": "daemon.info"}) + "\n").encode()
-    chunk = req * 200
+    them (nothing more goes in for a while: their socket buffers are full).  Returns how
+    many requests each was sent (whole lines: a cut one is completed)."""
+    chunk = REQ * 200
+    sent = [0] * len(socks)
     quiet_since = None
     while True:
-        sent = 0
-        for s in socks:
+        progress = 0
+        for i, s in enumerate(socks):
             try:
-                sent += s.send(chunk)
+                n = s.send(chunk)
             except BlockingIOError:
-                pass
-        if sent:
+                continue
+            sent[i] += n
+            progress += n
+        if progress:
             quiet_since = None
             continue
         if quiet_since is None:
             quiet_since = time.monotonic()
         elif time.monotonic() - quiet_since > 3:
-            return
+            break
         time.sleep(0.1)
+    for i, s in enumerate(socks):
+        rest = -sent[i] % len(REQ)
+        if rest:
+            s.setblocking(True)
+            s.sendall(REQ[len(REQ) - rest:])
+            s.setblocking(False)
+            sent[i] += rest
+    return [n // len(REQ) for n in sent]
 
 
 @test

@@ -50,7 +50,7 @@ set xlabel "minutes"
 set ylabel "MiB"
 plot "$base.csv" using 1:(\$2/1024) skip 1 with linespoints title "netnsd RSS", \
      "$base.csv" using 1:(\$11/1024) skip 1 with linespoints title "RssAnon", \
-     "$base.csv" using 1:(\$13/1024) skip 1 with linespoints title "heap in use (malloc)", \
+     "$base.csv" using 1:(\$13/1024) skip 1 with linespoints title "malloc in use (incl. untouched capacity)", \
      "$base.csv" using 1:(\$15/1024) skip 1 with linespoints title "queued for clients"
 set ylabel "fds"
 plot "$base.csv" using 1:3 skip 1 with linespoints title "netnsd open fds"
@@ -59,6 +59,7 @@ plot "$base.csv" using 1:4 skip 1 with linespoints title "mountinfo lines (machi
      "$base.csv" using 1:5 skip 1 with linespoints title "of them ours"
 set ylabel "count"
 set logscale y
+set key bottom right
 plot "$base.csv" using 1:(\$10+1) skip 1 with linespoints title "workload: acknowledged + 1", \
      "$base.csv" using 1:(\$9+1) skip 1 with linespoints title "cycles + 1", \
      "$base.csv" using 1:(\$18+1) skip 1 with linespoints title "answers > 1 s, + 1", \

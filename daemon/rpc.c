@@ -9,9 +9,20 @@
  * pile up beyond half of max_queued stops being read until it drains
  * (backpressure); one that would exceed max_queued is disconnected.  An over-long frame gets an
  * error and the connection is closed once the error is written.
+ *
+ * Scheduling: the poll phase only reads; requests are handled in the check
+ * phase, connections in order of their recent cost (the cheapest first), and
+ * the whole phase ends after ITER_BUDGET_NS once anybody waits: an admin's
+ * single request is answered within one loop turn however many clients
+ * pipeline expensive reads, and work the loop runs besides (a topology apply's
+ * chunks) keeps most of each turn.  Memory: the unsent output of all
+ * connections together is bounded by max_queued_total; over it, a connection
+ * with unsent output is not read, a subscriber behind loses events (events.c
+ * sees it as full), and one that has not read for STALL_MS is cut off.
  */
 #include <fcntl.h>
 #include <grp.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -37,6 +48,18 @@
  */
 #define FRAMES_PER_TURN 64
 #define TURN_BUDGET_NS	(1000 * 1000)
+/*
+ * All turns of one loop iteration together, once a connection had to wait:
+ * the rest wait for the next iteration (with the cheapest first again).
+ */
+#define ITER_BUDGET_NS (2 * 1000 * 1000)
+/* A connection's cost: EWMA of its turns' ns; halved for each turn it waited. */
+#define LOAD_SHIFT 2
+/* Over max_queued_total, a connection whose output made no progress this long is cut off. */
+#define STALL_MS	  5000
+#define STALL_CHECK_MS	  1000
+/* A buffer this large or larger is freed once empty, instead of kept for the next burst. */
+#define KEEP_BUFFER_BYTES (64u << 10)
 #define MAX_PASSED_FDS	16 /* per message */
 #define MAX_QUEUED_FDS	64 /* per connection, not yet taken by a request */
 
@@ -73,6 +96,8 @@ struct conn {
 	bool backlog;	/* complete lines wait for the next turn */
 	bool scheduled; /* on the work list */
 	struct conn *work_next;
+	uint64_t load;	      /* recent cost of a turn, ns (the scheduling order) */
+	uint64_t stalled_at;  /* ms: unsent output has made no progress since then; 0: none */
 };
 
 static struct {
@@ -93,6 +118,10 @@ static struct {
 	uv_check_t work_check;
 	uv_idle_t work_idle;
 	bool work_armed, work_ready;
+	struct conn **order; /* on_work's list sorted by load */
+	size_t order_cap;
+	uv_timer_t stall_timer;
+	bool stall_armed;
 	struct rpc_stats stats;
 } rpc = { .server_fd = -1 };
 
@@ -103,6 +132,26 @@ static void schedule(struct conn *c);
 static size_t conn_unsent(const struct conn *c)
 {
 	return c->out_len - c->out_off;
+}
+
+/* Over the bound on all connections' unsent output together. */
+static bool over_total(void)
+{
+	return rpc.stats.queued_bytes > rpc.cfg.max_queued_total;
+}
+
+/* Replies pile up: stop reading this peer until it has read them. */
+static bool must_pause(const struct conn *c)
+{
+	return conn_unsent(c) > rpc.cfg.max_queued / 2 || (conn_unsent(c) > 0 && over_total());
+}
+
+static void arm_stall_timer(void);
+
+static void account_buffer(size_t old_cap, size_t new_cap)
+{
+	rpc.stats.buffer_bytes += new_cap;
+	rpc.stats.buffer_bytes -= old_cap;
 }
 
 static void conn_poll(struct conn *c)
@@ -133,7 +182,7 @@ static void maybe_finish(struct conn *c)
 
 /* Output. */
 
-static void conn_process(struct conn *c);
+static void conn_process(struct conn *c, bool others_wait);
 
 static void out_fds_pop(struct conn *c)
 {
@@ -201,12 +250,26 @@ static void conn_flush(struct conn *c)
 		}
 		c->out_off += (size_t)n;
 		c->sent += (uint64_t)n;
+		rpc.stats.queued_bytes -= (size_t)n;
+		c->stalled_at = 0;
 	}
 	if (c->closing)
 		return;
-	if (conn_unsent(c) == 0)
+	if (conn_unsent(c) == 0) {
 		c->out_off = c->out_len = 0;
-	if (c->paused && !rpc.quiescing && conn_unsent(c) < rpc.cfg.max_queued / 4) {
+		if (c->out_cap >= KEEP_BUFFER_BYTES) {
+			/* The burst is over: give the memory back. */
+			account_buffer(c->out_cap, 0);
+			free(TAKE_PTR(c->out));
+			c->out_cap = 0;
+		}
+	} else if (!c->stalled_at) {
+		c->stalled_at = now_usec() / 1000;
+		if (over_total())
+			arm_stall_timer();
+	}
+	if (c->paused && !rpc.quiescing && conn_unsent(c) < rpc.cfg.max_queued / 4 &&
+	    !must_pause(c)) {
 		c->paused = false;
 		if (c->in_len > 0) {
 			/* Lines read before the pause are answered before reading on. */
@@ -250,11 +313,17 @@ static int conn_send(struct dispatch_peer *p, char *frame, size_t len)
 			conn_close(c);
 			return -ENOMEM;
 		}
+		account_buffer(c->out_cap, cap);
 		c->out = o;
 		c->out_cap = cap;
 	}
 	memcpy(c->out + c->out_len, frame, len);
 	c->out_len += len;
+	rpc.stats.queued_bytes += len;
+	if (rpc.stats.queued_bytes > rpc.stats.queued_peak)
+		rpc.stats.queued_peak = rpc.stats.queued_bytes;
+	if (over_total())
+		arm_stall_timer();
 	free(frame);
 	if (!c->corked)
 		schedule(c);
@@ -314,9 +383,18 @@ static void conn_release(struct dispatch_peer *p)
 	free(c);
 }
 
+/*
+ * Over max_queued_total, a peer that has not read everything counts as full
+ * (SIZE_MAX / 2): a subscriber behind then loses events instead of holding
+ * more memory.
+ */
 static size_t conn_pending(struct dispatch_peer *p)
 {
-	return conn_unsent(container_of(p, struct conn, peer));
+	const struct conn *c = container_of(p, struct conn, peer);
+
+	if (conn_unsent(c) > 0 && over_total())
+		return SIZE_MAX / 2;
+	return conn_unsent(c);
 }
 
 static void conn_hangup(struct dispatch_peer *p)
@@ -359,6 +437,9 @@ static void on_conn_closed(uv_handle_t *h)
 {
 	struct conn *c = container_of((uv_poll_t *)h, struct conn, poll);
 
+	rpc.stats.queued_bytes -= conn_unsent(c);
+	c->out_off = c->out_len = 0;
+	account_buffer(c->in_cap + c->out_cap, 0);
 	close(c->fd);
 	close_fds(c);
 	while (c->out_fds)
@@ -438,6 +519,7 @@ static ssize_t conn_recv(struct conn *c)
 
 		if (!p)
 			return -ENOMEM;
+		account_buffer(c->in_cap, cap);
 		c->in = p;
 		c->in_cap = cap;
 	}
@@ -454,9 +536,10 @@ static ssize_t conn_recv(struct conn *c)
 
 /*
  * Hand complete lines to dispatch, at most FRAMES_PER_TURN (the rest on a
- * later turn); enforce the frame size.
+ * later turn), and stop after TURN_BUDGET_NS when others wait; enforce the
+ * frame size.
  */
-static void conn_process(struct conn *c)
+static void conn_process(struct conn *c, bool others_wait)
 {
 	size_t start = 0;
 	unsigned frames = 0;
@@ -481,13 +564,13 @@ static void conn_process(struct conn *c)
 		if (!blank(c->in + start, len))
 			dispatch_frame(&c->peer, c->in + start, len);
 		start = c->scanned;
-		if (conn_unsent(c) > rpc.cfg.max_queued / 2) {
+		if (must_pause(c)) {
 			/* Backpressure: the rest waits until the peer read its replies. */
 			c->paused = true;
 			break;
 		}
 		if ((++frames == FRAMES_PER_TURN ||
-		     (rpc.nscheduled > 0 && uv_hrtime() - t0 > TURN_BUDGET_NS)) &&
+		     ((others_wait || rpc.nscheduled > 0) && uv_hrtime() - t0 > TURN_BUDGET_NS)) &&
 		    c->scanned < c->in_len) {
 			c->backlog = true;
 			schedule(c);
@@ -501,15 +584,26 @@ static void conn_process(struct conn *c)
 		c->in_len -= start;
 		c->scanned -= start;
 	}
+	if (c->in_len == 0 && c->in) {
+		/* Nothing half-read: an idle connection holds no input buffer. */
+		account_buffer(c->in_cap, 0);
+		free(TAKE_PTR(c->in));
+		c->in_cap = c->scanned = 0;
+	}
 	if (c->in_len > rpc.cfg.max_message)
 		conn_refuse(c, JSONRPC_INVALID_REQUEST, RPC_KIND_LIMIT,
 			    "Invalid Request: message exceeds the size limit");
 }
 
+/*
+ * Read what the peer sent (bounded) and leave the requests to on_work(): the
+ * poll phase does no request's work, so that on_work() can serve the cheapest
+ * connections first.
+ */
 static void conn_readable(struct conn *c)
 {
-	dispatch_peer_ref(&c->peer);
-	c->corked = true;
+	bool got = false;
+
 	for (int i = 0; i < READS_PER_WAKEUP && !c->closing && !c->close_after_flush; i++) {
 		ssize_t n = conn_recv(c);
 
@@ -518,29 +612,27 @@ static void conn_readable(struct conn *c)
 		if (n == 0) {
 			/*
 			 * The peer finished sending (it may have only shut down its
-			 * writing side): answer what is in flight, then hang up.
+			 * writing side): answer what it sent, then hang up.
 			 */
 			c->eof = true;
-			c->close_after_flush = true;
 			break;
 		}
 		if (n < 0) {
 			/* A reset: replies still owed are dropped with the peer. */
 			conn_close(c);
-			break;
+			return;
 		}
-		conn_process(c);
-		if (c->backlog)
-			break; /* its turn is over; more on the next one */
-		if (c->paused || conn_unsent(c) > rpc.cfg.max_queued / 2) {
-			c->paused = true; /* backpressure: read on once it drained */
-			break;
-		}
+		got = true;
+		if (memchr(c->in + c->in_len - n, '\n', (size_t)n) || c->in_len > rpc.cfg.max_message)
+			break; /* enough to work on */
 	}
-	c->corked = false;
-	if (!c->closing)
-		conn_flush(c);
-	dispatch_peer_unref(&c->peer);
+	if (c->closing)
+		return;
+	if (got || c->eof) {
+		c->backlog = true;
+		schedule(c);
+	}
+	conn_poll(c);
 }
 
 static void on_work_idle(uv_idle_t *h)
@@ -548,26 +640,90 @@ static void on_work_idle(uv_idle_t *h)
 	/* Only keeps the loop from sleeping while connections have work. */
 }
 
+static int by_load(const void *a, const void *b)
+{
+	const struct conn *x = *(struct conn *const *)a, *y = *(struct conn *const *)b;
+
+	return x->load < y->load ? -1 : x->load > y->load;
+}
+
+/* The connections of the work list, the cheapest first (0 if memory is short). */
+static size_t work_order(struct conn *list)
+{
+	size_t n = 0, i = 0;
+
+	for (struct conn *c = list; c; c = c->work_next)
+		n++;
+	if (n > rpc.order_cap) {
+		struct conn **o = reallocarray(rpc.order, n, sizeof(*o));
+
+		if (!o)
+			return 0;
+		rpc.order = o;
+		rpc.order_cap = n;
+	}
+	for (struct conn *c = list; c; c = c->work_next)
+		rpc.order[i++] = c;
+	qsort(rpc.order, n, sizeof(*rpc.order), by_load);
+	return n;
+}
+
+/* One connection's part of on_work(); defer: its turn is the next iteration's. */
+static void work_one(struct conn *c, bool defer, bool others_wait)
+{
+	c->scheduled = false;
+	rpc.nscheduled--;
+	if (!c->closing && c->backlog && !c->paused) {
+		if (defer) {
+			/* Waiting makes it cheaper, so that everybody gets a turn. */
+			c->load >>= 1;
+			rpc.stats.deferred++;
+			schedule(c);
+		} else {
+			uint64_t t = uv_hrtime();
+
+			c->corked = true;
+			conn_process(c, others_wait);
+			c->corked = false;
+			c->load += ((uv_hrtime() - t) >> LOAD_SHIFT) - (c->load >> LOAD_SHIFT);
+			rpc.stats.turns++;
+		}
+	}
+	if (!c->closing && c->eof && !c->backlog && !c->close_after_flush) {
+		/* Everything the peer sent before it shut down has been handled. */
+		c->close_after_flush = true;
+		conn_poll(c);
+	}
+	if (!c->closing)
+		conn_flush(c);
+	dispatch_peer_unref(&c->peer);
+}
+
+/*
+ * Handle the requests read and write the output produced, once per loop
+ * iteration: the cheapest connections first, and once ITER_BUDGET_NS is
+ * spent the others wait for the next iteration (the idle handle keeps the
+ * loop from sleeping meanwhile).
+ */
 static void on_work(uv_check_t *h)
 {
 	struct conn *list = TAKE_PTR(rpc.work);
+	uint64_t t0 = uv_hrtime();
+	size_t n;
 
 	uv_check_stop(&rpc.work_check);
 	uv_idle_stop(&rpc.work_idle);
 	rpc.work_armed = false;
-	for (struct conn *c = list, *next; c; c = next) {
-		next = c->work_next;
-		c->scheduled = false;
-		rpc.nscheduled--;
-		if (!c->closing && c->backlog && !c->paused) {
-			c->corked = true;
-			conn_process(c);
-			c->corked = false;
+	n = work_order(list);
+	if (n == 0) {
+		for (struct conn *c = list, *next; c; c = next) {
+			next = c->work_next;
+			work_one(c, false, next != NULL);
 		}
-		if (!c->closing)
-			conn_flush(c);
-		dispatch_peer_unref(&c->peer);
+		return;
 	}
+	for (size_t i = 0; i < n; i++)
+		work_one(rpc.order[i], i > 0 && uv_hrtime() - t0 > ITER_BUDGET_NS, i + 1 < n);
 }
 
 static void schedule(struct conn *c)
@@ -762,7 +918,9 @@ int rpc_init(uv_loop_t *loop, const struct rpc_config *cfg, bool *ret_activated)
 	rpc.cfg = *cfg;
 	uv_check_init(loop, &rpc.work_check);
 	uv_idle_init(loop, &rpc.work_idle);
+	uv_timer_init(loop, &rpc.stall_timer);
 	uv_unref((uv_handle_t *)&rpc.work_check);
+	uv_unref((uv_handle_t *)&rpc.stall_timer);
 	rpc.work_ready = true;
 	rpc.path = strdup(cfg->socket_path);
 	if (!rpc.path)
@@ -830,6 +988,34 @@ static void server_closed(uv_handle_t *h)
 	rpc.server_fd = -1;
 }
 
+static void on_stall_check(uv_timer_t *t)
+{
+	uint64_t now = now_usec() / 1000;
+
+	if (!over_total()) {
+		uv_timer_stop(t);
+		rpc.stall_armed = false;
+		return;
+	}
+	for (struct conn *c = rpc.conns; c; c = c->next) {
+		if (c->closing || !c->stalled_at || now - c->stalled_at < STALL_MS)
+			continue;
+		log_warning("Disconnecting client (pid %d): %zu bytes of replies unread for %u ms "
+			    "while netnsd holds more than %zu bytes of output",
+			    (int)c->peer.pid, conn_unsent(c), STALL_MS, rpc.cfg.max_queued_total);
+		rpc.stats.stall_cutoffs++;
+		conn_close(c);
+	}
+}
+
+static void arm_stall_timer(void)
+{
+	if (rpc.stall_armed || !rpc.work_ready)
+		return;
+	rpc.stall_armed = true;
+	uv_timer_start(&rpc.stall_timer, on_stall_check, STALL_CHECK_MS, STALL_CHECK_MS);
+}
+
 void rpc_quiesce(void)
 {
 	rpc.quiescing = true;
@@ -857,12 +1043,15 @@ void rpc_exit(void)
 		on_work(&rpc.work_check); /* write what is owed, drop the refs */
 		uv_close((uv_handle_t *)&rpc.work_check, NULL);
 		uv_close((uv_handle_t *)&rpc.work_idle, NULL);
+		uv_close((uv_handle_t *)&rpc.stall_timer, NULL);
 		rpc.work_ready = false;
 	}
 	rpc_quiesce();
 	for (struct conn *c = rpc.conns; c; c = c->next)
 		conn_close(c);
 	free(TAKE_PTR(rpc.path));
+	free(TAKE_PTR(rpc.order));
+	rpc.order_cap = 0;
 }
 
 void rpc_get_stats(struct rpc_stats *ret)

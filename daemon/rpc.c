@@ -11,8 +11,9 @@
  * error and the connection is closed once the error is written.
  *
  * Scheduling: the poll phase only reads; requests are handled in the check
- * phase, connections in order of their recent cost (the cheapest first), and
- * the whole phase ends after ITER_BUDGET_NS once anybody waits: an admin's
+ * phase, connections in order of the work already done for them (fair
+ * share: the least served first), and the turns end after ITER_BUDGET_NS
+ * once anybody waits: an admin's
  * single request is answered within one loop turn however many clients
  * pipeline expensive reads, and work the loop runs besides (a topology apply's
  * chunks) keeps most of each turn.  Memory: the unsent output of all
@@ -50,11 +51,9 @@
 #define TURN_BUDGET_NS	(1000 * 1000)
 /*
  * All turns of one loop iteration together, once a connection had to wait:
- * the rest wait for the next iteration (with the cheapest first again).
+ * the rest wait for the next iteration (the least served first again).
  */
 #define ITER_BUDGET_NS (2 * 1000 * 1000)
-/* A connection's cost: EWMA of its turns' ns; halved for each turn it waited. */
-#define LOAD_SHIFT 2
 /* Over max_queued_total, a connection whose output made no progress this long is cut off. */
 #define STALL_MS	  5000
 #define STALL_CHECK_MS	  1000
@@ -96,7 +95,7 @@ struct conn {
 	bool backlog;	/* complete lines wait for the next turn */
 	bool scheduled; /* on the work list */
 	struct conn *work_next;
-	uint64_t load;	      /* recent cost of a turn, ns (the scheduling order) */
+	uint64_t vtime;	      /* ns of work done for it, from rpc.min_vtime on (the order) */
 	uint64_t stalled_at;  /* ms: unsent output has made no progress since then; 0: none */
 };
 
@@ -118,8 +117,9 @@ static struct {
 	uv_check_t work_check;
 	uv_idle_t work_idle;
 	bool work_armed, work_ready;
-	struct conn **order; /* on_work's list sorted by load */
+	struct conn **order; /* on_work's list sorted by vtime */
 	size_t order_cap;
+	uint64_t min_vtime; /* of the connections that had work last time */
 	uv_timer_t stall_timer;
 	bool stall_armed;
 	struct rpc_stats stats;
@@ -640,14 +640,19 @@ static void on_work_idle(uv_idle_t *h)
 	/* Only keeps the loop from sleeping while connections have work. */
 }
 
-static int by_load(const void *a, const void *b)
+static int by_vtime(const void *a, const void *b)
 {
 	const struct conn *x = *(struct conn *const *)a, *y = *(struct conn *const *)b;
 
-	return x->load < y->load ? -1 : x->load > y->load;
+	return x->vtime < y->vtime ? -1 : x->vtime > y->vtime;
 }
 
-/* The connections of the work list, the cheapest first (0 if memory is short). */
+/*
+ * The connections of the work list, the one that had the least work done
+ * first (0 if memory is short).  As in a fair-share scheduler, a connection
+ * that had no work for a while comes back at the least vtime of the others,
+ * not below it: it goes first, but keeps no credit from its idle time.
+ */
 static size_t work_order(struct conn *list)
 {
 	size_t n = 0, i = 0;
@@ -662,9 +667,13 @@ static size_t work_order(struct conn *list)
 		rpc.order = o;
 		rpc.order_cap = n;
 	}
-	for (struct conn *c = list; c; c = c->work_next)
+	for (struct conn *c = list; c; c = c->work_next) {
+		if (c->vtime < rpc.min_vtime)
+			c->vtime = rpc.min_vtime;
 		rpc.order[i++] = c;
-	qsort(rpc.order, n, sizeof(*rpc.order), by_load);
+	}
+	qsort(rpc.order, n, sizeof(*rpc.order), by_vtime);
+	rpc.min_vtime = rpc.order[0]->vtime;
 	return n;
 }
 
@@ -675,8 +684,6 @@ static void work_one(struct conn *c, bool defer, bool others_wait)
 	rpc.nscheduled--;
 	if (!c->closing && c->backlog && !c->paused) {
 		if (defer) {
-			/* Waiting makes it cheaper, so that everybody gets a turn. */
-			c->load >>= 1;
 			rpc.stats.deferred++;
 			schedule(c);
 		} else {
@@ -685,7 +692,7 @@ static void work_one(struct conn *c, bool defer, bool others_wait)
 			c->corked = true;
 			conn_process(c, others_wait);
 			c->corked = false;
-			c->load += ((uv_hrtime() - t) >> LOAD_SHIFT) - (c->load >> LOAD_SHIFT);
+			c->vtime += uv_hrtime() - t;
 			rpc.stats.turns++;
 		}
 	}

@@ -126,11 +126,14 @@ static void method_info(struct call *c, json_t *params)
 			  (json_int_t)ctx->max_namespaces));
 	json_object_set_new(json_object_get(o, "limits"), "max_queued_total_bytes",
 			    json_integer((json_int_t)cfg->max_queued_total));
+	json_object_set_new(json_object_get(o, "limits"), "message_timeout_ms",
+			    json_integer((json_int_t)cfg->message_timeout_ms));
 	json_object_set_new(o, "memory", memory_report(&rs, &es));
 	json_object_set_new(o, "scheduler",
-			    json_pack("{s:I,s:I,s:I}", "turns", (json_int_t)rs.turns, "deferred",
+			    json_pack("{s:I,s:I,s:I,s:I}", "turns", (json_int_t)rs.turns, "deferred",
 				      (json_int_t)rs.deferred, "stall_cutoffs",
-				      (json_int_t)rs.stall_cutoffs));
+				      (json_int_t)rs.stall_cutoffs, "message_timeouts",
+				      (json_int_t)rs.message_timeouts));
 	/* 0: no cap on the log files of supervised processes. */
 	json_object_set_new(json_object_get(o, "limits"), "log_max_bytes",
 			    json_integer(proc_get_config()->log_max_bytes > 0

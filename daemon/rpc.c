@@ -55,8 +55,8 @@
  */
 #define ITER_BUDGET_NS (2 * 1000 * 1000)
 /* Over max_queued_total, a connection whose output made no progress this long is cut off. */
-#define STALL_MS	  5000
-#define STALL_CHECK_MS	  1000
+#define STALL_MS 5000
+#define SWEEP_MS 1000
 /* A buffer this large or larger is freed once empty, instead of kept for the next burst. */
 #define KEEP_BUFFER_BYTES (64u << 10)
 #define MAX_PASSED_FDS	16 /* per message */
@@ -97,6 +97,7 @@ struct conn {
 	struct conn *work_next;
 	uint64_t vtime;	      /* ns of work done for it, from rpc.min_vtime on (the order) */
 	uint64_t stalled_at;  /* ms: unsent output has made no progress since then; 0: none */
+	uint64_t partial_since; /* ms: an unfinished message has waited since then; 0: none */
 };
 
 static struct {
@@ -120,8 +121,7 @@ static struct {
 	struct conn **order; /* on_work's list sorted by vtime */
 	size_t order_cap;
 	uint64_t min_vtime; /* of the connections that had work last time */
-	uv_timer_t stall_timer;
-	bool stall_armed;
+	uv_timer_t sweep_timer; /* stalled readers, unfinished messages */
 	struct rpc_stats stats;
 } rpc = { .server_fd = -1 };
 
@@ -146,7 +146,6 @@ static bool must_pause(const struct conn *c)
 	return conn_unsent(c) > rpc.cfg.max_queued / 2 || (conn_unsent(c) > 0 && over_total());
 }
 
-static void arm_stall_timer(void);
 
 static void account_buffer(size_t old_cap, size_t new_cap)
 {
@@ -265,8 +264,6 @@ static void conn_flush(struct conn *c)
 		}
 	} else if (!c->stalled_at) {
 		c->stalled_at = now_usec() / 1000;
-		if (over_total())
-			arm_stall_timer();
 	}
 	if (c->paused && !rpc.quiescing && conn_unsent(c) < rpc.cfg.max_queued / 4 &&
 	    !must_pause(c)) {
@@ -322,8 +319,6 @@ static int conn_send(struct dispatch_peer *p, char *frame, size_t len)
 	rpc.stats.queued_bytes += len;
 	if (rpc.stats.queued_bytes > rpc.stats.queued_peak)
 		rpc.stats.queued_peak = rpc.stats.queued_bytes;
-	if (over_total())
-		arm_stall_timer();
 	free(frame);
 	if (!c->corked)
 		schedule(c);
@@ -583,12 +578,18 @@ static void conn_process(struct conn *c, bool others_wait)
 		memmove(c->in, c->in + start, c->in_len - start);
 		c->in_len -= start;
 		c->scanned -= start;
+		c->partial_since = 0; /* a message was finished: the clock starts anew */
 	}
-	if (c->in_len == 0 && c->in) {
-		/* Nothing half-read: an idle connection holds no input buffer. */
-		account_buffer(c->in_cap, 0);
-		free(TAKE_PTR(c->in));
-		c->in_cap = c->scanned = 0;
+	if (c->in_len == 0) {
+		c->partial_since = 0;
+		if (c->in) {
+			/* Nothing half-read: an idle connection holds no input buffer. */
+			account_buffer(c->in_cap, 0);
+			free(TAKE_PTR(c->in));
+			c->in_cap = c->scanned = 0;
+		}
+	} else if (!c->partial_since && c->scanned == c->in_len) {
+		c->partial_since = now_usec() / 1000;
 	}
 	if (c->in_len > rpc.cfg.max_message)
 		conn_refuse(c, JSONRPC_INVALID_REQUEST, RPC_KIND_LIMIT,
@@ -917,6 +918,38 @@ static int bind_socket(const char *path)
 	return TAKE_FD(fd);
 }
 
+/*
+ * Once a second: over max_queued_total, cut off the readers that have read
+ * nothing for STALL_MS; and the peers whose message has stayed unfinished
+ * for message_timeout_ms (a slowloris holds a connection slot otherwise).
+ */
+static void on_sweep(uv_timer_t *t)
+{
+	uint64_t now = now_usec() / 1000;
+	bool over = over_total();
+
+	for (struct conn *c = rpc.conns; c; c = c->next) {
+		if (c->closing)
+			continue;
+		if (over && c->stalled_at && now - c->stalled_at >= STALL_MS) {
+			log_warning("Disconnecting client (pid %d): %zu bytes of replies unread for "
+				    "%u ms while netnsd holds more than %zu bytes of output",
+				    (int)c->peer.pid, conn_unsent(c), STALL_MS,
+				    rpc.cfg.max_queued_total);
+			rpc.stats.stall_cutoffs++;
+			conn_close(c);
+		} else if (rpc.cfg.message_timeout_ms && c->partial_since && !c->paused &&
+			   !c->close_after_flush &&
+			   now - c->partial_since >= rpc.cfg.message_timeout_ms) {
+			log_warning("Disconnecting client (pid %d): a message unfinished for %u ms",
+				    (int)c->peer.pid, rpc.cfg.message_timeout_ms);
+			rpc.stats.message_timeouts++;
+			conn_refuse(c, JSONRPC_INVALID_REQUEST, RPC_KIND_LIMIT,
+				    "Invalid Request: message not finished in time");
+		}
+	}
+}
+
 int rpc_init(uv_loop_t *loop, const struct rpc_config *cfg, bool *ret_activated)
 {
 	int n, fd, r;
@@ -925,9 +958,10 @@ int rpc_init(uv_loop_t *loop, const struct rpc_config *cfg, bool *ret_activated)
 	rpc.cfg = *cfg;
 	uv_check_init(loop, &rpc.work_check);
 	uv_idle_init(loop, &rpc.work_idle);
-	uv_timer_init(loop, &rpc.stall_timer);
+	uv_timer_init(loop, &rpc.sweep_timer);
 	uv_unref((uv_handle_t *)&rpc.work_check);
-	uv_unref((uv_handle_t *)&rpc.stall_timer);
+	uv_unref((uv_handle_t *)&rpc.sweep_timer);
+	uv_timer_start(&rpc.sweep_timer, on_sweep, SWEEP_MS, SWEEP_MS);
 	rpc.work_ready = true;
 	rpc.path = strdup(cfg->socket_path);
 	if (!rpc.path)
@@ -995,34 +1029,6 @@ static void server_closed(uv_handle_t *h)
 	rpc.server_fd = -1;
 }
 
-static void on_stall_check(uv_timer_t *t)
-{
-	uint64_t now = now_usec() / 1000;
-
-	if (!over_total()) {
-		uv_timer_stop(t);
-		rpc.stall_armed = false;
-		return;
-	}
-	for (struct conn *c = rpc.conns; c; c = c->next) {
-		if (c->closing || !c->stalled_at || now - c->stalled_at < STALL_MS)
-			continue;
-		log_warning("Disconnecting client (pid %d): %zu bytes of replies unread for %u ms "
-			    "while netnsd holds more than %zu bytes of output",
-			    (int)c->peer.pid, conn_unsent(c), STALL_MS, rpc.cfg.max_queued_total);
-		rpc.stats.stall_cutoffs++;
-		conn_close(c);
-	}
-}
-
-static void arm_stall_timer(void)
-{
-	if (rpc.stall_armed || !rpc.work_ready)
-		return;
-	rpc.stall_armed = true;
-	uv_timer_start(&rpc.stall_timer, on_stall_check, STALL_CHECK_MS, STALL_CHECK_MS);
-}
-
 void rpc_quiesce(void)
 {
 	rpc.quiescing = true;
@@ -1050,7 +1056,7 @@ void rpc_exit(void)
 		on_work(&rpc.work_check); /* write what is owed, drop the refs */
 		uv_close((uv_handle_t *)&rpc.work_check, NULL);
 		uv_close((uv_handle_t *)&rpc.work_idle, NULL);
-		uv_close((uv_handle_t *)&rpc.stall_timer, NULL);
+		uv_close((uv_handle_t *)&rpc.sweep_timer, NULL);
 		rpc.work_ready = false;
 	}
 	rpc_quiesce();

@@ -20,6 +20,7 @@ struct rpc_config {
 	size_t max_connections;
 	size_t max_queued;	 /* bytes of replies queued per connection */
 	size_t max_queued_total; /* and of all connections' output together */
+	unsigned message_timeout_ms; /* a message unfinished this long: disconnect (0: never) */
 };
 
 /*
@@ -45,6 +46,7 @@ struct rpc_stats {
 	unsigned long long turns;	  /* connection turns served */
 	unsigned long long deferred;	  /* turns put off to the next loop iteration */
 	unsigned long long stall_cutoffs; /* cut off over max_queued_total */
+	unsigned long long message_timeouts; /* cut off for an unfinished message */
 };
 void rpc_get_stats(struct rpc_stats *ret);
 const struct rpc_config *rpc_get_config(void);

@@ -430,6 +430,39 @@ def total_output_is_bounded_and_stuck_readers_cut_off():
 
 
 @test
+def unfinished_message_times_out():
+    """a message left unfinished (slowloris) gets -32600 limit and a hang-up after --message-timeout-ms; slow but finished messages do not"""
+    d = T.Daemon("--message-timeout-ms", "3000")
+    slow = d.client()
+    slow.sock.settimeout(60)
+    slow.sock.sendall(b'{"jsonrpc":"2.0","id":1,"method":"daemon.pi')
+    # Finished messages, each within 0.2 s, spread over longer than the timeout.
+    steady = d.client()
+    for i in range(5):
+        steady.sock.sendall(b'{"jsonrpc":"2.0","id":%d,' % i)
+        time.sleep(0.2)
+        steady.sock.sendall(b'"method":"daemon.ping"}\n')
+        assert steady.recv()["result"] == {"pong": True}
+        time.sleep(0.6)
+    data = b""
+    while True:
+        chunk = slow.sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    err = json.loads(data.splitlines()[0])
+    assert err["id"] is None and err["error"]["code"] == -32600 and \
+        err["error"]["data"]["kind"] == "limit", err
+    assert "not finished" in err["error"]["message"], err
+    info = steady.call("daemon.info")
+    assert info["scheduler"]["message_timeouts"] == 1, info["scheduler"]
+    assert info["limits"]["message_timeout_ms"] == 3000, info["limits"]
+    steady.close()
+    slow.close()
+    assert_alive(d)
+
+
+@test
 def single_request_goes_before_pipelined_work():
     """a client sending one request at a time is answered while two others still have thousands of pipelined requests waiting"""
     d = T.Daemon()

@@ -519,6 +519,7 @@ def test_daemon_info():
     assert i["state_dir"] == d.state_dir
     assert i["limits"] == {"max_message_bytes": 4096, "max_batch": 77, "max_connections": 33,
                            "max_queued_bytes": 131072, "max_queued_total_bytes": 262144,
+                           "message_timeout_ms": 30000,
                            "max_namespaces": 500, "log_max_bytes": 65536,
                            "log_files": 5}, i["limits"]
     # Where the memory is: every figure present, the process's own consistent.
@@ -529,7 +530,7 @@ def test_daemon_info():
         rss_kib = int([ln.split()[1] for ln in f if ln.startswith("VmRSS:")][0])
     assert 0 < mem["heap_in_use_bytes"] < mem["rss_bytes"] < 4 * rss_kib * 1024, (mem, rss_kib)
     assert mem["queued_bytes"] == 0 and mem["queued_peak_bytes"] > 0, mem
-    assert set(i["scheduler"]) == {"turns", "deferred", "stall_cutoffs"} and \
+    assert set(i["scheduler"]) == {"turns", "deferred", "stall_cutoffs", "message_timeouts"} and \
         i["scheduler"]["turns"] > 0, i["scheduler"]
     assert i["runtime_dir"] == d.runtime_dir and len(i["state_id"]) == 32, i
     assert i["counts"]["namespaces"] == 0 and i["counts"]["connections"] == 1, i["counts"]

@@ -314,7 +314,8 @@ def test_examples():
         # Memory and scheduling figures vary from run to run.
         out = re.sub(r"(?m)^(  (queued|queued_peak|buffer|event_ring|heap_in_use|heap_free|rss)"
                      r"_bytes:\s+)\d+$", r"\1<BYTES>", out)
-        return re.sub(r"(?m)^(  (turns|deferred|stall_cutoffs):\s+)\d+$", r"\1<N>", out)
+        return re.sub(r"(?m)^(  (turns|deferred|stall_cutoffs|message_timeouts):\s+)\d+$", r"\1<N>",
+                      out)
     r.ctl("info", post=info_post)
 
     def json_ours(out):

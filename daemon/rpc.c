@@ -660,6 +660,8 @@ static size_t work_order(struct conn *list)
 
 	for (struct conn *c = list; c; c = c->work_next)
 		n++;
+	if (n == 0)
+		return 0;
 	if (n > rpc.order_cap) {
 		struct conn **o = reallocarray(rpc.order, n, sizeof(*o));
 

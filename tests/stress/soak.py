@@ -26,8 +26,8 @@ namespaces, connections, supervised processes, cycles done, acknowledged
 workload requests; then RssAnon and RssFile (KiB, /proc/PID/status), heap in
 use and free heap (KiB: daemon.info's memory object when netnsd reports one,
 else, with --gdb-probe, glibc's mallinfo2() read with gdb, see memprobe.py),
-reply and event bytes queued for clients and event subscriptions (KiB and a
-count, --gdb-probe only), and the answers so far, slow ones and reconnects.
+reply and event bytes queued for clients (KiB, from the same places), event
+subscriptions, and the answers so far, slow ones and reconnects.
 Empty fields are figures not known at that moment.  --gdb-probe also keeps
 the full probe of each sample (largest queues ...) in the JSON.
 
@@ -64,9 +64,6 @@ COLUMNS = ("minutes,rss_kib,fds,mounts,mounts_ours,namespaces,connections,procs,
            "rss_anon_kib,rss_file_kib,heap_in_use_kib,heap_free_kib,queued_kib,subscriptions,"
            "answers,slow_1s,slow_30s,reconnects")
 GIVE_UP_S = float(os.environ.get("SOAK_GIVE_UP_S", 600))
-# Names the heap in use may have in daemon.info's memory object (bytes).
-HEAP_KEYS = ("heap_in_use", "heap_in_use_bytes", "heap_used_bytes", "in_use_bytes", "heap_bytes")
-HEAP_FREE_KEYS = ("heap_free", "heap_free_bytes", "free_bytes")
 
 
 class Answers:
@@ -257,11 +254,9 @@ def reaper(d, wl, stop, violations):
                 c.close()
 
 
-def first_of(obj, keys):
-    for k in keys:
-        if isinstance(obj.get(k), (int, float)):
-            return obj[k]
-    return None
+def number(obj, key):
+    v = obj.get(key)
+    return v if isinstance(v, int) else None
 
 
 def kib(v):
@@ -274,12 +269,13 @@ def sample(d, t0, prefix, counter, wl, figures, gdb_probe):
     status = memprobe.proc_status(d.proc.pid)
     row = [round((time.time() - t0) / 60, 2), status.get("VmRSS", 0), d.fds(), d.mounts(),
            d.mounts(prefix)]
-    memory = None
+    memory = subs = None
     try:
         c = d.conn(timeout=20)
         try:
             info = c.call("daemon.info")
             memory = info.get("memory")
+            subs = info.get("events", {}).get("subscriptions")
             row += [info["counts"]["namespaces"], info["counts"]["connections"],
                     len(c.call("proc.list")["processes"])]
         finally:
@@ -289,14 +285,17 @@ def sample(d, t0, prefix, counter, wl, figures, gdb_probe):
         figures["slow_samples"] = figures.get("slow_samples", 0) + 1
     probe = memprobe.probe(d.proc.pid) if gdb_probe else {}
     mem = memory if isinstance(memory, dict) else {}
-    heap = first_of(mem, HEAP_KEYS)
-    heap_free = first_of(mem, HEAP_FREE_KEYS)
+    # daemon.info's figures when it has them (netnsd after issue 10's scheduling work).
+    heap, heap_free = number(mem, "heap_in_use_bytes"), number(mem, "heap_free_bytes")
     if heap is None:
         heap, heap_free = probe.get("heap_in_use"), probe.get("heap_free")
+    queued = number(mem, "queued_bytes")
+    if queued is None:
+        queued = probe.get("out_queued")
     a = ANSWERS.figures()
     row += [counter[0], wl.model.acked, status.get("RssAnon", ""), status.get("RssFile", ""),
-            kib(heap), kib(heap_free), kib(probe.get("out_queued")),
-            probe.get("subscriptions", ""), a["answers"], a["slow_over_1s"],
+            kib(heap), kib(heap_free), kib(queued),
+            subs if subs is not None else probe.get("subscriptions", ""), a["answers"], a["slow_over_1s"],
             a["slow_over_30s"], a["reconnects"]]
     if memory is not None or probe:
         figures.setdefault("memory_samples", []).append(

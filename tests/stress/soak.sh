@@ -42,10 +42,12 @@ python3 "$here/soak.py" --minutes "$minutes" --sample-s "${SAMPLE_S:-60}" \
 if command -v gnuplot >/dev/null 2>&1 && [ -s "$base.csv" ]; then
 	gnuplot <<PLOT
 set datafile separator ","
-set terminal pngcairo size 1000,1000 noenhanced
+set terminal pngcairo size 1300,1000 noenhanced
 set output "$base.png"
 set multiplot layout 4,1 title "netnsd soak $stamp ($minutes min): sampled every ${SAMPLE_S:-60} s"
-set key top left
+set key outside right top
+set lmargin at screen 0.07
+set rmargin at screen 0.68
 set xlabel "minutes"
 set ylabel "MiB"
 plot "$base.csv" using 1:(\$2/1024) skip 1 with linespoints title "netnsd RSS", \
@@ -59,7 +61,6 @@ plot "$base.csv" using 1:4 skip 1 with linespoints title "mountinfo lines (machi
      "$base.csv" using 1:5 skip 1 with linespoints title "of them ours"
 set ylabel "count"
 set logscale y
-set key bottom right
 plot "$base.csv" using 1:(\$10+1) skip 1 with linespoints title "workload: acknowledged + 1", \
      "$base.csv" using 1:(\$9+1) skip 1 with linespoints title "cycles + 1", \
      "$base.csv" using 1:(\$18+1) skip 1 with linespoints title "answers > 1 s, + 1", \

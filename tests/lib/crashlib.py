@@ -343,7 +343,8 @@ class Workload:
         a, b, _ = self.lab_names()
         self.run_one(conn, "netns.add", {"name": a}, {("netns", a): PRESENT})
         self.run_one(conn, "netns.add", {"name": b}, {("netns", b): PRESENT})
-        self.run_one(conn, "link.add", {"netns": a, "name": "l0", "kind": "veth", "up": True,
+        # l0 stays down: older kernels refuse to rename a link that is up (EBUSY).
+        self.run_one(conn, "link.add", {"netns": a, "name": "l0", "kind": "veth",
                                         "peer": {"name": "l1", "netns": a, "up": True}},
                      {("link", a, "l0"): PRESENT, ("link", a, "l1"): PRESENT})
 
@@ -397,7 +398,6 @@ class Workload:
         self.kernel_marked = set()
         for name in sorted(names):
             key = ("netns", name)
-            want = m.get(key)
             kern = netns_mounted(name)
             nd = listed.get(name)
             managed = bool(nd and nd.get("managed") and nd.get("mounted"))
@@ -409,14 +409,8 @@ class Workload:
                 v.append("netns %s: in the state but not mounted after restart" % name)
             if kern != managed:
                 v.append("netns %s: kernel %s, netnsd says %s" % (name, kern, nd))
-            if want == PRESENT and not kern:
-                v.append("netns %s: acknowledged but lost" % name)
-            elif want == ABSENT and kern:
-                v.append("netns %s: deletion acknowledged but it is back" % name)
-            elif want == UNKNOWN and fix_unknown:
-                m.set(key, PRESENT if kern else ABSENT)
-                if not kern:
-                    self.forget_inside(name)
+            if self.judge(key, kern, "netns " + name, v, fix_unknown) == ABSENT:
+                self.forget_inside(name)
             if kern:
                 kernel_links[name] = self.check_inside(conn, name, st_links, st_addrs,
                                                        st_routes, v, fix_unknown)
@@ -491,7 +485,6 @@ class Workload:
                     "/".join(parts[2:4]) not in kroutes:
                 v.append("route %s: in netnsd's state, not in the kernel after restart" % k)
         for key in [k for k in list(m.objs) if k[0] != "netns" and k[1] == ns]:
-            want = m.get(key)
             if key[0] == "link":
                 kern, nd = key[2] in links_d, key[2] in nl
             elif key[0] == "addr":
@@ -500,12 +493,7 @@ class Workload:
                 kern, nd = key[2] in kroutes, key[2] in nr
             if kern != nd:
                 v.append("%s: kernel %s, netnsd %s" % (key, kern, nd))
-            if want == PRESENT and not kern:
-                v.append("%s: acknowledged but lost" % (key,))
-            elif want == ABSENT and kern:
-                v.append("%s: deletion acknowledged but it is back" % (key,))
-            elif want == UNKNOWN and fix_unknown:
-                m.set(key, PRESENT if kern else ABSENT)
+            self.judge(key, kern, str(key), v, fix_unknown)
         return klinks
 
     def lab_view(self, conn, st, name, lab):
@@ -570,15 +558,24 @@ class Workload:
             if not whole and present:
                 v.append("topology %s half there after restart: has %s; lacks %s" % (
                     name, present, sorted(p for p, there in parts.items() if not there)))
-            elif want == PRESENT and not whole:
-                v.append("topology %s: apply acknowledged but lost" % name)
-            elif want == ABSENT and present:
-                v.append("topology %s: destroy acknowledged but it is back" % name)
-            elif want == UNKNOWN and fix_unknown:
-                m.set(key, PRESENT if whole else ABSENT)
+            elif self.judge(key, whole, "topology " + name, v, fix_unknown):
                 for ns in lab["namespaces"]:
-                    m.set(("netns", ns), PRESENT if whole else ABSENT)
+                    m.set(("netns", ns), m.get(key))
         return v
+
+    def judge(self, key, there, what, v, fix_unknown):
+        """Hold the model's key against whether it is there after a restart: an
+        acknowledged creation or deletion must have lasted (else a violation in v); an
+        unanswered one becomes what was found, which is returned (None otherwise)."""
+        want = self.model.get(key)
+        if want == PRESENT and not there:
+            v.append("%s: acknowledged but lost" % what)
+        elif want == ABSENT and there:
+            v.append("%s: deletion acknowledged but it is back" % what)
+        elif want == UNKNOWN and fix_unknown:
+            self.model.set(key, PRESENT if there else ABSENT)
+            return self.model.get(key)
+        return None
 
     def cleanup(self, conn):
         """Delete through netnsd everything the model holds (topologies first)."""

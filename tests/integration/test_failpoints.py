@@ -103,7 +103,10 @@ def one_run(fp, nth, lab=False):
         wl.cleanup(conn)
         conn.call("netns.delete", {"name": procns, "grace_ms": 0})
         conn.close()
-        d.stop()
+        # A sanitizer build exits non-zero on a leak or an error in what recovered.
+        status = d.stop()
+        if status != 0:
+            v.append("netnsd exited with %s after the restart:\n%s" % (status, d.log_tail()))
         left = stresslib.run_netns(prefix) + stresslib.host_links(prefix)
         if left:
             v.append("left behind after deleting everything: %s" % left)

@@ -91,6 +91,8 @@ static int cmd_info(struct ctx *c, int argc, char **argv)
 	print_section("counts", json_object_get(result, "counts"));
 	print_section("limits", json_object_get(result, "limits"));
 	print_section("state", json_object_get(result, "state"));
+	print_section("memory", json_object_get(result, "memory"));
+	print_section("scheduler", json_object_get(result, "scheduler"));
 	json_decref(result);
 	return 0;
 }
@@ -121,7 +123,8 @@ const struct verb verb_info = {
 	.help = "Show what netnsd reports about itself (daemon.info): version, PID,\n"
 		"uptime, socket, state directory, the report of the last restore (what\n"
 		"it adopted, recreated or failed to restore), request and namespace\n"
-		"counts, its limits and its state store.",
+		"counts, its limits, its state store, where its memory is (queued\n"
+		"output, buffers, heap, resident size) and how requests were scheduled.",
 };
 
 const struct verb verb_ping = {

@@ -1,6 +1,7 @@
 /*
  * daemon_methods.c: daemon.ping, daemon.info and rpc.discover.
  */
+#include <malloc.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -57,6 +58,33 @@ static json_int_t count(const char *coll)
 	return (json_int_t)json_object_size(state_collection(coll));
 }
 
+/* Resident memory of this process, from /proc (0 if unreadable). */
+static json_int_t rss_bytes(void)
+{
+	unsigned long size, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "re");
+
+	if (f) {
+		if (fscanf(f, "%lu %lu", &size, &resident) != 2)
+			resident = 0;
+		fclose(f);
+	}
+	return (json_int_t)resident * sysconf(_SC_PAGESIZE);
+}
+
+/* Where the memory is: queued output, connection buffers, the heap, the process. */
+static json_t *memory_report(const struct rpc_stats *rs, const struct events_stats *es)
+{
+	struct mallinfo2 mi = mallinfo2();
+
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "queued_bytes",
+			 (json_int_t)rs->queued_bytes, "queued_peak_bytes",
+			 (json_int_t)rs->queued_peak, "buffer_bytes", (json_int_t)rs->buffer_bytes,
+			 "event_ring_bytes", (json_int_t)es->ring_bytes, "heap_in_use_bytes",
+			 (json_int_t)(mi.uordblks + mi.hblkhd), "heap_free_bytes",
+			 (json_int_t)mi.fordblks, "rss_bytes", rss_bytes());
+}
+
 static void method_info(struct call *c, json_t *params)
 {
 	const struct method_ctx *ctx = method_ctx_get();
@@ -96,6 +124,16 @@ static void method_info(struct call *c, json_t *params)
 			  (json_int_t)cfg->max_connections, "max_queued_bytes",
 			  (json_int_t)cfg->max_queued, "max_namespaces",
 			  (json_int_t)ctx->max_namespaces));
+	json_object_set_new(json_object_get(o, "limits"), "max_queued_total_bytes",
+			    json_integer((json_int_t)cfg->max_queued_total));
+	json_object_set_new(json_object_get(o, "limits"), "message_timeout_ms",
+			    json_integer((json_int_t)cfg->message_timeout_ms));
+	json_object_set_new(o, "memory", memory_report(&rs, &es));
+	json_object_set_new(o, "scheduler",
+			    json_pack("{s:I,s:I,s:I,s:I}", "turns", (json_int_t)rs.turns, "deferred",
+				      (json_int_t)rs.deferred, "stall_cutoffs",
+				      (json_int_t)rs.stall_cutoffs, "message_timeouts",
+				      (json_int_t)rs.message_timeouts));
 	/* 0: no cap on the log files of supervised processes. */
 	json_object_set_new(json_object_get(o, "limits"), "log_max_bytes",
 			    json_integer(proc_get_config()->log_max_bytes > 0

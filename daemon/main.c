@@ -33,7 +33,8 @@
 
 static struct {
 	const char *socket_path, *state_dir, *admin_group, *runtime_dir, *shim, *spawn;
-	size_t max_message, max_batch, max_connections, max_queued, max_namespaces;
+	size_t max_message, max_batch, max_connections, max_queued, max_queued_total, max_namespaces;
+	size_t message_timeout_ms;
 	size_t event_backlog, event_stall_ms, max_subscriptions, monitor_rcvbuf;
 	size_t log_max_bytes, log_files;
 	size_t event_ring, event_ring_bytes;
@@ -49,6 +50,8 @@ static struct {
 	.max_batch = 1024,
 	.max_connections = 512,
 	.max_queued = 16 << 20,
+	.max_queued_total = 64 << 20,
+	.message_timeout_ms = 30000,
 	.max_namespaces = 65536,
 	.event_backlog = 4 << 20,
 	.event_stall_ms = 5000,
@@ -105,6 +108,15 @@ static void help(void)
 	    "      --max-queued-bytes N     most reply bytes queued for one client\n"
 	    "                               (default 16777216); a client that does not read is\n"
 	    "                               paused at half and disconnected beyond it\n"
+	    "      --max-queued-total-bytes N\n"
+	    "                               most output bytes queued for all clients together\n"
+	    "                               (default 67108864); beyond it clients with unread\n"
+	    "                               output are paused, subscribers behind lose events,\n"
+	    "                               and a client that read nothing for 5 s is\n"
+	    "                               disconnected\n"
+	    "      --message-timeout-ms N   a client whose message stays unfinished this long\n"
+	    "                               gets an error and is disconnected (default 30000;\n"
+	    "                               0: never)\n"
 	    "      --max-namespaces N       most managed namespaces (default 65536)\n"
 	    "      --max-subscriptions N    most event subscriptions, all clients together\n"
 	    "                               (default 1024)\n"
@@ -171,6 +183,8 @@ static int parse_args(int argc, char **argv)
 		OPT_MAX_BATCH,
 		OPT_MAX_CONNECTIONS,
 		OPT_MAX_QUEUED,
+		OPT_MAX_QUEUED_TOTAL,
+		OPT_MESSAGE_TIMEOUT,
 		OPT_MAX_NAMESPACES,
 		OPT_RESET_CORRUPT,
 		OPT_MAX_SUBSCRIPTIONS,
@@ -199,6 +213,8 @@ static int parse_args(int argc, char **argv)
 		{ "max-batch", required_argument, NULL, OPT_MAX_BATCH },
 		{ "max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS },
 		{ "max-queued-bytes", required_argument, NULL, OPT_MAX_QUEUED },
+		{ "max-queued-total-bytes", required_argument, NULL, OPT_MAX_QUEUED_TOTAL },
+		{ "message-timeout-ms", required_argument, NULL, OPT_MESSAGE_TIMEOUT },
 		{ "max-namespaces", required_argument, NULL, OPT_MAX_NAMESPACES },
 		{ "reset-corrupt-state", no_argument, NULL, OPT_RESET_CORRUPT },
 		{ "max-subscriptions", required_argument, NULL, OPT_MAX_SUBSCRIPTIONS },
@@ -267,6 +283,12 @@ static int parse_args(int argc, char **argv)
 			break;
 		case OPT_MAX_QUEUED:
 			target = &arg.max_queued, min = 65536;
+			break;
+		case OPT_MAX_QUEUED_TOTAL:
+			target = &arg.max_queued_total, min = 65536;
+			break;
+		case OPT_MESSAGE_TIMEOUT:
+			target = &arg.message_timeout_ms, min = 0;
 			break;
 		case OPT_MAX_NAMESPACES:
 			target = &arg.max_namespaces, min = 0;
@@ -489,6 +511,8 @@ int main(int argc, char **argv)
 			      .max_batch = arg.max_batch,
 			      .max_connections = arg.max_connections,
 			      .max_queued = arg.max_queued,
+			      .max_queued_total = arg.max_queued_total,
+			      .message_timeout_ms = arg.message_timeout_ms,
 			      .max_namespaces = arg.max_namespaces,
 			      .event_backlog = arg.event_backlog,
 			      .event_stall_ms = arg.event_stall_ms,

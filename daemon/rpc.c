@@ -9,9 +9,21 @@
  * pile up beyond half of max_queued stops being read until it drains
  * (backpressure); one that would exceed max_queued is disconnected.  An over-long frame gets an
  * error and the connection is closed once the error is written.
+ *
+ * Scheduling: the poll phase only reads; requests are handled in the check
+ * phase, connections in order of the work already done for them (fair
+ * share: the least served first), and the turns end after ITER_BUDGET_NS
+ * once anybody waits: an admin's
+ * single request is answered within one loop turn however many clients
+ * pipeline expensive reads, and work the loop runs besides (a topology apply's
+ * chunks) keeps most of each turn.  Memory: the unsent output of all
+ * connections together is bounded by max_queued_total; over it, a connection
+ * with unsent output is not read, a subscriber behind loses events (events.c
+ * sees it as full), and one that has not read for STALL_MS is cut off.
  */
 #include <fcntl.h>
 #include <grp.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -37,6 +49,16 @@
  */
 #define FRAMES_PER_TURN 64
 #define TURN_BUDGET_NS	(1000 * 1000)
+/*
+ * All turns of one loop iteration together, once a connection had to wait:
+ * the rest wait for the next iteration (the least served first again).
+ */
+#define ITER_BUDGET_NS (2 * 1000 * 1000)
+/* Over max_queued_total, a connection whose output made no progress this long is cut off. */
+#define STALL_MS 5000
+#define SWEEP_MS 1000
+/* A buffer this large or larger is freed once empty, instead of kept for the next burst. */
+#define KEEP_BUFFER_BYTES (64u << 10)
 #define MAX_PASSED_FDS	16 /* per message */
 #define MAX_QUEUED_FDS	64 /* per connection, not yet taken by a request */
 
@@ -73,6 +95,9 @@ struct conn {
 	bool backlog;	/* complete lines wait for the next turn */
 	bool scheduled; /* on the work list */
 	struct conn *work_next;
+	uint64_t vtime;	      /* ns of work done for it, from rpc.min_vtime on (the order) */
+	uint64_t stalled_at;  /* ms: unsent output has made no progress since then; 0: none */
+	uint64_t partial_since; /* ms: an unfinished message has waited since then; 0: none */
 };
 
 static struct {
@@ -93,6 +118,10 @@ static struct {
 	uv_check_t work_check;
 	uv_idle_t work_idle;
 	bool work_armed, work_ready;
+	struct conn **order; /* on_work's list sorted by vtime */
+	size_t order_cap;
+	uint64_t min_vtime; /* of the connections that had work last time */
+	uv_timer_t sweep_timer; /* stalled readers, unfinished messages */
 	struct rpc_stats stats;
 } rpc = { .server_fd = -1 };
 
@@ -103,6 +132,25 @@ static void schedule(struct conn *c);
 static size_t conn_unsent(const struct conn *c)
 {
 	return c->out_len - c->out_off;
+}
+
+/* Over the bound on all connections' unsent output together. */
+static bool over_total(void)
+{
+	return rpc.stats.queued_bytes > rpc.cfg.max_queued_total;
+}
+
+/* Replies pile up: stop reading this peer until it has read them. */
+static bool must_pause(const struct conn *c)
+{
+	return conn_unsent(c) > rpc.cfg.max_queued / 2 || (conn_unsent(c) > 0 && over_total());
+}
+
+
+static void account_buffer(size_t old_cap, size_t new_cap)
+{
+	rpc.stats.buffer_bytes += new_cap;
+	rpc.stats.buffer_bytes -= old_cap;
 }
 
 static void conn_poll(struct conn *c)
@@ -133,7 +181,7 @@ static void maybe_finish(struct conn *c)
 
 /* Output. */
 
-static void conn_process(struct conn *c);
+static void conn_process(struct conn *c, bool others_wait);
 
 static void out_fds_pop(struct conn *c)
 {
@@ -201,12 +249,24 @@ static void conn_flush(struct conn *c)
 		}
 		c->out_off += (size_t)n;
 		c->sent += (uint64_t)n;
+		rpc.stats.queued_bytes -= (size_t)n;
+		c->stalled_at = 0;
 	}
 	if (c->closing)
 		return;
-	if (conn_unsent(c) == 0)
+	if (conn_unsent(c) == 0) {
 		c->out_off = c->out_len = 0;
-	if (c->paused && !rpc.quiescing && conn_unsent(c) < rpc.cfg.max_queued / 4) {
+		if (c->out_cap >= KEEP_BUFFER_BYTES) {
+			/* The burst is over: give the memory back. */
+			account_buffer(c->out_cap, 0);
+			free(TAKE_PTR(c->out));
+			c->out_cap = 0;
+		}
+	} else if (!c->stalled_at) {
+		c->stalled_at = now_usec() / 1000;
+	}
+	if (c->paused && !rpc.quiescing && conn_unsent(c) < rpc.cfg.max_queued / 4 &&
+	    !must_pause(c)) {
 		c->paused = false;
 		if (c->in_len > 0) {
 			/* Lines read before the pause are answered before reading on. */
@@ -250,11 +310,15 @@ static int conn_send(struct dispatch_peer *p, char *frame, size_t len)
 			conn_close(c);
 			return -ENOMEM;
 		}
+		account_buffer(c->out_cap, cap);
 		c->out = o;
 		c->out_cap = cap;
 	}
 	memcpy(c->out + c->out_len, frame, len);
 	c->out_len += len;
+	rpc.stats.queued_bytes += len;
+	if (rpc.stats.queued_bytes > rpc.stats.queued_peak)
+		rpc.stats.queued_peak = rpc.stats.queued_bytes;
 	free(frame);
 	if (!c->corked)
 		schedule(c);
@@ -314,9 +378,18 @@ static void conn_release(struct dispatch_peer *p)
 	free(c);
 }
 
+/*
+ * Over max_queued_total, a peer that has not read everything counts as full
+ * (SIZE_MAX / 2): a subscriber behind then loses events instead of holding
+ * more memory.
+ */
 static size_t conn_pending(struct dispatch_peer *p)
 {
-	return conn_unsent(container_of(p, struct conn, peer));
+	const struct conn *c = container_of(p, struct conn, peer);
+
+	if (conn_unsent(c) > 0 && over_total())
+		return SIZE_MAX / 2;
+	return conn_unsent(c);
 }
 
 static void conn_hangup(struct dispatch_peer *p)
@@ -359,6 +432,9 @@ static void on_conn_closed(uv_handle_t *h)
 {
 	struct conn *c = container_of((uv_poll_t *)h, struct conn, poll);
 
+	rpc.stats.queued_bytes -= conn_unsent(c);
+	c->out_off = c->out_len = 0;
+	account_buffer(c->in_cap + c->out_cap, 0);
 	close(c->fd);
 	close_fds(c);
 	while (c->out_fds)
@@ -438,6 +514,7 @@ static ssize_t conn_recv(struct conn *c)
 
 		if (!p)
 			return -ENOMEM;
+		account_buffer(c->in_cap, cap);
 		c->in = p;
 		c->in_cap = cap;
 	}
@@ -454,9 +531,10 @@ static ssize_t conn_recv(struct conn *c)
 
 /*
  * Hand complete lines to dispatch, at most FRAMES_PER_TURN (the rest on a
- * later turn); enforce the frame size.
+ * later turn), and stop after TURN_BUDGET_NS when others wait; enforce the
+ * frame size.
  */
-static void conn_process(struct conn *c)
+static void conn_process(struct conn *c, bool others_wait)
 {
 	size_t start = 0;
 	unsigned frames = 0;
@@ -481,13 +559,13 @@ static void conn_process(struct conn *c)
 		if (!blank(c->in + start, len))
 			dispatch_frame(&c->peer, c->in + start, len);
 		start = c->scanned;
-		if (conn_unsent(c) > rpc.cfg.max_queued / 2) {
+		if (must_pause(c)) {
 			/* Backpressure: the rest waits until the peer read its replies. */
 			c->paused = true;
 			break;
 		}
 		if ((++frames == FRAMES_PER_TURN ||
-		     (rpc.nscheduled > 0 && uv_hrtime() - t0 > TURN_BUDGET_NS)) &&
+		     ((others_wait || rpc.nscheduled > 0) && uv_hrtime() - t0 > TURN_BUDGET_NS)) &&
 		    c->scanned < c->in_len) {
 			c->backlog = true;
 			schedule(c);
@@ -500,16 +578,33 @@ static void conn_process(struct conn *c)
 		memmove(c->in, c->in + start, c->in_len - start);
 		c->in_len -= start;
 		c->scanned -= start;
+		c->partial_since = 0; /* a message was finished: the clock starts anew */
+	}
+	if (c->in_len == 0) {
+		c->partial_since = 0;
+		if (c->in) {
+			/* Nothing half-read: an idle connection holds no input buffer. */
+			account_buffer(c->in_cap, 0);
+			free(TAKE_PTR(c->in));
+			c->in_cap = c->scanned = 0;
+		}
+	} else if (!c->partial_since && c->scanned == c->in_len) {
+		c->partial_since = now_usec() / 1000;
 	}
 	if (c->in_len > rpc.cfg.max_message)
 		conn_refuse(c, JSONRPC_INVALID_REQUEST, RPC_KIND_LIMIT,
 			    "Invalid Request: message exceeds the size limit");
 }
 
+/*
+ * Read what the peer sent (bounded) and leave the requests to on_work(): the
+ * poll phase does no request's work, so that on_work() can serve the cheapest
+ * connections first.
+ */
 static void conn_readable(struct conn *c)
 {
-	dispatch_peer_ref(&c->peer);
-	c->corked = true;
+	bool got = false;
+
 	for (int i = 0; i < READS_PER_WAKEUP && !c->closing && !c->close_after_flush; i++) {
 		ssize_t n = conn_recv(c);
 
@@ -518,29 +613,27 @@ static void conn_readable(struct conn *c)
 		if (n == 0) {
 			/*
 			 * The peer finished sending (it may have only shut down its
-			 * writing side): answer what is in flight, then hang up.
+			 * writing side): answer what it sent, then hang up.
 			 */
 			c->eof = true;
-			c->close_after_flush = true;
 			break;
 		}
 		if (n < 0) {
 			/* A reset: replies still owed are dropped with the peer. */
 			conn_close(c);
-			break;
+			return;
 		}
-		conn_process(c);
-		if (c->backlog)
-			break; /* its turn is over; more on the next one */
-		if (c->paused || conn_unsent(c) > rpc.cfg.max_queued / 2) {
-			c->paused = true; /* backpressure: read on once it drained */
-			break;
-		}
+		got = true;
+		if (memchr(c->in + c->in_len - n, '\n', (size_t)n) || c->in_len > rpc.cfg.max_message)
+			break; /* enough to work on */
 	}
-	c->corked = false;
-	if (!c->closing)
-		conn_flush(c);
-	dispatch_peer_unref(&c->peer);
+	if (c->closing)
+		return;
+	if (got || c->eof) {
+		c->backlog = true;
+		schedule(c);
+	}
+	conn_poll(c);
 }
 
 static void on_work_idle(uv_idle_t *h)
@@ -548,26 +641,99 @@ static void on_work_idle(uv_idle_t *h)
 	/* Only keeps the loop from sleeping while connections have work. */
 }
 
+static int by_vtime(const void *a, const void *b)
+{
+	const struct conn *x = *(struct conn *const *)a, *y = *(struct conn *const *)b;
+
+	return x->vtime < y->vtime ? -1 : x->vtime > y->vtime;
+}
+
+/*
+ * The connections of the work list, the one that had the least work done
+ * first (0 if memory is short).  As in a fair-share scheduler, a connection
+ * that had no work for a while comes back at the least vtime of the others,
+ * not below it: it goes first, but keeps no credit from its idle time.
+ */
+static size_t work_order(struct conn *list)
+{
+	size_t n = 0, i = 0;
+
+	for (struct conn *c = list; c; c = c->work_next)
+		n++;
+	if (n == 0)
+		return 0;
+	if (n > rpc.order_cap) {
+		struct conn **o = reallocarray(rpc.order, n, sizeof(*o));
+
+		if (!o)
+			return 0;
+		rpc.order = o;
+		rpc.order_cap = n;
+	}
+	for (struct conn *c = list; c; c = c->work_next) {
+		if (c->vtime < rpc.min_vtime)
+			c->vtime = rpc.min_vtime;
+		rpc.order[i++] = c;
+	}
+	qsort(rpc.order, n, sizeof(*rpc.order), by_vtime);
+	rpc.min_vtime = rpc.order[0]->vtime;
+	return n;
+}
+
+/* One connection's part of on_work(); defer: its turn is the next iteration's. */
+static void work_one(struct conn *c, bool defer, bool others_wait)
+{
+	c->scheduled = false;
+	rpc.nscheduled--;
+	if (!c->closing && c->backlog && !c->paused) {
+		if (defer) {
+			rpc.stats.deferred++;
+			schedule(c);
+		} else {
+			uint64_t t = uv_hrtime();
+
+			c->corked = true;
+			conn_process(c, others_wait);
+			c->corked = false;
+			c->vtime += uv_hrtime() - t;
+			rpc.stats.turns++;
+		}
+	}
+	if (!c->closing && c->eof && !c->backlog && !c->close_after_flush) {
+		/* Everything the peer sent before it shut down has been handled. */
+		c->close_after_flush = true;
+		conn_poll(c);
+	}
+	if (!c->closing)
+		conn_flush(c);
+	dispatch_peer_unref(&c->peer);
+}
+
+/*
+ * Handle the requests read and write the output produced, once per loop
+ * iteration: the cheapest connections first, and once ITER_BUDGET_NS is
+ * spent the others wait for the next iteration (the idle handle keeps the
+ * loop from sleeping meanwhile).
+ */
 static void on_work(uv_check_t *h)
 {
 	struct conn *list = TAKE_PTR(rpc.work);
+	uint64_t t0 = uv_hrtime();
+	size_t n;
 
 	uv_check_stop(&rpc.work_check);
 	uv_idle_stop(&rpc.work_idle);
 	rpc.work_armed = false;
-	for (struct conn *c = list, *next; c; c = next) {
-		next = c->work_next;
-		c->scheduled = false;
-		rpc.nscheduled--;
-		if (!c->closing && c->backlog && !c->paused) {
-			c->corked = true;
-			conn_process(c);
-			c->corked = false;
+	n = work_order(list);
+	if (n == 0) {
+		for (struct conn *c = list, *next; c; c = next) {
+			next = c->work_next;
+			work_one(c, false, next != NULL);
 		}
-		if (!c->closing)
-			conn_flush(c);
-		dispatch_peer_unref(&c->peer);
+		return;
 	}
+	for (size_t i = 0; i < n; i++)
+		work_one(rpc.order[i], i > 0 && uv_hrtime() - t0 > ITER_BUDGET_NS, i + 1 < n);
 }
 
 static void schedule(struct conn *c)
@@ -754,6 +920,38 @@ static int bind_socket(const char *path)
 	return TAKE_FD(fd);
 }
 
+/*
+ * Once a second: over max_queued_total, cut off the readers that have read
+ * nothing for STALL_MS; and the peers whose message has stayed unfinished
+ * for message_timeout_ms (a slowloris holds a connection slot otherwise).
+ */
+static void on_sweep(uv_timer_t *t)
+{
+	uint64_t now = now_usec() / 1000;
+	bool over = over_total();
+
+	for (struct conn *c = rpc.conns; c; c = c->next) {
+		if (c->closing)
+			continue;
+		if (over && c->stalled_at && now - c->stalled_at >= STALL_MS) {
+			log_warning("Disconnecting client (pid %d): %zu bytes of replies unread for "
+				    "%u ms while netnsd holds more than %zu bytes of output",
+				    (int)c->peer.pid, conn_unsent(c), STALL_MS,
+				    rpc.cfg.max_queued_total);
+			rpc.stats.stall_cutoffs++;
+			conn_close(c);
+		} else if (rpc.cfg.message_timeout_ms && c->partial_since && !c->paused &&
+			   !c->close_after_flush &&
+			   now - c->partial_since >= rpc.cfg.message_timeout_ms) {
+			log_warning("Disconnecting client (pid %d): a message unfinished for %u ms",
+				    (int)c->peer.pid, rpc.cfg.message_timeout_ms);
+			rpc.stats.message_timeouts++;
+			conn_refuse(c, JSONRPC_INVALID_REQUEST, RPC_KIND_LIMIT,
+				    "Invalid Request: message not finished in time");
+		}
+	}
+}
+
 int rpc_init(uv_loop_t *loop, const struct rpc_config *cfg, bool *ret_activated)
 {
 	int n, fd, r;
@@ -762,7 +960,10 @@ int rpc_init(uv_loop_t *loop, const struct rpc_config *cfg, bool *ret_activated)
 	rpc.cfg = *cfg;
 	uv_check_init(loop, &rpc.work_check);
 	uv_idle_init(loop, &rpc.work_idle);
+	uv_timer_init(loop, &rpc.sweep_timer);
 	uv_unref((uv_handle_t *)&rpc.work_check);
+	uv_unref((uv_handle_t *)&rpc.sweep_timer);
+	uv_timer_start(&rpc.sweep_timer, on_sweep, SWEEP_MS, SWEEP_MS);
 	rpc.work_ready = true;
 	rpc.path = strdup(cfg->socket_path);
 	if (!rpc.path)
@@ -857,12 +1058,15 @@ void rpc_exit(void)
 		on_work(&rpc.work_check); /* write what is owed, drop the refs */
 		uv_close((uv_handle_t *)&rpc.work_check, NULL);
 		uv_close((uv_handle_t *)&rpc.work_idle, NULL);
+		uv_close((uv_handle_t *)&rpc.sweep_timer, NULL);
 		rpc.work_ready = false;
 	}
 	rpc_quiesce();
 	for (struct conn *c = rpc.conns; c; c = c->next)
 		conn_close(c);
 	free(TAKE_PTR(rpc.path));
+	free(TAKE_PTR(rpc.order));
+	rpc.order_cap = 0;
 }
 
 void rpc_get_stats(struct rpc_stats *ret)

@@ -18,7 +18,9 @@ struct rpc_config {
 	gid_t admin_gid;    /* (gid_t)-1: only root */
 	size_t max_message; /* bytes in one frame, without the '\n' */
 	size_t max_connections;
-	size_t max_queued; /* bytes of replies queued per connection */
+	size_t max_queued;	 /* bytes of replies queued per connection */
+	size_t max_queued_total; /* and of all connections' output together */
+	unsigned message_timeout_ms; /* a message unfinished this long: disconnect (0: never) */
 };
 
 /*
@@ -39,6 +41,12 @@ void rpc_exit(void);
 struct rpc_stats {
 	size_t connections;
 	unsigned long long accepted, refused;
+	size_t queued_bytes, queued_peak; /* unsent output of all connections */
+	size_t buffer_bytes;		  /* input and output buffers allocated */
+	unsigned long long turns;	  /* connection turns served */
+	unsigned long long deferred;	  /* turns put off to the next loop iteration */
+	unsigned long long stall_cutoffs; /* cut off over max_queued_total */
+	unsigned long long message_timeouts; /* cut off for an unfinished message */
 };
 void rpc_get_stats(struct rpc_stats *ret);
 const struct rpc_config *rpc_get_config(void);

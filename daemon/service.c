@@ -177,6 +177,8 @@ int service_start(uv_loop_t *loop, const struct service_config *cfg, bool *ret_a
 		.max_message = cfg->max_message,
 		.max_connections = cfg->max_connections,
 		.max_queued = cfg->max_queued,
+		.max_queued_total = cfg->max_queued_total,
+		.message_timeout_ms = (unsigned)cfg->message_timeout_ms,
 	};
 	int r;
 

@@ -16,7 +16,8 @@ struct service_config {
 	/* Who starts supervised processes: "auto" (systemd when booted with it and its bus
 	 * answers, else netnsd), "systemd" (or fail to start) or "direct" (netnsd). */
 	const char *spawn;
-	size_t max_message, max_batch, max_connections, max_queued, max_namespaces;
+	size_t max_message, max_batch, max_connections, max_queued, max_queued_total, max_namespaces;
+	size_t message_timeout_ms;
 	size_t event_backlog, event_stall_ms, max_subscriptions, monitor_rcvbuf;
 	size_t log_max_bytes; /* of supervised processes' log files; 0: no cap */
 	size_t log_files;     /* 0: the default */

@@ -26,7 +26,15 @@
 #include "topology.h"
 #include "topology_doc.h"
 
-#define CHUNK_USEC	  4000	 /* kernel work per loop turn */
+/*
+ * Kernel work per loop turn: CHUNK_SHARE times what the rest of the last
+ * turn took (serving clients), between CHUNK_USEC and CHUNK_MAX_USEC.  Idle,
+ * an apply runs in short chunks; under load it keeps three quarters of the
+ * loop, and a client still waits at most CHUNK_MAX_USEC more for an answer.
+ */
+#define CHUNK_USEC	  4000
+#define CHUNK_MAX_USEC	  20000
+#define CHUNK_SHARE	  3
 #define EVENT_EVERY_USEC  200000 /* progress events at most this often */
 
 static void set_err(struct topology_error *e, int err, const char *kind, const char *key,
@@ -639,6 +647,7 @@ struct txn {
 	json_t *planned;   /* link key -> its planned doc (creations and changes) */
 	uint64_t linger_deadline;
 	uv_idle_t idle;
+	uint64_t chunk_end; /* usec: when the last chunk ended (0: none yet) */
 	uv_timer_t timer; /* polls lingering ends */
 	topology_done_fn done;
 	void *userdata;
@@ -1400,16 +1409,22 @@ static void on_linger_timer(uv_timer_t *h)
 static void on_idle(uv_idle_t *h)
 {
 	struct txn *t = container_of(h, struct txn, idle);
-	uint64_t start = now_usec(), now = start;
+	uint64_t start = now_usec(), now = start, budget = CHUNK_USEC;
 	json_t *gone_ns = NULL;
 
-	while (!t->failed && t->pos < t->n && now - start < CHUNK_USEC) {
+	if (t->chunk_end && start > t->chunk_end) {
+		budget = CHUNK_SHARE * (start - t->chunk_end);
+		budget = budget < CHUNK_USEC ? CHUNK_USEC : budget;
+		budget = budget > CHUNK_MAX_USEC ? CHUNK_MAX_USEC : budget;
+	}
+	while (!t->failed && t->pos < t->n && now - start < budget) {
 		struct step *s = &t->steps[t->pos];
 		int r;
 
 		/* Nothing is made before what the kernel deletes for us is gone. */
 		if (s->create && json_object_size(t->lingering) && !lingering_gone(t, false)) {
 			uv_idle_stop(&t->idle);
+			t->chunk_end = 0;
 			uv_timer_start(&t->timer, on_linger_timer, LINGER_POLL_MS, 0);
 			json_decref(gone_ns);
 			return;
@@ -1424,6 +1439,7 @@ static void on_idle(uv_idle_t *h)
 		}
 		if (r > 0) { /* waits for a process: step_finished() goes on */
 			uv_idle_stop(&t->idle);
+			t->chunk_end = 0;
 			json_decref(gone_ns);
 			return;
 		}
@@ -1435,6 +1451,7 @@ static void on_idle(uv_idle_t *h)
 	if (!t->failed && t->pos == t->n && json_object_size(t->lingering) &&
 	    !lingering_gone(t, false)) {
 		uv_idle_stop(&t->idle);
+		t->chunk_end = 0;
 		uv_timer_start(&t->timer, on_linger_timer, LINGER_POLL_MS, 0);
 		return;
 	}
@@ -1445,6 +1462,7 @@ static void on_idle(uv_idle_t *h)
 		publish(t, "step", json_pack("{s:I,s:I}", "done", (json_int_t)t->pos, "total",
 					      (json_int_t)t->n));
 	}
+	t->chunk_end = now_usec();
 }
 
 static void on_prepared(void *data, int err)

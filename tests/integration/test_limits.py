@@ -389,6 +389,122 @@ def slow_reader_is_bounded():
 
 
 @test
+def total_output_is_bounded_and_stuck_readers_cut_off():
+    """many readers that never read: the output of all together stays near --max-queued-total-bytes, they are cut off, a ping is answered"""
+    total = 256 << 10
+    d = T.Daemon("--max-queued-bytes", str(4 << 20), "--max-queued-total-bytes", str(total))
+    info_line = '{"jsonrpc":"2.0","id":1,"method":"daemon.info"}\n'.encode()
+    stuck, writers = [], []
+    for _ in range(8):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(d.socket)
+        s.settimeout(60)
+        w = Pipeliner(s, info_line * 20000)
+        w.start()
+        stuck.append(s)
+        writers.append(w)
+    for w in writers:
+        w.wait_stalled(timeout=30)
+    other = d.client()
+    peak = 0
+    for i in range(5):
+        info = other.call("daemon.info")
+        peak = max(peak, info["memory"]["queued_bytes"])
+        assert other.request("daemon.ping", id=i)["result"] == {"pong": True}
+    # Over the bound by at most what turns in progress produced (64 replies each).
+    reply = len(json.dumps(info)) + 64
+    assert peak <= total + 8 * 64 * reply, (peak, total)
+    assert info["limits"]["max_queued_total_bytes"] == total, info["limits"]
+    # Not read for 5 s while over the bound: cut off; the well-behaved client stays.
+    assert wait_for(lambda: other.call("daemon.info")["scheduler"]["stall_cutoffs"] >= 1,
+                    timeout=30), other.call("daemon.info")
+    assert wait_for(lambda: connections(d, other) < 9, timeout=30)
+    for s in stuck:
+        s.shutdown(socket.SHUT_RDWR)  # wakes its writer, blocked in send()
+        s.close()
+    for w in writers:
+        w.join(30)
+    assert wait_for(lambda: other.call("daemon.info")["memory"]["queued_bytes"] == 0)
+    other.close()
+    assert_alive(d)
+
+
+@test
+def unfinished_message_times_out():
+    """a message left unfinished (slowloris) gets -32600 limit and a hang-up after --message-timeout-ms; slow but finished messages do not"""
+    d = T.Daemon("--message-timeout-ms", "3000")
+    slow = d.client()
+    slow.sock.settimeout(60)
+    slow.sock.sendall(b'{"jsonrpc":"2.0","id":1,"method":"daemon.pi')
+    # Finished messages, each within 0.2 s, spread over longer than the timeout.
+    steady = d.client()
+    for i in range(5):
+        steady.sock.sendall(b'{"jsonrpc":"2.0","id":%d,' % i)
+        time.sleep(0.2)
+        steady.sock.sendall(b'"method":"daemon.ping"}\n')
+        assert steady.recv()["result"] == {"pong": True}
+        time.sleep(0.6)
+    data = b""
+    while True:
+        chunk = slow.sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    err = json.loads(data.splitlines()[0])
+    assert err["id"] is None and err["error"]["code"] == -32600 and \
+        err["error"]["data"]["kind"] == "limit", err
+    assert "not finished" in err["error"]["message"], err
+    info = steady.call("daemon.info")
+    assert info["scheduler"]["message_timeouts"] == 1, info["scheduler"]
+    assert info["limits"]["message_timeout_ms"] == 3000, info["limits"]
+    steady.close()
+    slow.close()
+    assert_alive(d)
+
+
+@test
+def single_request_goes_before_pipelined_work():
+    """a client sending one request at a time is answered while two others still have thousands of pipelined requests waiting"""
+    d = T.Daemon()
+    n = 20000
+    heavy, threads = [], []
+
+    def drain(sock):
+        try:
+            while sock.recv(1 << 20):
+                pass
+        except OSError:
+            pass
+    for k in range(2):
+        c = d.client()
+        c.sock.settimeout(120)
+        data = "".join('{"jsonrpc":"2.0","id":%d,"method":"%s"}\n'
+                       % (i, "link.list" if i % 2 else "daemon.info") for i in range(n))
+        w = Pipeliner(c.sock, data.encode())
+        r = threading.Thread(target=drain, args=(c.sock,), daemon=True)
+        w.start()
+        r.start()
+        heavy.append(c)
+        threads += [w, r]
+    light = d.client()
+    light.sock.settimeout(120)
+    assert wait_for(lambda: light.call("daemon.info")["counts"]["requests"] > 1000)
+    answered = light.request("daemon.ping", id="light")
+    info = light.call("daemon.info")
+    assert answered["result"] == {"pong": True}, answered
+    # Served within a few turns: many of the pipelined requests had not been handled yet.
+    assert info["counts"]["requests"] < 2 * n, info["counts"]
+    assert info["scheduler"]["turns"] > 0, info["scheduler"]
+    for c in heavy:
+        c.sock.shutdown(socket.SHUT_RDWR)
+        c.close()
+    for t in threads:
+        t.join(30)
+    light.close()
+    assert_alive(d)
+
+
+@test
 def late_reader_gets_every_reply_in_order():
     """200000 pipelined pings read only once the writer stalls: every reply arrives, in order, memory bounded"""
     d = default()

@@ -14,7 +14,8 @@ import sys
 import time
 
 from netnsd_test import (Daemon, PREFIX, RpcError, Skip, TOP_SRCDIR, NETNSD, file_bytes, ip_json,
-                         ip_netns_names, main, netns_mounted, run, test, uniq, wait_for)
+                         ip_netns_names, main, netns_mounted, run, sanitized, test, uniq,
+                         wait_for)
 
 _daemon = None
 
@@ -508,6 +509,7 @@ def test_daemon_info():
     """daemon.info reports version, pid, socket, state dir, counts, limits and restore."""
     d = Daemon("--max-batch", "77", "--max-connections", "33", "--max-namespaces", "500",
                "--max-message-bytes", "4096", "--max-queued-bytes", "131072",
+               "--max-queued-total-bytes", "262144",
                "--log-max-bytes", "65536", "--log-files", "5")
     version = run([NETNSD, "--version"]).stdout.split()[-1]
     i = d.call("daemon.info")
@@ -517,8 +519,22 @@ def test_daemon_info():
     assert i["socket"] == d.socket and i["socket_activated"] is False
     assert i["state_dir"] == d.state_dir
     assert i["limits"] == {"max_message_bytes": 4096, "max_batch": 77, "max_connections": 33,
-                           "max_queued_bytes": 131072, "max_namespaces": 500,
-                           "log_max_bytes": 65536, "log_files": 5}, i["limits"]
+                           "max_queued_bytes": 131072, "max_queued_total_bytes": 262144,
+                           "message_timeout_ms": 30000,
+                           "max_namespaces": 500, "log_max_bytes": 65536,
+                           "log_files": 5}, i["limits"]
+    # Where the memory is: every figure present, the process's own consistent.
+    mem = i["memory"]
+    assert set(mem) == {"queued_bytes", "queued_peak_bytes", "buffer_bytes", "event_ring_bytes",
+                        "heap_in_use_bytes", "heap_free_bytes", "rss_bytes"}, mem
+    with open("/proc/%d/status" % d.proc.pid) as f:
+        rss_kib = int([ln.split()[1] for ln in f if ln.startswith("VmRSS:")][0])
+    assert 0 < mem["rss_bytes"] < 4 * rss_kib * 1024, (mem, rss_kib)
+    if not sanitized():  # ASan's allocator leaves malloc's own figures at 0
+        assert 0 < mem["heap_in_use_bytes"] < mem["rss_bytes"], mem
+    assert mem["queued_bytes"] == 0 and mem["queued_peak_bytes"] > 0, mem
+    assert set(i["scheduler"]) == {"turns", "deferred", "stall_cutoffs", "message_timeouts"} and \
+        i["scheduler"]["turns"] > 0, i["scheduler"]
     assert i["runtime_dir"] == d.runtime_dir and len(i["state_id"]) == 32, i
     assert i["counts"]["namespaces"] == 0 and i["counts"]["connections"] == 1, i["counts"]
     assert i["restore"] == {"adopted": [], "recreated": [], "failed": []}, i["restore"]

@@ -310,7 +310,12 @@ def test_examples():
     def info_post(out):
         out = re.sub(r"(?m)^(uptime:\s+).*$", r"\1<UPTIME>", out)
         # The journal holds inodes and times, whose lengths vary.
-        return re.sub(r"(?m)^(  (journal|snapshot)_bytes:\s+)\d+$", r"\1<BYTES>", out)
+        out = re.sub(r"(?m)^(  (journal|snapshot)_bytes:\s+)\d+$", r"\1<BYTES>", out)
+        # Memory and scheduling figures vary from run to run.
+        out = re.sub(r"(?m)^(  (queued|queued_peak|buffer|event_ring|heap_in_use|heap_free|rss)"
+                     r"_bytes:\s+)\d+$", r"\1<BYTES>", out)
+        return re.sub(r"(?m)^(  (turns|deferred|stall_cutoffs|message_timeouts):\s+)\d+$", r"\1<N>",
+                      out)
     r.ctl("info", post=info_post)
 
     def json_ours(out):

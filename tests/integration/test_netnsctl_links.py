@@ -531,7 +531,10 @@ def test_addr_subcommands():
         mine[("lo", "127.0.0.1/8")]["SCOPE"] == "host"
     only = table(ok("-n", ns, "addr", "list", "dev", "e0"))[1]
     assert only and {r["DEV"] for r in only} == {"e0"}, only
-    assert ok("-n", ns, "addr", "show", "e0") == ok("-n", ns, "addr", "ls", "dev", "e0")
+    # The same listing both ways (looked at again while the kernel still adds e0's
+    # IPv6 link-local address: on a slow machine it comes between the two calls).
+    assert wait_for(lambda: ok("-n", ns, "addr", "show", "e0") ==
+                    ok("-n", ns, "addr", "ls", "dev", "e0"), timeout=10)
     same_as_daemon(["-n", ns, "addr", "list", "dev", "e1"], "addr.list", {"netns": ns, "dev": "e1"})
 
     res = one_json(ok("-n", ns, "addr", "del", "10.4.0.1/24", "dev", "e0", "--json"))

@@ -429,11 +429,20 @@ class Workload:
                 if m.get(key) == PRESENT:
                     v.append("%s: acknowledged but its namespace is gone" % (key,))
                 m.set(key, ABSENT)
-        # Host links marked as netnsd's that its state does not know.
-        for l in ip_json("link") or []:
-            name = l.get("ifname", "")
-            if mine(name) and l.get("ifalias") == LINK_MARK and "/" + name not in st_links:
-                v.append("host link %s: marked netnsd but not in its state (orphan)" % name)
+        # Host links marked as netnsd's that its state does not know.  The host end of a
+        # veth whose namespace a crashed netns.delete unmounted goes with that namespace,
+        # but only once the kernel has freed it (an RCU grace period or more later, the
+        # reply waited for it): give it time.
+        deadline = time.time() + 10
+        while True:
+            orphans = [l.get("ifname", "") for l in ip_json("link") or []
+                       if mine(l.get("ifname", "")) and l.get("ifalias") == LINK_MARK and
+                       "/" + l.get("ifname", "") not in st_links]
+            if not orphans or time.time() >= deadline:
+                break
+            time.sleep(0.2)
+        for name in orphans:
+            v.append("host link %s: marked netnsd but not in its state (orphan)" % name)
         self.check_procs(conn, v, fix_unknown)
         return v
 

@@ -1902,7 +1902,8 @@ int topology_restore_services(void)
 			 * that was rolled back had stopped it for good: the state wants it
 			 * again, so once it has stopped it starts again.
 			 */
-			if (info.stopped && json_object_get(recovered, str(doc, "topology") ?: "")) {
+			if (info.stopped &&
+			    json_object_get(recovered, str(doc, "topology") ?: "")) {
 				log_notice("Starting service process '%s' again: a rolled back "
 					   "apply had stopped it",
 					   name);

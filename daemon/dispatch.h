@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "jsonrpc.h"
 #include "util.h"
@@ -49,6 +50,11 @@ struct dispatch_peer_ops {
 	int (*send_fds)(struct dispatch_peer *p, char *frame, size_t len, int *fds, unsigned n);
 	/* Optional: descriptors queued by send_fds() and not written yet. */
 	unsigned (*pending_fds)(struct dispatch_peer *p);
+	/*
+	 * Optional: queue one frame given in pieces, copied (nothing to free):
+	 * an event goes to many subscribers without a frame of its own each.
+	 */
+	int (*send_parts)(struct dispatch_peer *p, const struct iovec *iov, unsigned n);
 };
 
 /*

@@ -241,26 +241,51 @@ static void on_stall_check(uv_timer_t *t)
 	}
 }
 
-/* Frame = {"jsonrpc":"2.0","method":"event","params":{"subscription":I,"seq":N,BODY}\n */
+/* Append text, then the decimal digits of v. */
+static char *put(char *p, const char *text, size_t len, unsigned long long v)
+{
+	char digits[24], *d = digits + sizeof(digits);
+
+	memcpy(p, text, len);
+	p += len;
+	do
+		*--d = (char)('0' + v % 10);
+	while (v /= 10);
+	memcpy(p, d, (size_t)(digits + sizeof(digits) - d));
+	return p + (digits + sizeof(digits) - d);
+}
+
+#define PUT(p, lit, v) put(p, lit, sizeof(lit) - 1, v)
+
+/*
+ * Frame = {"jsonrpc":"2.0","method":"event","params":{"subscription":I,"seq":N,BODY}\n
+ * Sent in pieces (head, body, tail) where the receiver copies them, so that
+ * one event to many subscribers costs no allocation per subscriber.
+ */
 static int send_frame(struct events_sub *s, unsigned long long seq, unsigned long long gseq,
 		      const char *body, size_t body_len)
 {
-	char head[160], g[32] = "";
-	int hn;
+	char head[192], *p = head;
 
+	p = PUT(p, "{\"jsonrpc\":\"2.0\",\"method\":\"event\",\"params\":{\"subscription\":", s->id);
+	p = PUT(p, ",\"seq\":", seq);
 	/* Only events of the daemon-wide stream have a gseq (not snapshots, gaps, overflows). */
 	if (gseq)
-		snprintf(g, sizeof(g), ",\"gseq\":%llu", gseq);
-	hn = snprintf(head, sizeof(head),
-		      "{\"jsonrpc\":\"2.0\",\"method\":\"event\",\"params\":"
-		      "{\"subscription\":%llu,\"seq\":%llu%s%s",
-		      s->id, seq, g, body_len ? "," : "");
-	size_t len = (size_t)hn + body_len + 3;
+		p = PUT(p, ",\"gseq\":", gseq);
+	if (body_len)
+		*p++ = ',';
+	size_t hn = (size_t)(p - head), len = hn + body_len + 3;
+
+	if (s->ops->send_parts) {
+		const struct iovec iov[] = { { head, hn }, { (void *)body, body_len }, { "}}\n", 3 } };
+
+		return s->ops->send_parts(s->owner, iov, 3);
+	}
 	char *frame = malloc(len + 1);
 
 	if (!frame)
 		return -ENOMEM;
-	memcpy(frame, head, (size_t)hn);
+	memcpy(frame, head, hn);
 	memcpy(frame + hn, body, body_len);
 	memcpy(frame + hn + body_len, "}}\n", 4);
 	return s->ops->send(s->owner, frame, len);

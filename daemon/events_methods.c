@@ -33,6 +33,31 @@ static int sub_send(void *owner, char *frame, size_t len)
 	return s->peer->ops->send(s->peer, frame, len);
 }
 
+static int sub_send_parts(void *owner, const struct iovec *iov, unsigned n)
+{
+	struct subscription *s = owner;
+
+	if (s->peer->gone)
+		return -EPIPE;
+	if (!s->peer->ops->send_parts) {
+		/* A peer without it gets the frame in one piece. */
+		size_t len = 0, at = 0;
+		char *frame;
+
+		for (unsigned i = 0; i < n; i++)
+			len += iov[i].iov_len;
+		frame = malloc(len + 1);
+		if (!frame)
+			return -ENOMEM;
+		for (unsigned i = 0; i < n; i++) {
+			memcpy(frame + at, iov[i].iov_base, iov[i].iov_len);
+			at += iov[i].iov_len;
+		}
+		return s->peer->ops->send(s->peer, frame, len);
+	}
+	return s->peer->ops->send_parts(s->peer, iov, n);
+}
+
 static size_t sub_pending(void *owner)
 {
 	struct subscription *s = owner;
@@ -50,6 +75,7 @@ static void sub_cutoff(void *owner)
 
 static const struct events_sub_ops sub_ops = {
 	.send = sub_send,
+	.send_parts = sub_send_parts,
 	.pending = sub_pending,
 	.cutoff = sub_cutoff,
 };

@@ -278,18 +278,18 @@ static void conn_flush(struct conn *c)
 	maybe_finish(c);
 }
 
-static int conn_send(struct dispatch_peer *p, char *frame, size_t len)
+/* Queue the pieces as one frame, copied. */
+static int conn_append(struct conn *c, const struct iovec *iov, unsigned n)
 {
-	struct conn *c = container_of(p, struct conn, peer);
+	size_t len = 0;
 
-	if (c->closing) {
-		free(frame);
+	if (c->closing)
 		return -EPIPE;
-	}
+	for (unsigned i = 0; i < n; i++)
+		len += iov[i].iov_len;
 	if (conn_unsent(c) + len > rpc.cfg.max_queued) {
-		free(frame);
 		log_warning("Disconnecting client (pid %d): more than %zu bytes of replies unread",
-			    (int)p->pid, rpc.cfg.max_queued);
+			    (int)c->peer.pid, rpc.cfg.max_queued);
 		conn_close(c);
 		return -ENOBUFS;
 	}
@@ -306,7 +306,6 @@ static int conn_send(struct dispatch_peer *p, char *frame, size_t len)
 			cap *= 2;
 		o = realloc(c->out, cap);
 		if (!o) {
-			free(frame);
 			conn_close(c);
 			return -ENOMEM;
 		}
@@ -314,15 +313,30 @@ static int conn_send(struct dispatch_peer *p, char *frame, size_t len)
 		c->out = o;
 		c->out_cap = cap;
 	}
-	memcpy(c->out + c->out_len, frame, len);
-	c->out_len += len;
+	for (unsigned i = 0; i < n; i++) {
+		memcpy(c->out + c->out_len, iov[i].iov_base, iov[i].iov_len);
+		c->out_len += iov[i].iov_len;
+	}
 	rpc.stats.queued_bytes += len;
 	if (rpc.stats.queued_bytes > rpc.stats.queued_peak)
 		rpc.stats.queued_peak = rpc.stats.queued_bytes;
-	free(frame);
 	if (!c->corked)
 		schedule(c);
 	return 0;
+}
+
+static int conn_send(struct dispatch_peer *p, char *frame, size_t len)
+{
+	int r = conn_append(container_of(p, struct conn, peer),
+			    &(struct iovec){ .iov_base = frame, .iov_len = len }, 1);
+
+	free(frame);
+	return r;
+}
+
+static int conn_send_parts(struct dispatch_peer *p, const struct iovec *iov, unsigned n)
+{
+	return conn_append(container_of(p, struct conn, peer), iov, n);
 }
 
 static int conn_send_fds(struct dispatch_peer *p, char *frame, size_t len, int *fds, unsigned n)
@@ -426,6 +440,7 @@ static const struct dispatch_peer_ops conn_ops = {
 	.take_fd = conn_take_fd,
 	.send_fds = conn_send_fds,
 	.pending_fds = conn_pending_fds,
+	.send_parts = conn_send_parts,
 };
 
 static void on_conn_closed(uv_handle_t *h)

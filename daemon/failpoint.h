@@ -21,10 +21,10 @@
 
 /* X(ID, "name", "where it stops"): the one list of failpoints, in the order they are listed. */
 #define FAILPOINT_LIST(X)                                                                          \
-	X(JOURNAL_WRITE, "state.journal.write", "before appending records to the journal")        \
-	X(JOURNAL_TORN, "state.journal.torn", "after writing half of the records (a torn write)")   \
-	X(JOURNAL_SYNC, "state.journal.sync", "after the journal write, before its fdatasync")    \
-	X(JOURNAL_SYNCED, "state.journal.synced", "after the fdatasync, before any reply")        \
+	X(JOURNAL_WRITE, "state.journal.write", "before appending records to the journal")         \
+	X(JOURNAL_TORN, "state.journal.torn", "after writing half of the records (a torn write)")  \
+	X(JOURNAL_SYNC, "state.journal.sync", "after the journal write, before its fdatasync")     \
+	X(JOURNAL_SYNCED, "state.journal.synced", "after the fdatasync, before any reply")         \
 	X(COMPACT_TRUNCATE, "state.compact.truncate",                                              \
 	  "after the new snapshot is in place, before the journal is emptied")                     \
 	X(FILE_WRITE, "file.write", "atomic file replacement: before writing the temp file")       \
@@ -33,15 +33,21 @@
 	X(FILE_DIRSYNC, "file.dirsync", "atomic file replacement: before the directory's fsync")   \
 	X(RUNTIME_RENAME, "runtime.rename", "runtime file (tmpfs, no fsync): before the rename")   \
 	X(NL_SEND, "nl.send", "before a netlink request goes to the kernel")                       \
-	X(NL_SENT, "nl.sent", "after the kernel took a netlink request, before its answer is read") \
+	X(NL_SENT, "nl.sent",                                                                      \
+	  "after the kernel took a netlink request, before its answer is read")                    \
 	X(NETNS_UNSHARE, "netns.unshare", "namespace creation: before unshare(CLONE_NEWNET)")      \
 	X(NETNS_MOUNT, "netns.mount", "namespace creation: before the bind mount")                 \
 	X(NETNS_MOUNTED, "netns.mounted", "namespace creation: after the bind mount")              \
 	X(NETNS_UMOUNT, "netns.umount", "namespace removal: before the unmount")                   \
 	X(NETNS_UMOUNTED, "netns.umounted", "namespace removal: after the unmount, before unlink") \
 	X(NETNS_SETNS, "netns.setns", "before setns() into a namespace")                           \
-	X(PROC_SPAWN, "proc.spawn", "before the supervisor (netnsd-shim) is started")              \
-	X(PROC_SPAWNED, "proc.spawned", "after the supervisor started, before it is recorded")     \
+	X(PROC_SPAWN, "proc.spawn", "direct launcher: before netnsd starts the supervisor itself") \
+	X(PROC_SPAWNED, "proc.spawned",                                                            \
+	  "direct launcher: after it started, before it is recorded")                              \
+	X(PROC_TRANSIENT_START, "proc.transient.start",                                            \
+	  "systemd launcher: before StartTransientUnit asks for the supervisor's unit")            \
+	X(PROC_TRANSIENT_STARTED, "proc.transient.started",                                        \
+	  "systemd launcher: after the unit's job is done, before its supervisor is recorded")     \
 	X(PROC_STATUS, "proc.status", "before a supervisor's status file is read")
 
 enum failpoint {

@@ -325,7 +325,7 @@ static void method_set(struct call *c, json_t *params)
 	json_t *rec;
 	struct nl *nl;
 	bool own_fd = false, ns_managed;
-	int r;
+	int r, intent = 0;
 
 	r = method_ctx_netns_writable(c, netns, "netns");
 	if (r < 0)
@@ -413,9 +413,16 @@ static void method_set(struct call *c, json_t *params)
 			return fail_nl(c, nl, r, "impair", "impair link", name);
 		}
 	}
+	/* A crash between the kernel's rename or move and its record puts the link back. */
+	if (rename || move_to)
+		intent = state_intent_begin(reconcile_intent(
+		    LINK_COLL, key,
+		    reconcile_link_move_intent(netns, name, info.ifindex, new_ns, new_name)));
 	r = nl_link_set(nl, NL_DEV(name), &ch);
 	if (own_fd)
 		close(ch.netns_fd);
+	if (r < 0)
+		state_intent_end(intent);
 	if (r < 0 && impair) {
 		/* Put the old impairment back (another kind of qdisc cannot be: the default). */
 		struct tc_impair none = { 0 };
@@ -461,9 +468,11 @@ static void method_set(struct call *c, json_t *params)
 		links_rename_dev(netns, name, rename);
 	model_touch_link(new_ns, new_name);
 	r = restore_record(rec, key, new_ns, new_name);
+	/* Not recorded: the intent stays, and the next start puts the link back. */
 	if (r < 0)
 		return call_fail_errno(c, r, NULL, "Failed to record link '%s': %s", new_name,
 				       strerror(-r));
+	state_intent_commit(intent);
 	if (move_to) {
 		nl = method_ctx_nl(c, new_ns, "move_to");
 		if (!nl)

@@ -1274,6 +1274,7 @@ static void on_transient(int r, int pidfd, const char *message, void *userdata)
 			r = (int)pid;
 	}
 	if (r > 0) {
+		FAILPOINT(PROC_TRANSIENT_STARTED);
 		p->shim_pid = r;
 		write_shim_pid(p, r);
 		/* Should following fail, the shim's "exit" line still ends the run. */
@@ -1308,7 +1309,7 @@ static int launch_transient(struct proc *p, struct proc_run *run, const int fds[
 	snprintf(desc, sizeof(desc), "netnsd process %s: %s in %s%s", p->name ? p->name : p->id,
 		 p->argv[0], p->netns ? "namespace " : "the host namespace",
 		 p->netns ? p->netns : "");
-	FAILPOINT(PROC_SPAWN);
+	FAILPOINT(PROC_TRANSIENT_START);
 	r = transient_start(&(struct transient_params){ .unit = p->unit,
 							.description = desc,
 							.argv = argv,

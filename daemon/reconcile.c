@@ -460,6 +460,59 @@ static bool veth_peer_unmarked(json_t *doc)
 	       nl_link_get(pnl, NL_DEV(pname), &info) == 0 && strcmp(info.ifalias, LINK_MARK);
 }
 
+static const char *member(json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+/*
+ * A rename or move (link.set) that a crash stopped before the state recorded it: put the
+ * link back under its old name and namespace, where the state (if it holds it) expects it.
+ * In the host only a link that carries our mark or is still the same device is touched, and
+ * nothing is moved onto a name that is taken.
+ */
+static void link_move_undo(const char *key, json_t *doc)
+{
+	json_t *to = json_object_get(doc, "moved_to");
+	const char *netns = member(doc, "netns"), *name = member(doc, "name");
+	const char *to_ns = member(to, "netns"), *to_name = member(to, "name");
+	json_int_t ifindex = json_integer_value(json_object_get(doc, "ifindex"));
+	_cleanup_(freep) char *to_key = NULL;
+	struct nl_link_change ch = { 0 };
+	struct nl_link_info info;
+	struct nl *nl, *to_nl;
+	bool moved = to_ns && netns ? strcmp(to_ns, netns) != 0 : to_ns != netns;
+	int r;
+
+	if (!name || !to_name || spec_link_key(to_ns, to_name, &to_key) < 0 || !strcmp(key, to_key))
+		return;
+	/* Recorded: the change is complete. */
+	if (state_get(LINK_COLL, to_key) && !state_get(LINK_COLL, key))
+		return;
+	if (nlcache_get(to_ns, &to_nl) < 0 || nl_link_get(to_nl, NL_DEV(to_name), &info) < 0 ||
+	    (!to_ns && strcmp(info.ifalias, LINK_MARK) && info.ifindex != ifindex) ||
+	    nlcache_get(netns, &nl) < 0 || nl_link_ifindex(nl, name) != -ENODEV)
+		return;
+	if (strcmp(name, to_name))
+		ch.rename = name;
+	if (moved) {
+		ch.move_netns = true;
+		ch.netns_fd = netns ? netns_open(netns) : netns_host_fd();
+		if (ch.netns_fd < 0)
+			return;
+	}
+	r = nl_link_set(to_nl, NL_DEV(to_name), &ch);
+	if (moved && netns)
+		close(ch.netns_fd);
+	if (r == 0)
+		log_notice("Put link '%s' back as '%s' in %s: moved or renamed before a crash, "
+			   "never recorded",
+			   to_name, name, netns ?: "the host");
+	else
+		log_warning("Failed to put link '%s' back as '%s' after a crash: %s", to_name, name,
+			    nl_last_error(to_nl) ?: strerror(-r));
+}
+
 static void intent_undo(json_t *what, bool netns_pass)
 {
 	const char *kind = json_string_value(json_object_get(what, "kind"));
@@ -498,6 +551,8 @@ static void intent_undo(json_t *what, bool netns_pass)
 		if (!rec)
 			netns_etc_remove(key);
 		r = netns_remove(key);
+	} else if (!strcmp(kind, "link") && json_object_get(doc, "moved_to")) {
+		return link_move_undo(key, doc);
 	} else {
 		/* Its namespace may be one a crash left unrecorded: reach it anyway. */
 		if ((strcmp(kind, "link") && state_get(kind, key)) || nlcache_get(netns, &nl) < 0)
@@ -559,6 +614,15 @@ json_t *reconcile_link_intent(const struct link_desc *d)
 							    : json_null(),
 					      "name", d->peer.name));
 	return doc;
+}
+
+json_t *reconcile_link_move_intent(const char *netns, const char *name, int ifindex,
+				   const char *to_ns, const char *to_name)
+{
+	return json_pack("{s:o,s:s,s:i,s:{s:o,s:s}}", "netns",
+			 netns ? json_string(netns) : json_null(), "name", name, "ifindex", ifindex,
+			 "moved_to", "netns", to_ns ? json_string(to_ns) : json_null(), "name",
+			 to_name);
 }
 
 json_t *reconcile_intent(const char *kind, const char *key, json_t *doc)

@@ -40,6 +40,14 @@ json_t *reconcile_intent(const char *kind, const char *key, json_t *doc);
 /* The doc of a link's intent: {"netns", "name", "peer"?: {"netns", "name"}}. */
 struct link_desc;
 json_t *reconcile_link_intent(const struct link_desc *d);
+/*
+ * The doc of a link's rename or move (link.set) from netns/name, the link's ifindex there,
+ * to to_ns/to_name: {"netns", "name", "ifindex", "moved_to": {"netns", "name"}}.  Its
+ * intent's key is the link's old key; at start, unless the state holds the new key, the
+ * link is put back under its old name and namespace.
+ */
+json_t *reconcile_link_move_intent(const char *netns, const char *name, int ifindex,
+				   const char *to_ns, const char *to_name);
 const struct reconcile_item *reconcile_report(size_t *ret_n);
 const char *reconcile_action_name(enum reconcile_action a);
 void reconcile_exit(void);

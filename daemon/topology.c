@@ -661,11 +661,14 @@ static size_t n_active;
 
 /* Processes of services a rolled back apply had started: stopped once proc is up. */
 static json_t *recover_stop;
+/* Topologies whose unfinished apply or destroy was rolled back at start: name -> true. */
+static json_t *recovered;
 
 void topology_exit(void)
 {
 	json_decref(TAKE_PTR(unchanged));
 	json_decref(TAKE_PTR(recover_stop));
+	json_decref(TAKE_PTR(recovered));
 }
 
 size_t topology_active(void)
@@ -1803,6 +1806,9 @@ int topology_recover(void)
 					json_object_get(e, "doc"));
 
 		log_warning("Rolling back the unfinished apply of topology '%s'", name);
+		if (!recovered)
+			recovered = json_object();
+		json_object_set_new(recovered, name, json_true());
 		/* Created objects, dependents first: out of the kernel and the state. */
 		for (i = json_array_size(created); i-- > 0;) {
 			e = json_array_get(created, i);
@@ -1888,8 +1894,24 @@ int topology_restore_services(void)
 		const char *name = str(doc, "name"), *netns = str(doc, "netns");
 		struct proc_info info;
 
-		if (json_object_get(handled, name) || proc_get(name, &info) == 0)
-			continue; /* adopted: still supervised by its shim */
+		if (json_object_get(handled, name))
+			continue;
+		if (proc_get(name, &info) == 0) {
+			/*
+			 * Adopted: still supervised by its shim.  Unless the apply or destroy
+			 * that was rolled back had stopped it for good: the state wants it
+			 * again, so once it has stopped it starts again.
+			 */
+			if (info.stopped &&
+			    json_object_get(recovered, str(doc, "topology") ?: "")) {
+				log_notice("Starting service process '%s' again: a rolled back "
+					   "apply had stopped it",
+					   name);
+				service_undo(name, doc);
+				started++;
+			}
+			continue;
+		}
 		if (netns && links_netns_access(netns) != 1) {
 			log_error("Not starting service '%s' again: namespace '%s' is not restored",
 				  key, netns);
@@ -1905,5 +1927,6 @@ int topology_restore_services(void)
 	}
 	json_decref(handled);
 	json_decref(coll);
+	json_decref(TAKE_PTR(recovered));
 	return started;
 }

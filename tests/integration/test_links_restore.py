@@ -13,6 +13,7 @@ touched.
 """
 
 import json
+import os
 import signal
 import subprocess
 
@@ -258,6 +259,44 @@ def restart_after_sigterm_adopts_everything():
 def restart_after_kill9_adopts_everything():
     """kill -9, start: every namespace and link adopted, same ifindex, ping works"""
     restart_adopts(signal.SIGKILL)
+
+
+@test
+def unrecorded_rename_and_move_are_put_back():
+    """a link.set rename and move cut short by a crash before their record: put back"""
+    d = Daemon()
+    a, b = uniq("mva"), uniq("mvb")
+    d.call("netns.add", {"name": a})
+    d.call("netns.add", {"name": b})
+    d.call("link.add", {"netns": a, "name": "x0", "kind": "veth",
+                        "peer": {"name": "x1", "netns": a}})
+    before = ifindexes(a)
+    d.stop(signal.SIGKILL)
+    # What netnsd leaves when it dies between the kernel's change and its record: the
+    # change made, the intents (as link.set writes them) still there, the state as before.
+    run(["ip", "-n", a, "link", "set", "x0", "name", "y0"])
+    run(["ip", "-n", a, "link", "set", "x1", "netns", b, "name", "y1"])
+    with open("/proc/sys/kernel/random/boot_id") as f:
+        boot = f.read().strip()
+    idir = os.path.join(d.state_dir, "intents")
+    os.makedirs(idir, exist_ok=True)
+    for n, (name, to_ns, to_name) in enumerate((("x0", a, "y0"), ("x1", b, "y1")), 1):
+        with open(os.path.join(idir, str(n)), "w") as f:
+            json.dump({"boot": boot, "kind": "link", "key": "%s/%s" % (a, name),
+                       "doc": {"netns": a, "name": name, "ifindex": before[name],
+                               "moved_to": {"netns": to_ns, "name": to_name}}}, f)
+    d.start()
+    assert set(ifindexes(a)) == {"lo", "x0", "x1"}, ifindexes(a)
+    assert ifindexes(a)["x0"] == before["x0"], (before, ifindexes(a))
+    assert set(ifindexes(b)) == {"lo"}, ifindexes(b)
+    assert link("x1", a)["link"] == "x0", link("x1", a)
+    assert not failures(d), failures(d)
+    assert not os.listdir(idir), os.listdir(idir)
+    listed = {l["name"]: l for l in d.call("link.list", {"netns": a})["links"]}
+    assert listed["x0"]["managed"] and listed["x1"]["managed"], listed
+    for ns in (a, b):
+        d.call("netns.delete", {"name": ns})
+    d.stop()
 
 
 @test

@@ -9,7 +9,10 @@ one whose deletion was answered must be gone, and one whose request got no
 answer (netnsd died first) may be either, but never half: check() then
 learns which it is.  Objects are wired nodes (a namespace, a veth inside it
 and a veth with one end in the host, an address, a route) and supervised
-processes with a known exit code.
+processes with a known exit code.  A second scripted workload (lab_setup()
+and lab_script(), for the failpoint walk) renames a link, moves one to
+another namespace, adds an address and a route, applies a small topology
+(two nodes, a veth, addresses, a route, a service) and destroys it.
 
 check() compares three views after a restart: the model, netnsd's (RPC) and
 the kernel's (`ip -n NS -j ...`, /run/netns), plus netnsd's persisted state
@@ -28,6 +31,8 @@ NSFS_DEV = os.stat("/proc/self/ns/net").st_dev
 LINK_MARK = "netnsd"
 
 PRESENT, ABSENT, UNKNOWN = "present", "absent", "unknown"
+# Route destinations the workloads add (others in a namespace are the kernel's own).
+OUR_ROUTES = ("10.250.0.0/16", "10.252.0.0/16")
 
 
 def ip_json(*args, netns=None):
@@ -131,6 +136,10 @@ class Model:
         self.procs = {}  # id -> expected exit code
         self.proc_unknown = 0  # spawns never answered (their id is unknown)
         self.acked = 0
+        # Keys of one object under its old and new name (a rename or move): whatever
+        # was answered, exactly one of them exists once its namespace does.
+        self.one_of = []
+        self.labs = {}  # topology name -> what the lab is made of (lab_doc())
 
     def get(self, key):
         with self.lock:
@@ -290,6 +299,80 @@ class Workload:
         self.run_batch(conn, [(("netns", ns1), "netns.delete", {"name": ns1, "grace_ms": 0},
                                ABSENT)])
 
+    def run_one(self, conn, method, params, changes):
+        """Send one request whose success sets every key of changes ({key: want}); the
+        keys are UNKNOWN until it is answered, back as they were on an error.  Returns
+        whether it succeeded; raises when netnsd goes away."""
+        m = self.model
+        prev = {k: m.get(k) for k in changes}
+        for k in changes:
+            m.set(k, UNKNOWN)
+        msg = None
+        for i in conn.send_many([(method, params)]):
+            while msg is None or msg.get("id") != i:
+                msg = conn.recv()
+        ok = "result" in msg
+        for k, want in changes.items():
+            m.set(k, want if ok else prev[k])
+        with m.lock:
+            m.acked += ok
+        if not ok:
+            raise RuntimeError("%s: %s" % (method, msg["error"]))
+        return ok
+
+    def lab_names(self):
+        return self.prefix + "la", self.prefix + "lb", self.prefix + "lab"
+
+    def lab_doc(self):
+        """A small topology: two nodes, a veth with addresses, a route and a service."""
+        name = self.prefix + "lab"
+        return {
+            "name": name, "prefix": self.prefix,
+            "nodes": [
+                {"name": "n1", "routes": [{"dst": "10.252.0.0/16", "via": "10.253.0.2"}]},
+                {"name": "n2", "services": [{"name": "svc", "argv": ["sleep", "3600"],
+                                             "stdout": "null", "stderr": "null"}]}],
+            "links": [{"ends": [
+                {"node": "n1", "name": "e0", "addresses": ["10.253.0.1/24"]},
+                {"node": "n2", "name": "e0", "addresses": ["10.253.0.2/24"]}]}],
+        }
+
+    def lab_setup(self, conn):
+        """What lab_script() starts from, made by a netnsd that is not armed: two
+        namespaces and a veth pair in the first."""
+        a, b, _ = self.lab_names()
+        self.run_one(conn, "netns.add", {"name": a}, {("netns", a): PRESENT})
+        self.run_one(conn, "netns.add", {"name": b}, {("netns", b): PRESENT})
+        # l0 stays down: older kernels refuse to rename a link that is up (EBUSY).
+        self.run_one(conn, "link.add", {"netns": a, "name": "l0", "kind": "veth",
+                                        "peer": {"name": "l1", "netns": a, "up": True}},
+                     {("link", a, "l0"): PRESENT, ("link", a, "l1"): PRESENT})
+
+    def lab_script(self, conn):
+        """Rename, move, an address and a route, a topology applied and destroyed.
+        Raises when netnsd goes away."""
+        a, b, name = self.lab_names()
+        m = self.model
+        m.one_of.append((("link", a, "l0"), ("link", a, "r0")))
+        self.run_one(conn, "link.set", {"netns": a, "name": "l0", "rename": "r0"},
+                     {("link", a, "l0"): ABSENT, ("link", a, "r0"): PRESENT})
+        m.one_of.append((("link", a, "l1"), ("link", b, "l1")))
+        self.run_one(conn, "link.set", {"netns": a, "name": "l1", "move_to": b, "up": True},
+                     {("link", a, "l1"): ABSENT, ("link", b, "l1"): PRESENT})
+        self.run_one(conn, "addr.add", {"netns": b, "dev": "l1", "address": "10.251.0.1/24"},
+                     {("addr", b, "l1", "10.251.0.1/24"): PRESENT})
+        self.run_one(conn, "route.add", {"netns": b, "dst": "10.250.0.0/16", "via": "10.251.0.2"},
+                     {("route", b, "10.250.0.0/16"): PRESENT})
+        doc = self.lab_doc()
+        n1, n2 = self.prefix + "n1", self.prefix + "n2"
+        m.labs[name] = {"namespaces": [n1, n2], "links": [(n1, "e0"), (n2, "e0")],
+                        "addrs": [(n1, "e0", "10.253.0.1/24"), (n2, "e0", "10.253.0.2/24")],
+                        "routes": [(n1, "10.252.0.0/16")], "services": [n2 + ".svc"]}
+        lab = {("topology", name): PRESENT, ("netns", n1): PRESENT, ("netns", n2): PRESENT}
+        self.run_one(conn, "topology.apply", {"doc": doc}, lab)
+        self.run_one(conn, "topology.destroy", {"name": name},
+                     {k: ABSENT for k in lab})
+
     # -- invariants ----------------------------------------------------------------------------
 
     def check(self, conn, fix_unknown=True):
@@ -312,9 +395,9 @@ class Workload:
             set(n for n in st_ns if mine(n))
         names.discard(self.proc_netns)
         kernel_links = {}
+        self.kernel_marked = set()
         for name in sorted(names):
             key = ("netns", name)
-            want = m.get(key)
             kern = netns_mounted(name)
             nd = listed.get(name)
             managed = bool(nd and nd.get("managed") and nd.get("mounted"))
@@ -326,28 +409,40 @@ class Workload:
                 v.append("netns %s: in the state but not mounted after restart" % name)
             if kern != managed:
                 v.append("netns %s: kernel %s, netnsd says %s" % (name, kern, nd))
-            if want == PRESENT and not kern:
-                v.append("netns %s: acknowledged but lost" % name)
-            elif want == ABSENT and kern:
-                v.append("netns %s: deletion acknowledged but it is back" % name)
-            elif want == UNKNOWN and fix_unknown:
-                m.set(key, PRESENT if kern else ABSENT)
-                if not kern:
-                    self.forget_inside(name)
+            if self.judge(key, kern, "netns " + name, v, fix_unknown) == ABSENT:
+                self.forget_inside(name)
             if kern:
                 kernel_links[name] = self.check_inside(conn, name, st_links, st_addrs,
                                                        st_routes, v, fix_unknown)
+        # A renamed or moved link is under exactly one of its names.
+        for group in m.one_of:
+            if not any(netns_mounted(k[1]) for k in group):
+                continue
+            there = [k for k in group if (k[1], k[2]) in self.kernel_marked]
+            if len(there) != 1:
+                v.append("link under %d of its names %s after restart: %s"
+                         % (len(there), [k[1:] for k in group], [k[1:] for k in there]))
+        v += self.check_labs(conn, st, fix_unknown)
         # Objects inside namespaces that are gone must be gone from the model too.
         for key in list(m.objs):
-            if key[0] != "netns" and not netns_mounted(key[1]):
+            if key[0] not in ("netns", "topology") and not netns_mounted(key[1]):
                 if m.get(key) == PRESENT:
                     v.append("%s: acknowledged but its namespace is gone" % (key,))
                 m.set(key, ABSENT)
-        # Host links marked as netnsd's that its state does not know.
-        for l in ip_json("link") or []:
-            name = l.get("ifname", "")
-            if mine(name) and l.get("ifalias") == LINK_MARK and "/" + name not in st_links:
-                v.append("host link %s: marked netnsd but not in its state (orphan)" % name)
+        # Host links marked as netnsd's that its state does not know.  The host end of a
+        # veth whose namespace a crashed netns.delete unmounted goes with that namespace,
+        # but only once the kernel has freed it (an RCU grace period or more later, the
+        # reply waited for it): give it time.
+        deadline = time.time() + 10
+        while True:
+            orphans = [l.get("ifname", "") for l in ip_json("link") or []
+                       if mine(l.get("ifname", "")) and l.get("ifalias") == LINK_MARK and
+                       "/" + l.get("ifname", "") not in st_links]
+            if not orphans or time.time() >= deadline:
+                break
+            time.sleep(0.2)
+        for name in orphans:
+            v.append("host link %s: marked netnsd but not in its state (orphan)" % name)
         self.check_procs(conn, v, fix_unknown)
         return v
 
@@ -372,19 +467,33 @@ class Workload:
         nr = set(r["dst"] for r in conn.call("route.list", {"netns": ns})["routes"]
                  if r.get("managed"))
         links_d = set(l for l, d in klinks.items() if d.get("ifalias") == LINK_MARK)
+        self.kernel_marked |= set((ns, l) for l in links_d)
         for name in links_d:
             if "%s/%s" % (ns, name) not in st_links:
                 v.append("link %s/%s: marked netnsd but not in its state (orphan)" % (ns, name))
+        # What the state holds here, the kernel has (restored or adopted at start).
+        for k in st_links:
+            if k.startswith(ns + "/") and k[len(ns) + 1:] not in klinks:
+                v.append("link %s: in netnsd's state, not in the kernel after restart" % k)
+        for k in st_addrs:
+            parts = k.split("/")
+            if k.startswith(ns + "/") and len(parts) >= 4 and \
+                    (parts[1], "/".join(parts[2:4])) not in kaddrs:
+                v.append("addr %s: in netnsd's state, not in the kernel after restart" % k)
         for dev, cidr in kaddrs:
             if dev != "lo" and cidr.startswith("10.") and "%s/%s/%s" % (ns, dev, cidr) \
                     not in st_addrs and (dev, cidr) not in na:
                 v.append("addr %s/%s/%s: in the kernel, not in netnsd's state" % (ns, dev, cidr))
         for dst in kroutes:
-            if dst == "10.250.0.0/16" and not any(k.startswith(ns + "/") and k.endswith(
+            if dst in OUR_ROUTES and not any(k.startswith(ns + "/") and k.endswith(
                     "/" + dst + "/0") for k in st_routes):
                 v.append("route %s %s: in the kernel, not in netnsd's state" % (ns, dst))
+        for k in st_routes:
+            parts = k.split("/")
+            if k.startswith(ns + "/") and len(parts) >= 5 and parts[1] == "254" and \
+                    "/".join(parts[2:4]) not in kroutes:
+                v.append("route %s: in netnsd's state, not in the kernel after restart" % k)
         for key in [k for k in list(m.objs) if k[0] != "netns" and k[1] == ns]:
-            want = m.get(key)
             if key[0] == "link":
                 kern, nd = key[2] in links_d, key[2] in nl
             elif key[0] == "addr":
@@ -393,13 +502,101 @@ class Workload:
                 kern, nd = key[2] in kroutes, key[2] in nr
             if kern != nd:
                 v.append("%s: kernel %s, netnsd %s" % (key, kern, nd))
-            if want == PRESENT and not kern:
-                v.append("%s: acknowledged but lost" % (key,))
-            elif want == ABSENT and kern:
-                v.append("%s: deletion acknowledged but it is back" % (key,))
-            elif want == UNKNOWN and fix_unknown:
-                m.set(key, PRESENT if kern else ABSENT)
+            self.judge(key, kern, str(key), v, fix_unknown)
         return klinks
+
+    def lab_view(self, conn, st, name, lab):
+        """Which parts of lab exist after a restart: {part: bool} over netnsd's view, its
+        state and the kernel, with its service processes as proc.list shows them."""
+        try:
+            conn.call("topology.get", {"name": name})
+            got = True
+        except RuntimeError:
+            got = False
+        parts = {"topology.get": got, "state record": name in st.get("topology", {})}
+        for ns in lab["namespaces"]:
+            parts["netns " + ns] = netns_mounted(ns)
+        for coll in ("netns", "link", "addr", "route", "service"):
+            for k, doc in st.get(coll, {}).items():
+                if doc.get("topology") == name:
+                    parts["stored %s %s" % (coll, k)] = True
+        for ns, dev in lab["links"]:
+            l = [x for x in (ip_json("link", netns=ns) if netns_mounted(ns) else None) or []
+                 if x.get("ifname") == dev]
+            parts["link %s/%s" % (ns, dev)] = bool(l) and l[0].get("ifalias") == LINK_MARK
+        for ns, dev, cidr in lab["addrs"]:
+            have = set()
+            for l in (ip_json("addr", netns=ns) if netns_mounted(ns) else None) or []:
+                for a in l.get("addr_info", []):
+                    have.add((l["ifname"], "%s/%s" % (a["local"], a["prefixlen"])))
+            parts["addr %s/%s/%s" % (ns, dev, cidr)] = (dev, cidr) in have
+        for ns, dst in lab["routes"]:
+            rts = (ip_json("route", netns=ns) if netns_mounted(ns) else None) or []
+            parts["route %s %s" % (ns, dst)] = any(r.get("dst") == dst for r in rts)
+        procs = {p["name"]: p for p in conn.call("proc.list")["processes"]
+                 if p.get("topology") == name}
+        for svc in lab["services"]:
+            parts["service " + svc] = procs.get(svc, {}).get("state") == "running"
+        extra = sorted(n for n, p in procs.items() if n not in lab["services"] and
+                       p.get("state") == "running")
+        if extra:
+            parts["unknown services %s" % extra] = True
+        return parts
+
+    def check_labs(self, conn, st, fix_unknown, wait_s=10):
+        """A topology is whole or absent after a restart, never half; acknowledged
+        applies and destroys hold.  Services of a rolled back apply are stopped
+        asynchronously: wait up to wait_s for the view to settle."""
+        m = self.model
+        v = []
+        if st.get("txn"):
+            v.append("unfinished topology transactions after restart: %s" % sorted(st["txn"]))
+        for name, lab in m.labs.items():
+            key = ("topology", name)
+            want = m.get(key)
+            deadline = time.time() + wait_s
+            while True:
+                parts = self.lab_view(conn, read_state(self.state_dir), name, lab)
+                present = [p for p, there in parts.items() if there]
+                whole = len(present) == len(parts)
+                if (whole or not present) and (want == UNKNOWN or whole == (want == PRESENT)):
+                    break
+                if time.time() >= deadline:
+                    break
+                time.sleep(0.2)
+            if not whole and present:
+                v.append("topology %s half there after restart: has %s; lacks %s" % (
+                    name, present, sorted(p for p, there in parts.items() if not there)))
+            elif self.judge(key, whole, "topology " + name, v, fix_unknown):
+                for ns in lab["namespaces"]:
+                    m.set(("netns", ns), m.get(key))
+        return v
+
+    def judge(self, key, there, what, v, fix_unknown):
+        """Hold the model's key against whether it is there after a restart: an
+        acknowledged creation or deletion must have lasted (else a violation in v); an
+        unanswered one becomes what was found, which is returned (None otherwise)."""
+        want = self.model.get(key)
+        if want == PRESENT and not there:
+            v.append("%s: acknowledged but lost" % what)
+        elif want == ABSENT and there:
+            v.append("%s: deletion acknowledged but it is back" % what)
+        elif want == UNKNOWN and fix_unknown:
+            self.model.set(key, PRESENT if there else ABSENT)
+            return self.model.get(key)
+        return None
+
+    def cleanup(self, conn):
+        """Delete through netnsd everything the model holds (topologies first)."""
+        for key in list(self.model.objs):
+            if key[0] == "topology" and self.model.get(key) == PRESENT:
+                conn.call("topology.destroy", {"name": key[1]})
+                self.model.set(key, ABSENT)
+                for ns in self.model.labs.get(key[1], {}).get("namespaces", []):
+                    self.model.set(("netns", ns), ABSENT)
+        for key in list(self.model.objs):
+            if key[0] == "netns" and self.model.get(key) == PRESENT:
+                conn.call("netns.delete", {"name": key[1], "grace_ms": 0})
 
     def check_procs(self, conn, v, fix_unknown):
         m = self.model

@@ -49,6 +49,25 @@ def rss_anon(pid):
     raise AssertionError("no RssAnon in /proc/%d/status" % pid)
 
 
+def start():
+    """A netnsd (not in a sanitizer build) and its RssAnon to compare with."""
+    if sanitized():
+        raise T.Skip("sanitizer build: ASan's quarantine keeps freed memory resident")
+    d = T.Daemon()
+    return d, d.proc.pid, rss_anon(d.proc.pid)
+
+
+def connect_slow(d, n):
+    """n connections that will write without reading (non-blocking)."""
+    socks = []
+    for _ in range(n):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(d.socket)
+        s.setblocking(False)
+        socks.append(s)
+    return socks
+
+
 def queued_bytes(client):
     """Bytes netnsd has queued for all clients (daemon.info), or what the slow clients
     must have when an older netnsd does not say."""
@@ -92,21 +111,13 @@ def fill(d, socks):
 @test
 def slow_clients_memory_returned():
     """buffers of clients that never read are mappings, returned when they go"""
-    if sanitized():
-        raise T.Skip("sanitizer build: ASan's quarantine keeps freed memory resident")
-    d = T.Daemon()
-    pid = d.proc.pid
+    d, pid, base = start()
     keep = []
     try:
-        base = rss_anon(pid)
         for burst in range(3):
-            socks = []
+            socks = connect_slow(d, SLOW)
             for _ in range(SLOW):
-                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                s.connect(d.socket)
-                s.setblocking(False)
-                socks.append(s)
-                # A client that stays: its buffers sit between the slow ones' in the heap.
+                # Clients that stay: their buffers sit between the slow ones' in the heap.
                 k = d.client()
                 k.call("daemon.info")
                 keep.append(k)
@@ -144,18 +155,9 @@ def slow_clients_memory_returned():
 @test
 def caught_up_clients_memory_returned():
     """a client that caught up with its replies does not keep its burst's buffer"""
-    if sanitized():
-        raise T.Skip("sanitizer build: ASan's quarantine keeps freed memory resident")
-    d = T.Daemon()
-    pid = d.proc.pid
-    socks = []
+    d, pid, base = start()
+    socks = connect_slow(d, SLOW)
     try:
-        base = rss_anon(pid)
-        for _ in range(SLOW):
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            s.connect(d.socket)
-            s.setblocking(False)
-            socks.append(s)
         owed = fill(d, socks)
         full = rss_anon(pid) - base
         print("# behind: RssAnon +%d MiB" % (full // MIB))

@@ -188,7 +188,7 @@ class Client(threading.Thread):
             (("netns", ns), "netns.add", {"name": ns}),
             (("link", ns, "a0"), "link.add",
              {"netns": ns, "name": "a0", "kind": "veth", "up": True,
-              "peer": {"name": "b0", "up": True}}),
+              "peer": {"name": "b0", "netns": ns, "up": True}}),
             (("link", ns, "h0"), "link.add",
              {"netns": ns, "name": "h0", "kind": "veth", "peer": {"name": host, "netns": None}}),
             (("addr", ns, "a0", addr), "addr.add", {"netns": ns, "dev": "a0", "address": addr}),

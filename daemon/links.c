@@ -379,12 +379,20 @@ json_t *links_release_netns(const char *netns)
 			/*
 			 * The kernel deletes the other end with the namespace, many
 			 * at once (one RTM_DELLINK each costs an RCU grace period,
-			 * ~20 ms); the caller waits for it to be gone.
+			 * ~20 ms); the caller waits for it to be gone.  Its ifindex
+			 * says which device that is: another may take the name meanwhile.
 			 */
-			json_array_append_new(
-			    outside, json_pack("{s:O,s:O}", "netns",
-					       json_object_get(peer, "netns") ?: json_null(),
-					       "name", json_object_get(peer, "name")));
+			const char *pns = json_string_value(json_object_get(peer, "netns"));
+			const char *pname = json_string_value(json_object_get(peer, "name"));
+			struct nl_link_info info;
+			struct nl *pnl;
+
+			if (pname && nlcache_get(pns, &pnl) == 0 &&
+			    nl_link_get(pnl, NL_DEV(pname), &info) == 0)
+				json_array_append_new(
+				    outside, json_pack("{s:O,s:s,s:i}", "netns",
+						       json_object_get(peer, "netns") ?: json_null(),
+						       "name", pname, "ifindex", info.ifindex));
 		}
 	}
 	forget_matching(LINK_COLL, peer_in_ns, (void *)netns);

@@ -354,9 +354,11 @@ static bool outside_gone(struct deletion *d, json_t *seen)
 	json_array_foreach(d->outside, i, e) {
 		const char *ns = json_string_value(json_object_get(e, "netns"));
 		const char *name = json_string_value(json_object_get(e, "name"));
+		json_int_t ifindex = json_integer_value(json_object_get(e, "ifindex"));
 		json_t *names = json_object_get(seen, ns ? ns : "");
 
-		if (!names || !json_object_get(names, name))
+		/* Gone, or the name is another device's now (a veth made since). */
+		if (!names || json_integer_value(json_object_get(names, name)) != ifindex)
 			continue;
 		if (now < d->outside_deadline)
 			return false;
@@ -365,7 +367,7 @@ static bool outside_gone(struct deletion *d, json_t *seen)
 			struct nl *nl;
 
 			if (nlcache_get(ns, &nl) == 0)
-				nl_link_del(nl, NL_DEV(name));
+				nl_link_del(nl, NL_IFINDEX((int)ifindex));
 		}
 	}
 	return true;
@@ -395,7 +397,8 @@ static void on_outside_tick(uv_timer_t *t)
 			if (nlcache_get(ns, &nl) < 0 || (n = nl_link_list(nl, &links)) < 0)
 				continue;
 			for (int k = 0; k < n; k++)
-				json_object_set_new(names, links[k].name, json_true());
+				json_object_set_new(names, links[k].name,
+						    json_integer(links[k].ifindex));
 		}
 	}
 	for (struct deletion *d = deletions, *next; d; d = next) {

@@ -16,6 +16,7 @@ checking that netnsd refused cleanly.
 import json
 import os
 import subprocess
+import sys
 
 from netnsd_test import (Daemon, PREFIX, RpcError, Skip, ip_json, ip_netns_names, main,
                          netns_mounted, run, test, uniq, wait_for)
@@ -741,6 +742,45 @@ def netns_delete_leaves_no_host_veth():
     d.call("link.delete", {"name": ends[0]})
     d.call("link.delete", {"name": br})
     assert link(br) is None
+
+
+@test
+def test_delete_leaves_a_new_device_with_the_old_peer_name():
+    """netns.delete waits for its veths' host ends to go; a device that took such a name meanwhile is not deleted"""
+    d = daemon()
+    ns = new_ns()
+    host_end = uniq("o")[:15]
+    d.call("link.add", {"netns": ns, "name": "e0", "kind": "veth",
+                        "peer": {"name": host_end, "netns": None}})
+    # An open descriptor keeps the namespace (and the host end) alive after its unmount.
+    holder = os.open("/run/netns/" + ns, os.O_RDONLY)
+    newcomer = None
+    try:
+        call = subprocess.Popen([sys.executable, "-c", (
+            "import json,socket,sys;s=socket.socket(socket.AF_UNIX);s.connect(sys.argv[1]);"
+            "s.sendall(json.dumps({'jsonrpc':'2.0','id':1,'method':'netns.delete',"
+            "'params':{'name':sys.argv[2],'grace_ms':0}}).encode()+b'\\n');"
+            "print(s.makefile().readline())"), d.socket, ns],
+            stdout=subprocess.PIPE, text=True)
+        assert wait_for(lambda: not netns_mounted(ns), timeout=10)
+        # An unrelated device takes the old end's name before netnsd's wait is over
+        # (the old end, still alive with the namespace, steps aside).
+        tmp, aside = uniq("t")[:15], uniq("a")[:15]
+        run(["ip", "link", "add", tmp, "type", "veth", "peer", "name", uniq("p")[:15]])
+        newcomer = tmp
+        run(["ip", "-batch", "-"], input="link set %s name %s\nlink set %s name %s\n" % (
+            host_end, aside, tmp, host_end))
+        newcomer = host_end
+        old_end = link(aside)
+        out, _ = call.communicate(timeout=30)
+        assert "result" in json.loads(out), out
+        assert link(host_end) is not None, "netnsd deleted a device that only had its peer's name"
+        assert old_end is not None
+    finally:
+        os.close(holder)
+        for name in (newcomer, locals().get("aside")):
+            if name:
+                subprocess.run(["ip", "link", "del", name], capture_output=True)
 
 
 if __name__ == "__main__":

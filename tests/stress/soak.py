@@ -384,9 +384,15 @@ def main():
         figures["acked"] = wl.model.acked
         figures["cycles"] = counter[0]
         if k9 is not None:
-            k9.wait(timeout=600)
-            with open(k9_json) as f:
-                figures["kill9"] = json.load(f)
+            rc = k9.wait(timeout=600)
+            try:
+                with open(k9_json) as f:
+                    figures["kill9"] = json.load(f)
+            except (OSError, ValueError) as e:
+                # Its figures are missing, not the soak's: say so and keep the rest.
+                figures["kill9"] = {"error": "no figures from kill9.py (exit status %s): %s"
+                                    % (rc, e)}
+                figures["violations"].append("kill9.py ended without its figures")
     finally:
         stop.set()
         mstop.set()

@@ -29,12 +29,12 @@
 /*
  * Kernel work per loop turn: CHUNK_SHARE times what the rest of the last
  * turn took (serving clients), between CHUNK_USEC and CHUNK_MAX_USEC.  Idle,
- * an apply runs in short chunks; under load it keeps three quarters of the
+ * an apply runs in short chunks; under load it keeps eight ninths of the
  * loop, and a client still waits at most CHUNK_MAX_USEC more for an answer.
  */
 #define CHUNK_USEC	  4000
 #define CHUNK_MAX_USEC	  20000
-#define CHUNK_SHARE	  3
+#define CHUNK_SHARE	  8
 #define EVENT_EVERY_USEC  200000 /* progress events at most this often */
 
 static void set_err(struct topology_error *e, int err, const char *kind, const char *key,

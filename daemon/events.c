@@ -278,8 +278,10 @@ static int send_frame(struct events_sub *s, unsigned long long seq, unsigned lon
 
 	if (s->ops->send_parts) {
 		const struct iovec iov[] = { { head, hn }, { (void *)body, body_len }, { "}}\n", 3 } };
+		int r = s->ops->send_parts(s->owner, iov, 3);
 
-		return s->ops->send_parts(s->owner, iov, 3);
+		if (r != -EOPNOTSUPP)
+			return r;
 	}
 	char *frame = malloc(len + 1);
 

@@ -44,7 +44,7 @@ const char *events_topic_name(enum event_topic t);
 struct events_sub_ops {
 	/* Queue one frame (ends in '\n'; ownership passes).  0, or -errno if refused. */
 	int (*send)(void *owner, char *frame, size_t len);
-	/* Optional: the same, given in pieces that are copied. */
+	/* Optional: the same, given in pieces that are copied; -EOPNOTSUPP: use send(). */
 	int (*send_parts)(void *owner, const struct iovec *iov, unsigned n);
 	/* Bytes the receiver has not read yet. */
 	size_t (*pending)(void *owner);

@@ -39,22 +39,9 @@ static int sub_send_parts(void *owner, const struct iovec *iov, unsigned n)
 
 	if (s->peer->gone)
 		return -EPIPE;
-	if (!s->peer->ops->send_parts) {
-		/* A peer without it gets the frame in one piece. */
-		size_t len = 0, at = 0;
-		char *frame;
-
-		for (unsigned i = 0; i < n; i++)
-			len += iov[i].iov_len;
-		frame = malloc(len + 1);
-		if (!frame)
-			return -ENOMEM;
-		for (unsigned i = 0; i < n; i++) {
-			memcpy(frame + at, iov[i].iov_base, iov[i].iov_len);
-			at += iov[i].iov_len;
-		}
-		return s->peer->ops->send(s->peer, frame, len);
-	}
+	/* A peer without it gets the frame in one piece (events.c builds it). */
+	if (!s->peer->ops->send_parts)
+		return -EOPNOTSUPP;
 	return s->peer->ops->send_parts(s->peer, iov, n);
 }
 
